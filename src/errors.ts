@@ -1,0 +1,150 @@
+// The error catalogue: every diagnostic domxml can report, by code, with its message template.
+//
+// Modelled on Babel's parse-error catalogue: a code names the problem, the template turns its
+// parameters into a sentence, and every report carries the source span it is about. Lossy
+// conversions are warnings reported through the same catalogue, never silent.
+
+export interface Span {
+  readonly file?: string;
+  /** 1-based line */
+  readonly line: number;
+  /** 1-based column */
+  readonly column: number;
+  readonly offset?: number;
+}
+
+export type Severity = 'error' | 'warning';
+
+type Params = Record<string, string | number>;
+interface Entry<P extends Params> {
+  readonly severity: Severity;
+  readonly message: (p: P) => string;
+}
+const entry = <P extends Params = Record<string, never>>(severity: Severity, message: (p: P) => string): Entry<P> => ({
+  severity,
+  message,
+});
+
+export const CATALOGUE = {
+  // --- reading command lines ---------------------------------------------------------------
+  UnterminatedQuote: entry<{ quote: string }>('error', (p) => `unterminated ${p.quote} quote`),
+  TrailingBackslash: entry('error', () => 'backslash at the end of input escapes nothing'),
+  EmptyCommandLine: entry('error', () => 'no emulator found: the command line is empty'),
+  MissingOptionValue: entry<{ option: string }>('error', (p) => `option ${p.option} needs a value`),
+  BadOptionValue: entry<{ option: string; value: string; reason: string }>(
+    'error',
+    (p) => `bad value '${p.value}' for ${p.option}: ${p.reason}`,
+  ),
+  BadJson: entry<{ option: string; reason: string }>('error', (p) => `${p.option}: invalid JSON value: ${p.reason}`),
+  UnknownOption: entry<{ option: string }>(
+    'warning',
+    (p) => `unknown option ${p.option}: kept verbatim in <qemu:commandline>`,
+  ),
+  RemovedOption: entry<{ option: string; version: string; hint: string }>(
+    'warning',
+    (p) => `option ${p.option} was removed in QEMU ${p.version}${p.hint ? ` (${p.hint})` : ''}: kept verbatim in <qemu:commandline>`,
+  ),
+  UnmappedOption: entry<{ option: string; detail: string }>(
+    'warning',
+    (p) => `${p.option}${p.detail ? ` ${p.detail}` : ''} has no domain XML equivalent: kept verbatim in <qemu:commandline>`,
+  ),
+  IgnoredProperty: entry<{ option: string; property: string }>(
+    'warning',
+    (p) => `${p.option}: property '${p.property}' is not mapped and was dropped`,
+  ),
+  PositionalArgument: entry<{ value: string }>(
+    'warning',
+    (p) => `positional argument '${p.value}' (a disk image for QEMU): read as the first IDE disk`,
+  ),
+  DanglingReference: entry<{ option: string; ref: string; kind: string }>(
+    'error',
+    (p) => `${p.option} refers to ${p.kind} '${p.ref}', which no option defines`,
+  ),
+
+  // --- reading XML -------------------------------------------------------------------------
+  XmlSyntax: entry<{ reason: string }>('error', (p) => `XML syntax error: ${p.reason}`),
+  XmlNotDomain: entry<{ root: string }>('error', (p) => `expected a <domain> root element, found <${p.root}>`),
+  XmlMissingElement: entry<{ element: string; parent: string }>(
+    'error',
+    (p) => `missing <${p.element}> in <${p.parent}>`,
+  ),
+  XmlMissingAttribute: entry<{ attribute: string; element: string }>(
+    'error',
+    (p) => `missing attribute '${p.attribute}' on <${p.element}>`,
+  ),
+  XmlBadValue: entry<{ what: string; value: string; expected: string }>(
+    'error',
+    (p) => `invalid ${p.what} '${p.value}': expected ${p.expected}`,
+  ),
+  XmlUnsupportedElement: entry<{ element: string; detail: string }>(
+    'warning',
+    (p) => `<${p.element}>${p.detail ? ` ${p.detail}` : ''} is not supported yet: ignored for the command line`,
+  ),
+
+  // --- building command lines --------------------------------------------------------------
+  UnsupportedForTarget: entry<{ what: string; target: string }>(
+    'warning',
+    (p) => `${p.what} cannot be expressed for ${p.target}: left out`,
+  ),
+  UnsupportedDevice: entry<{ what: string }>('error', (p) => `${p.what} is not supported`),
+  AddressClash: entry<{ address: string; other: string }>(
+    'error',
+    (p) => `address ${p.address} is already used by ${p.other}`,
+  ),
+  BadVersion: entry<{ value: string }>('error', (p) => `bad QEMU version '${p.value}': expected X.Y or X.Y.Z`),
+
+  // --- configuration and CLI ---------------------------------------------------------------
+  ConfigSyntax: entry<{ reason: string }>('error', (p) => `qemu.conf: ${p.reason}`),
+  Io: entry<{ reason: string }>('error', (p) => p.reason),
+} as const;
+
+export type Code = keyof typeof CATALOGUE;
+type ParamsOf<C extends Code> = (typeof CATALOGUE)[C] extends Entry<infer P> ? P : never;
+
+export interface Diagnostic {
+  readonly code: Code;
+  readonly severity: Severity;
+  readonly message: string;
+  readonly span?: Span;
+}
+
+export function diagnostic<C extends Code>(code: C, params: ParamsOf<C>, span?: Span): Diagnostic {
+  const e = CATALOGUE[code] as unknown as Entry<ParamsOf<C>>;
+  return { code, severity: e.severity, message: e.message(params), ...(span ? { span } : {}) };
+}
+
+/** Thrown for any error-level diagnostic; the CLI prints it as FILE:LINE:COL: message. */
+export class DomxmlError extends Error {
+  readonly diagnostic: Diagnostic;
+  constructor(d: Diagnostic) {
+    super(d.message);
+    this.name = 'DomxmlError';
+    this.diagnostic = d;
+  }
+}
+
+export function fail<C extends Code>(code: C, params: ParamsOf<C>, span?: Span): never {
+  throw new DomxmlError(diagnostic(code, params, span));
+}
+
+/** Collects warnings; errors are thrown at once. */
+export class Diagnostics {
+  readonly items: Diagnostic[] = [];
+  warn<C extends Code>(code: C, params: ParamsOf<C>, span?: Span): void {
+    this.items.push(diagnostic(code, params, span));
+  }
+  error<C extends Code>(code: C, params: ParamsOf<C>, span?: Span): never {
+    return fail(code, params, span);
+  }
+}
+
+export function formatSpan(span: Span | undefined, fallbackFile?: string): string {
+  const file = span?.file ?? fallbackFile;
+  if (!span) return file ?? '';
+  return `${file ?? '<input>'}:${span.line}:${span.column}`;
+}
+
+export function formatDiagnostic(d: Diagnostic, file?: string): string {
+  const where = formatSpan(d.span, file);
+  return `${d.severity}: ${where ? `${where}: ` : ''}${d.message}`;
+}

@@ -1,0 +1,68 @@
+// Device addresses: <address type='pci'|'drive'|'usb'|…> in XML, bus=/addr=/unit= on -device.
+import type { Address } from '../ir/domain.js';
+import { el, type XmlElement } from '../xml/tree.js';
+import { boolAttr, intAttr } from '../xml/values.js';
+
+export function readAddressXml(e: XmlElement): Address {
+  const n = (k: string) => intAttr(e, k) ?? 0;
+  switch (e.attrs.type) {
+    case 'pci': {
+      const mf = boolAttr(e, 'multifunction');
+      return { type: 'pci', domain: n('domain'), bus: n('bus'), slot: n('slot'), function: n('function'), ...(mf !== undefined ? { multifunction: mf } : {}) };
+    }
+    case 'drive':
+      return { type: 'drive', controller: n('controller'), bus: n('bus'), target: n('target'), unit: n('unit') };
+    case 'usb':
+      return { type: 'usb', bus: n('bus'), ...(e.attrs.port !== undefined ? { port: e.attrs.port } : {}) };
+    case 'virtio-serial':
+      return { type: 'virtio-serial', controller: n('controller'), bus: n('bus'), ...(e.attrs.port !== undefined ? { port: n('port') } : {}) };
+    case 'ccid':
+      return { type: 'ccid', controller: n('controller'), slot: n('slot') };
+    case 'isa':
+      return { type: 'isa', ...(e.attrs.iobase !== undefined ? { iobase: n('iobase') } : {}), ...(e.attrs.irq !== undefined ? { irq: n('irq') } : {}) };
+    default:
+      return { type: 'other', attrs: e.attrs };
+  }
+}
+
+const hex = (v: number, width: number) => `0x${v.toString(16).padStart(width, '0')}`;
+
+export function writeAddressXml(a: Address | undefined): XmlElement | undefined {
+  if (!a) return undefined;
+  switch (a.type) {
+    case 'pci':
+      return el('address', {
+        type: 'pci', domain: hex(a.domain, 4), bus: hex(a.bus, 2), slot: hex(a.slot, 2), function: hex(a.function, 1),
+        multifunction: a.multifunction === undefined ? undefined : a.multifunction ? 'on' : 'off',
+      });
+    case 'drive':
+      return el('address', { type: 'drive', controller: a.controller, bus: a.bus, target: a.target, unit: a.unit });
+    case 'usb':
+      return el('address', { type: 'usb', bus: a.bus, port: a.port });
+    case 'virtio-serial':
+      return el('address', { type: 'virtio-serial', controller: a.controller, bus: a.bus, port: a.port });
+    case 'ccid':
+      return el('address', { type: 'ccid', controller: a.controller, slot: a.slot });
+    case 'isa':
+      return el('address', { type: 'isa', iobase: a.iobase === undefined ? undefined : hex(a.iobase, 0), irq: a.irq === undefined ? undefined : hex(a.irq, 0) });
+    case 'other':
+      return el('address', a.attrs);
+  }
+}
+
+/** QEMU's addr= for a PCI address: "0x2", or "0x1.0x2" when the function is not 0. */
+export function pciAddrText(a: { slot: number; function: number }): string {
+  return a.function ? `${hex(a.slot, 0)}.${hex(a.function, 0)}` : hex(a.slot, 0);
+}
+
+/** Reads QEMU's addr= ("0x1.0x2", "2", "02.1") back into slot/function. */
+export function parsePciAddr(text: string): { slot: number; function: number } | undefined {
+  const m = /^(?:0x)?([0-9a-f]+)(?:\.(?:0x)?([0-7]))?$/i.exec(text.trim());
+  if (!m) return undefined;
+  return { slot: parseInt(m[1]!, 16), function: m[2] ? parseInt(m[2], 16) : 0 };
+}
+
+/** The name of PCI bus N as QEMU/libvirt call it on x86 (pci.0 is the root bus). */
+export function pciBusName(bus: number): string {
+  return `pci.${bus}`;
+}

@@ -1,0 +1,79 @@
+// <memballoon>: the virtio balloon. argv: -device virtio-balloon-pci; legacy -balloon virtio.
+import type { ArgvReader } from '../ir/argv-reader.js';
+import type { Memballoon } from '../ir/domain.js';
+import { has } from '../qemu/caps.js';
+import { propBool, propStr, props } from '../qemu/props.js';
+import type { EmitContext } from '../emit/context.js';
+import { child, el, type XmlElement } from '../xml/tree.js';
+import { boolAttr, checkEnum, intAttr, reqAttr } from '../xml/values.js';
+import { parsePciAddr, pciAddrText, pciBusName, readAddressXml, writeAddressXml } from './address.js';
+
+const MODELS = ['virtio', 'virtio-transitional', 'virtio-non-transitional', 'xen', 'none'] as const;
+const KNOWN = new Set(['address', 'alias', 'stats']);
+
+export function readMemballoonXml(e: XmlElement): Memballoon {
+  const address = child(e, 'address');
+  const stats = child(e, 'stats');
+  const alias = child(e, 'alias');
+  return {
+    model: checkEnum(e, 'memballoon model', reqAttr(e, 'model'), MODELS),
+    ...(e.attrs.autodeflate !== undefined ? { autodeflate: boolAttr(e, 'autodeflate') } : {}),
+    ...(e.attrs.freePageReporting !== undefined ? { freePageReporting: boolAttr(e, 'freePageReporting') } : {}),
+    ...(stats ? { statsPeriod: intAttr(stats, 'period') } : {}),
+    ...(alias?.attrs.name ? { alias: alias.attrs.name } : {}),
+    ...(address ? { address: readAddressXml(address) } : {}),
+    extra: e.children.filter((c) => !KNOWN.has(c.name)),
+    $span: e.span,
+  };
+}
+
+export function writeMemballoonXml(m: Memballoon): XmlElement {
+  const onOff = (b: boolean | undefined) => (b === undefined ? undefined : b ? 'on' : 'off');
+  return el(
+    'memballoon',
+    { model: m.model, autodeflate: onOff(m.autodeflate), freePageReporting: onOff(m.freePageReporting) },
+    m.statsPeriod !== undefined && el('stats', { period: m.statsPeriod }),
+    m.extra,
+    m.alias !== undefined && el('alias', { name: m.alias }),
+    writeAddressXml(m.address),
+  );
+}
+
+export function buildMemballoon(ctx: EmitContext): void {
+  const m = ctx.dom.devices.memballoon;
+  if (!m || m.model === 'none' || m.model === 'xen') return;
+  if (!has(ctx.caps, 'device')) return;
+  const a = m.address?.type === 'pci' ? m.address : undefined;
+  const suffix = m.model === 'virtio' ? '' : m.model.slice('virtio'.length);
+  ctx.out.object('-device', props({
+    driver: `virtio-balloon-pci${suffix}`,
+    id: m.alias ?? 'balloon0',
+    ...(a ? { bus: pciBusName(a.bus), addr: pciAddrText(a) } : {}),
+    'deflate-on-oom': m.autodeflate === undefined ? undefined : m.autodeflate,
+    'free-page-reporting': m.freePageReporting === undefined ? undefined : m.freePageReporting,
+  }));
+}
+
+export function readMemballoonArgv(r: ArgvReader): void {
+  const d = r.draft.devices;
+  for (const o of r.take('-balloon')) {
+    const v = o.value.kind === 'raw' ? o.value.text : '';
+    d.memballoon = { model: v.startsWith('none') ? 'none' : 'virtio', extra: [], $span: o.span };
+  }
+  for (const dev of r.devices((drv) => /^virtio-balloon(-pci|-ccw|-device)?(-transitional|-non-transitional)?$/.test(drv))) {
+    r.claim(dev.opt);
+    const addr = parsePciAddr(propStr(dev.props, 'addr') ?? '');
+    const bus = /^pci\.(\d+)$/.exec(propStr(dev.props, 'bus') ?? '');
+    const deflate = propBool(dev.props, 'deflate-on-oom');
+    const fpr = propBool(dev.props, 'free-page-reporting');
+    const model = dev.driver.endsWith('-non-transitional') ? 'virtio-non-transitional' : dev.driver.endsWith('-transitional') ? 'virtio-transitional' : 'virtio';
+    d.memballoon = {
+      model,
+      ...(deflate !== undefined ? { autodeflate: deflate } : {}),
+      ...(fpr !== undefined ? { freePageReporting: fpr } : {}),
+      ...(addr ? { address: { type: 'pci', domain: 0, bus: bus ? Number(bus[1]) : 0, slot: addr.slot, function: addr.function } } : {}),
+      extra: [],
+      $span: dev.opt.span,
+    };
+  }
+}

@@ -1,0 +1,58 @@
+// What libvirt adds to every QEMU process for itself, not from the domain XML: the environment,
+// the master-key secret, -no-user-config/-nodefaults, -overcommit, -sandbox, -msg.
+// from-native recognises these and maps them to nothing (they are not guest configuration).
+import type { ArgvReader } from '../ir/argv-reader.js';
+import { optProps } from '../ir/argv-reader.js';
+import { has } from '../qemu/caps.js';
+import { propStr, props } from '../qemu/props.js';
+import type { EmitContext } from '../emit/context.js';
+
+export const DEFAULT_ENV_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+export function processEnv(ctx: EmitContext, path = DEFAULT_ENV_PATH): Array<[string, string]> {
+  const home = ctx.paths.stateDir;
+  const env: Array<[string, string]> = [['LC_ALL', 'C'], ['PATH', path], ['HOME', home]];
+  if (has(ctx.caps, 'device')) {
+    env.push(['XDG_DATA_HOME', `${home}/.local/share`], ['XDG_CACHE_HOME', `${home}/.cache`], ['XDG_CONFIG_HOME', `${home}/.config`]);
+  }
+  return env;
+}
+
+export function buildMasterKey(ctx: EmitContext): void {
+  if (!has(ctx.caps, 'master-key')) return;
+  ctx.out.object('-object', props({ 'qom-type': 'secret', id: 'masterKey0', format: 'raw', file: ctx.paths.masterKey }));
+}
+
+export function buildNoDefaults(ctx: EmitContext): void {
+  if (has(ctx.caps, 'no-user-config')) ctx.out.flag('-no-user-config');
+  if (has(ctx.caps, 'nodefaults')) ctx.out.flag('-nodefaults');
+}
+
+export function buildOvercommit(ctx: EmitContext): void {
+  if (has(ctx.caps, 'overcommit')) ctx.out.keyval('-overcommit', props({ 'mem-lock': 'off' }));
+}
+
+export function buildSandbox(ctx: EmitContext): void {
+  if (!has(ctx.caps, 'sandbox')) return;
+  ctx.out.keyval('-sandbox', props({ enable: 'on', obsolete: 'deny', elevateprivileges: 'deny', spawn: 'deny', resourcecontrol: 'deny' }));
+}
+
+export function buildMsg(ctx: EmitContext): void {
+  if (has(ctx.caps, 'msg.timestamp')) ctx.out.keyval('-msg', props({ timestamp: 'on' }));
+}
+
+const STD_ENV = new Set(['LC_ALL', 'PATH', 'HOME', 'USER', 'LOGNAME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME', 'TMPDIR', 'SHELL', 'TERM', 'LANG']);
+
+/** Environment variables that are process plumbing, not guest configuration. */
+export const isStandardEnv = (name: string): boolean => STD_ENV.has(name);
+
+export function readProcessArgv(r: ArgvReader): void {
+  r.take('-no-user-config', '-nodefaults', '-nodefconfig', '-sandbox', '-msg', '-overcommit', '-daemonize', '-pidfile', '-S');
+  for (const o of r.take('-object')) {
+    const p = optProps(o);
+    // libvirt's own master key; other objects are not ours to drop
+    if (propStr(p, 'qom-type') === 'secret' && propStr(p, 'id') === 'masterKey0') continue;
+    // give it back: another family (memory, rng, iothread …) may own it
+    r.unclaim(o);
+  }
+}

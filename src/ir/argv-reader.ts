@@ -1,0 +1,116 @@
+// What every argv -> IR family reader receives: the parsed command line, with the options each
+// reader claims marked, and the domain being assembled. Whatever no reader claims ends up in
+// <qemu:commandline> with a warning (see from-argv.ts).
+import type { Diagnostics } from '../errors.js';
+import type { CommandLine, ParsedOption } from '../lexer/argv-parser.js';
+import { propStr, type Props } from '../qemu/props.js';
+import type { Chardev, Controller, Disk, Domain, Draft, Feature, Graphics, Input, NetInterface, Os, Sound, Video, Audio, Memballoon, Clock, Vcpu, Cpu } from './domain.js';
+import type { XmlElement } from '../xml/tree.js';
+
+export interface DevicesDraft {
+  emulator?: string;
+  disks: Disk[];
+  controllers: Controller[];
+  interfaces: NetInterface[];
+  serials: Chardev[];
+  parallels: Chardev[];
+  consoles: Chardev[];
+  channels: Chardev[];
+  inputs: Input[];
+  graphics: Graphics[];
+  sounds: Sound[];
+  audios: Audio[];
+  videos: Video[];
+  memballoon?: Memballoon;
+  extra: XmlElement[];
+}
+
+export interface DomainDraft extends Omit<Draft<Domain>, 'os' | 'features' | 'devices' | 'clock' | 'vcpu' | 'cpu' | 'qemuCommandline' | 'extra'> {
+  vcpu: Draft<Vcpu>;
+  os: Draft<Os> & { boot: Os['boot'][number][] };
+  features: Feature[];
+  cpu?: Cpu;
+  clock: Draft<Clock>;
+  devices: DevicesDraft;
+  qemuArgs: string[];
+  qemuEnv: { name: string; value?: string }[];
+  extra: XmlElement[];
+}
+
+export interface DeviceOption {
+  readonly opt: ParsedOption;
+  readonly props: Props;
+  readonly driver: string;
+}
+
+export class ArgvReader {
+  private readonly claimed = new Set<ParsedOption>();
+  constructor(
+    readonly cmd: CommandLine,
+    readonly diag: Diagnostics,
+    readonly draft: DomainDraft,
+  ) {}
+
+  /** Claims and returns every unclaimed option with one of these names, in command-line order. */
+  take(...names: string[]): ParsedOption[] {
+    const out = this.cmd.options.filter((o) => names.includes(o.name) && !this.claimed.has(o));
+    out.forEach((o) => this.claimed.add(o));
+    return out;
+  }
+
+  /** QEMU takes the last occurrence of a single-valued option. */
+  takeLast(...names: string[]): ParsedOption | undefined {
+    const all = this.take(...names);
+    return all[all.length - 1];
+  }
+
+  has(name: string): boolean {
+    return this.cmd.options.some((o) => o.name === name);
+  }
+
+  claim(o: ParsedOption): void {
+    this.claimed.add(o);
+  }
+
+  /** Gives an option back to the readers that come later. */
+  unclaim(o: ParsedOption): void {
+    this.claimed.delete(o);
+  }
+
+  isClaimed(o: ParsedOption): boolean {
+    return this.claimed.has(o);
+  }
+
+  /** Unclaimed -device options whose driver passes the test (not claimed: call claim()). */
+  devices(test: (driver: string) => boolean): DeviceOption[] {
+    const out: DeviceOption[] = [];
+    for (const opt of this.cmd.options) {
+      if (opt.name !== '-device' || this.claimed.has(opt) || opt.value.kind !== 'props') continue;
+      const driver = propStr(opt.value.props, 'driver') ?? '';
+      if (test(driver)) out.push({ opt, props: opt.value.props, driver });
+    }
+    return out;
+  }
+
+  /** The unclaimed -device whose property `key` equals `value` (e.g. netdev=hostnet0). */
+  deviceWith(key: string, value: string): DeviceOption | undefined {
+    return this.devices(() => true).find((d) => propStr(d.props, key) === value);
+  }
+
+  unclaimed(): ParsedOption[] {
+    return this.cmd.options.filter((o) => !this.claimed.has(o));
+  }
+
+  env(name: string): string | undefined {
+    return this.cmd.env.find((e) => e.name === name)?.value;
+  }
+}
+
+/** The props of an option value, or {} for raw/none values. */
+export function optProps(o: ParsedOption): Props {
+  return o.value.kind === 'props' ? o.value.props : {};
+}
+
+export function optText(o: ParsedOption): string {
+  return o.value.kind === 'raw' ? o.value.text : o.rawValue ?? '';
+}

@@ -1,0 +1,86 @@
+// Domain XML -> IR: reads the document and hands each element to the family that owns it.
+import { Diagnostics, fail } from '../errors.js';
+import { readClockXml } from '../families/clock.js';
+import { readControllerXml } from '../families/controller.js';
+import { readDiskXml } from '../families/disk.js';
+import { readFeaturesXml } from '../families/features.js';
+import { readMemory, readUuid, readVcpu } from '../families/general.js';
+import { readLifecycleXml } from '../families/lifecycle.js';
+import { readMemballoonXml } from '../families/memballoon.js';
+import { readOsXml } from '../families/os.js';
+import { readXml } from '../xml/read.js';
+import { child, type XmlElement } from '../xml/tree.js';
+import { checkEnum } from '../xml/values.js';
+import type { DevicesDraft, DomainDraft } from './argv-reader.js';
+import type { Domain } from './domain.js';
+import { finishDraft, newDraft } from './draft.js';
+
+/** Device element readers, by element name under <devices>. */
+const DEVICE_READERS: Readonly<Record<string, (e: XmlElement, d: DevicesDraft) => void>> = {
+  emulator: (e, d) => void (d.emulator = e.text.trim()),
+  disk: (e, d) => void d.disks.push(readDiskXml(e)),
+  controller: (e, d) => void d.controllers.push(readControllerXml(e)),
+  memballoon: (e, d) => void (d.memballoon = readMemballoonXml(e)),
+};
+
+/** Top-level element readers, by element name under <domain>. */
+const DOMAIN_READERS: Readonly<Record<string, (e: XmlElement, d: DomainDraft) => void>> = {
+  name: (e, d) => void (d.name = e.text.trim()),
+  uuid: (e, d) => void (d.uuid = readUuid(e)),
+  title: (e, d) => void (d.title = e.text),
+  description: (e, d) => void (d.description = e.text),
+  memory: (e, d) => void (d.memory = readMemory(e)),
+  currentMemory: (e, d) => void (d.currentMemory = readMemory(e)),
+  vcpu: (e, d) => void (d.vcpu = readVcpu(e)),
+  os: (e, d) => {
+    const os = readOsXml(e);
+    d.os = { ...os, boot: [...os.boot], extra: [...os.extra] };
+  },
+  features: (e, d) => void (d.features = readFeaturesXml(e)),
+  clock: (e, d) => {
+    const c = readClockXml(e);
+    d.clock = { ...c, timers: [...c.timers] };
+  },
+  on_poweroff: (e, d) => void (d.onPoweroff = readLifecycleXml(e)),
+  on_reboot: (e, d) => void (d.onReboot = readLifecycleXml(e)),
+  on_crash: (e, d) => void (d.onCrash = readLifecycleXml(e)),
+  devices: (e, d) => {
+    for (const c of e.children) {
+      const reader = DEVICE_READERS[c.name];
+      if (reader) reader(c, d.devices);
+      else d.devices.extra.push(c);
+    }
+  },
+  'qemu:commandline': (e, d) => {
+    for (const c of e.children) {
+      if (c.name === 'qemu:arg') d.qemuArgs.push(c.attrs.value ?? '');
+      else if (c.name === 'qemu:env') d.qemuEnv.push({ name: c.attrs.name ?? '', ...(c.attrs.value !== undefined ? { value: c.attrs.value } : {}) });
+    }
+  },
+};
+
+export interface ReadResult {
+  readonly domain: Domain;
+  readonly diagnostics: Diagnostics;
+}
+
+export function domainFromXml(text: string, file?: string): ReadResult {
+  const diag = new Diagnostics();
+  const root = readXml(text, file);
+  return { domain: domainFromElement(root, diag), diagnostics: diag };
+}
+
+export function domainFromElement(root: XmlElement, _diag: Diagnostics): Domain {
+  if (root.name !== 'domain') return fail('XmlNotDomain', { root: root.name }, root.span);
+  const d = newDraft();
+  d.type = checkEnum(root, 'domain type', root.attrs.type ?? '', ['qemu', 'kvm'] as const);
+  d.$span = root.span;
+  if (!child(root, 'name')) return fail('XmlMissingElement', { element: 'name', parent: 'domain' }, root.span);
+  if (!child(root, 'memory')) return fail('XmlMissingElement', { element: 'memory', parent: 'domain' }, root.span);
+  for (const c of root.children) {
+    const reader = DOMAIN_READERS[c.name];
+    if (reader) reader(c, d);
+    else d.extra.push(c);
+  }
+  return finishDraft(d);
+}

@@ -1,0 +1,53 @@
+// IR -> domain XML, in libvirt's element order (virDomainDefFormatInternal), 2-space indented.
+import { writeClockXml } from '../families/clock.js';
+import { writeControllerXml } from '../families/controller.js';
+import { writeDiskXml } from '../families/disk.js';
+import { writeFeaturesXml } from '../families/features.js';
+import { writeGeneral } from '../families/general.js';
+import { writeLifecycleXml } from '../families/lifecycle.js';
+import { writeMemballoonXml } from '../families/memballoon.js';
+import { writeOsXml } from '../families/os.js';
+import { el, textEl, type XmlElement } from '../xml/tree.js';
+import { writeXml } from '../xml/write.js';
+import { QEMU_NS, type Devices, type Domain } from './domain.js';
+
+export function domainToElement(d: Domain): XmlElement {
+  const qemu = d.qemuCommandline;
+  return el(
+    'domain',
+    { type: d.type, ...(qemu ? { 'xmlns:qemu': QEMU_NS } : {}) },
+    writeGeneral(d),
+    writeOsXml(d.os),
+    writeFeaturesXml(d.features),
+    d.clock && writeClockXml(d.clock),
+    writeLifecycleXml(d),
+    devicesXml(d.devices),
+    d.extra,
+    qemu &&
+      el(
+        'qemu:commandline',
+        {},
+        qemu.args.map((a) => el('qemu:arg', { value: a })),
+        qemu.env.map((e) => el('qemu:env', { name: e.name, value: e.value })),
+      ),
+  );
+}
+
+/** NB: device order is libvirt's: emulator, disks, controllers, leases, filesystems, interfaces,
+ * smartcards, serials, parallels, consoles, channels, inputs, tpms, graphics, sounds, audios,
+ * videos, hostdevs, redirdevs, redirfilter, hubs, watchdog, memballoon, … */
+function devicesXml(v: Devices): XmlElement {
+  return el(
+    'devices',
+    {},
+    textEl('emulator', v.emulator),
+    v.disks.map(writeDiskXml),
+    v.controllers.map(writeControllerXml),
+    v.extra,
+    v.memballoon && writeMemballoonXml(v.memballoon),
+  );
+}
+
+export function domainToXml(d: Domain): string {
+  return writeXml(domainToElement(d));
+}

@@ -1,0 +1,173 @@
+// The command-line parser: shell words -> env prefix, emulator, options with parsed values.
+//
+// Words are classified with the option table (a known flag, an option that takes a value, an
+// unknown option, a plain word) and handed as tokens to a chevrotain parser for
+//   commandLine := EnvAssign* Emulator option*
+//   option      := Flag | Valued AnyWord | Unknown Plain? | Plain            (Plain alone: positional)
+// Values are then read per the option's argument kind (see src/qemu/options.ts).
+import { createToken, createTokenInstance, EmbeddedActionsParser, type IToken, type TokenType } from 'chevrotain';
+import { fail, type Span } from '../errors.js';
+import { lookupOption, normalizeOptionName, type OptionSpec } from '../qemu/options.js';
+import { parseKeyval, type OptValue, type Props } from '../qemu/props.js';
+import { shellWords, type Word } from './shell-lexer.js';
+
+const EnvAssign = createToken({ name: 'EnvAssign', pattern: /NA/ });
+const Flag = createToken({ name: 'Flag', pattern: /NA/ });
+const Valued = createToken({ name: 'Valued', pattern: /NA/ });
+const Unknown = createToken({ name: 'Unknown', pattern: /NA/ });
+const Plain = createToken({ name: 'Plain', pattern: /NA/ });
+const WORD_TOKENS: TokenType[] = [EnvAssign, Flag, Valued, Unknown, Plain];
+
+export interface EnvVar {
+  readonly name: string;
+  readonly value: string;
+  readonly span: Span;
+}
+
+export interface ParsedOption {
+  /** Canonical name with one leading dash ("-device"); "" for a positional argument. */
+  readonly name: string;
+  /** The spelling in the input ("--device", "-device"). */
+  readonly written: string;
+  readonly value: OptValue;
+  /** The value word as written, for keeping unknown options verbatim. */
+  readonly rawValue?: string;
+  readonly spec?: OptionSpec;
+  readonly span: Span;
+  readonly valueSpan?: Span;
+}
+
+export interface CommandLine {
+  readonly env: readonly EnvVar[];
+  readonly emulator: string;
+  readonly emulatorSpan: Span;
+  readonly options: readonly ParsedOption[];
+}
+
+const ENV_RE = /^[A-Za-z_][A-Za-z0-9_]*=/;
+
+class ArgvParser extends EmbeddedActionsParser {
+  constructor() {
+    super(WORD_TOKENS, { recoveryEnabled: false });
+    this.performSelfAnalysis();
+  }
+
+  commandLine = this.RULE('commandLine', () => {
+    const env: IToken[] = [];
+    const options: Array<[IToken, IToken | undefined]> = [];
+    this.MANY(() => env.push(this.CONSUME(EnvAssign)));
+    const emulator = this.OR([
+      { ALT: () => this.CONSUME(Plain) },
+      { ALT: () => this.CONSUME2(Unknown) },
+    ]);
+    this.MANY2(() => options.push(this.SUBRULE(this.optionRule)));
+    return { env, emulator, options };
+  });
+
+  optionRule = this.RULE('option', (): [IToken, IToken | undefined] => {
+    return this.OR([
+      { ALT: () => [this.CONSUME(Flag), undefined] },
+      { ALT: () => [this.CONSUME(Valued), this.SUBRULE(this.anyWord)] },
+      {
+        ALT: () => {
+          const name = this.CONSUME(Unknown);
+          const value = this.OPTION(() => this.CONSUME(Plain));
+          return [name, value];
+        },
+      },
+      { ALT: () => [this.CONSUME2(Plain), undefined] },
+    ]);
+  });
+
+  // the value of an option that takes one may look like anything, even "-foo"
+  anyWord = this.RULE('anyWord', () =>
+    this.OR([
+      { ALT: () => this.CONSUME(Plain) },
+      { ALT: () => this.CONSUME(Flag) },
+      { ALT: () => this.CONSUME(Valued) },
+      { ALT: () => this.CONSUME(Unknown) },
+      { ALT: () => this.CONSUME(EnvAssign) },
+    ]),
+  );
+}
+
+let parserInstance: ArgvParser | undefined;
+const parser = (): ArgvParser => (parserInstance ??= new ArgvParser());
+
+function classify(words: readonly Word[]): IToken[] {
+  const toks: IToken[] = [];
+  let inPrefix = true;
+  for (const w of words) {
+    let type: TokenType;
+    if (inPrefix && ENV_RE.test(w.text)) type = EnvAssign;
+    else {
+      inPrefix = false;
+      if (w.text.length > 1 && w.text.startsWith('-')) {
+        const spec = lookupOption(w.text);
+        type = spec ? (spec.arg === 'none' ? Flag : Valued) : Unknown;
+      } else type = Plain;
+    }
+    const off = w.span.offset ?? 0;
+    const tok = createTokenInstance(type, w.text, off, off + w.text.length, w.span.line, w.span.line, w.span.column, w.span.column + w.text.length);
+    toks.push(tok);
+  }
+  return toks;
+}
+
+/** Parses command-line text (shell syntax or NUL-separated) into env, emulator and options. */
+export function parseCommandLine(text: string, file?: string): CommandLine {
+  const words = shellWords(text, file);
+  if (words.length === 0 || words.every((w) => ENV_RE.test(w.text))) {
+    return fail('EmptyCommandLine', {}, { file, line: 1, column: 1 });
+  }
+  const spanAt = new Map<IToken, Span>();
+  const toks = classify(words);
+  toks.forEach((t, i) => spanAt.set(t, words[i]!.span));
+  const p = parser();
+  p.input = toks;
+  const tree = p.commandLine();
+  if (p.errors.length) {
+    // the only way this grammar fails is an option that wants a value at the end of the input
+    const last = toks[toks.length - 1]!;
+    return fail('MissingOptionValue', { option: last.image }, spanAt.get(last) ?? { file, line: 1, column: 1 });
+  }
+  const env = tree.env.map((t) => {
+    const eq = t.image.indexOf('=');
+    return { name: t.image.slice(0, eq), value: t.image.slice(eq + 1), span: spanAt.get(t)! };
+  });
+  const options = tree.options.map(([nameTok, valueTok]) => readOption(nameTok, valueTok, spanAt));
+  return { env, emulator: tree.emulator.image, emulatorSpan: spanAt.get(tree.emulator)!, options };
+}
+
+function readOption(nameTok: IToken, valueTok: IToken | undefined, spanAt: Map<IToken, Span>): ParsedOption {
+  const span = spanAt.get(nameTok)!;
+  if (nameTok.tokenType === Plain) {
+    return { name: '', written: '', value: { kind: 'raw', text: nameTok.image }, rawValue: nameTok.image, span };
+  }
+  const name = normalizeOptionName(nameTok.image);
+  const spec = lookupOption(nameTok.image);
+  const base = { name, written: nameTok.image, span, ...(spec ? { spec } : {}) };
+  if (!valueTok) return { ...base, value: { kind: 'none' } };
+  const valueSpan = spanAt.get(valueTok)!;
+  const text = valueTok.image;
+  return { ...base, value: readValue(name, spec, text, valueSpan), rawValue: text, valueSpan };
+}
+
+/** Reads one option value per the option's argument kind. */
+export function readValue(name: string, spec: OptionSpec | undefined, text: string, span?: Span): OptValue {
+  if (!spec || spec.arg === 'value') return { kind: 'raw', text };
+  if (spec.arg === 'none') return { kind: 'none' };
+  if (spec.arg === 'json' && text.trimStart().startsWith('{')) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (err) {
+      return fail('BadJson', { option: name, reason: (err as Error).message }, span);
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      return fail('BadJson', { option: name, reason: 'expected a JSON object' }, span);
+    }
+    return { kind: 'props', form: 'json', props: parsed as Props };
+  }
+  return { kind: 'props', form: 'keyval', props: parseKeyval(text, spec.implied), ...(spec.implied ? { implied: spec.implied } : {}) };
+}

@@ -1,0 +1,117 @@
+// Shell words: the chevrotain lexer that splits a pasted command line into the words a POSIX
+// shell would pass to exec(), keeping each word's line:column.
+//
+// Handles single quotes, double quotes (with \\ \" \$ \` and \<newline> escapes inside), backslash
+// escapes outside quotes, backslash-newline continuations (libvirt's .args layout), `#` comments at
+// the start of a word (scripts pasted whole), and the NUL-separated /proc/PID/cmdline form, where
+// every NUL ends one literal argument and no quoting applies. The grammar is in grammar/qemu-argv.ebnf.
+import { createToken, Lexer, type IToken, type TokenType } from 'chevrotain';
+import { fail, type Span } from '../errors.js';
+
+const Continuation = createToken({ name: 'Continuation', pattern: /\\\r?\n/, line_breaks: true, group: Lexer.SKIPPED });
+const Blank = createToken({ name: 'Blank', pattern: /[ \t\r\n]+/, line_breaks: true });
+const Comment = createToken({
+  name: 'Comment',
+  // a '#' starts a comment only where a word could start, as in sh
+  pattern: {
+    exec: (text: string, offset: number): RegExpExecArray | null => {
+      if (text[offset] !== '#') return null;
+      const prev = offset > 0 ? text[offset - 1] : '\n';
+      if (prev !== ' ' && prev !== '\t' && prev !== '\n' && prev !== '\r') return null;
+      const end = text.indexOf('\n', offset);
+      const m = [text.slice(offset, end < 0 ? text.length : end)] as unknown as RegExpExecArray;
+      return m;
+    },
+  },
+  line_breaks: false,
+  start_chars_hint: ['#'],
+  group: Lexer.SKIPPED,
+});
+const SingleQuoted = createToken({ name: 'SingleQuoted', pattern: /'[^']*'/, line_breaks: true });
+const DoubleQuoted = createToken({ name: 'DoubleQuoted', pattern: /"(?:[^"\\]|\\[\s\S])*"/, line_breaks: true });
+const Escaped = createToken({ name: 'Escaped', pattern: /\\[\s\S]/, line_breaks: true });
+const Bare = createToken({ name: 'Bare', pattern: /[^\s'"\\]+/ });
+// tried after the complete forms above, so these match only what is left unterminated
+const OpenSingle = createToken({ name: 'OpenSingle', pattern: /'[^']*/, line_breaks: true });
+const OpenDouble = createToken({ name: 'OpenDouble', pattern: /"(?:[^"\\]|\\[\s\S])*/, line_breaks: true });
+const LoneBackslash = createToken({ name: 'LoneBackslash', pattern: /\\/ });
+
+export const SHELL_TOKENS: TokenType[] = [
+  Continuation, Blank, Comment, SingleQuoted, DoubleQuoted, Escaped, OpenSingle, OpenDouble, LoneBackslash, Bare,
+];
+
+const shellLexer = new Lexer(SHELL_TOKENS, { positionTracking: 'full', ensureOptimizations: false });
+
+export interface Word {
+  readonly text: string;
+  readonly span: Span;
+}
+
+/** Splits command-line text into words, as `sh` would; NUL-separated text is split on NULs only. */
+export function shellWords(text: string, file?: string): Word[] {
+  if (text.includes('\0')) return nulWords(text, file);
+  const result = shellLexer.tokenize(text);
+  if (result.errors.length) {
+    const e = result.errors[0]!;
+    return fail('BadOptionValue', { option: 'command line', value: text.substr(e.offset, 10), reason: e.message }, {
+      file, line: e.line ?? 1, column: e.column ?? 1, offset: e.offset,
+    });
+  }
+  const words: Word[] = [];
+  let cur: string | undefined;
+  let start: IToken | undefined;
+  const flush = () => {
+    if (cur !== undefined && start) words.push({ text: cur, span: spanOf(start, file) });
+    cur = undefined;
+    start = undefined;
+  };
+  for (const tok of result.tokens) {
+    switch (tok.tokenType) {
+      case Blank:
+        flush();
+        continue;
+      case OpenSingle:
+        return fail('UnterminatedQuote', { quote: 'single' }, spanOf(tok, file));
+      case OpenDouble:
+        return fail('UnterminatedQuote', { quote: 'double' }, spanOf(tok, file));
+      case LoneBackslash:
+        return fail('TrailingBackslash', {}, spanOf(tok, file));
+    }
+    if (cur === undefined) {
+      cur = '';
+      start = tok;
+    }
+    cur += pieceText(tok);
+  }
+  flush();
+  return words;
+}
+
+function pieceText(tok: IToken): string {
+  const img = tok.image;
+  switch (tok.tokenType) {
+    case SingleQuoted:
+      return img.slice(1, -1);
+    case DoubleQuoted:
+      // inside "…" a backslash escapes only $ ` " \ and newline (which it removes)
+      return img.slice(1, -1).replace(/\\([$`"\\\n])/g, (_m, c: string) => (c === '\n' ? '' : c));
+    case Escaped:
+      return img[1]!;
+    default:
+      return img;
+  }
+}
+
+function spanOf(tok: IToken, file?: string): Span {
+  return { file, line: tok.startLine ?? 1, column: tok.startColumn ?? 1, offset: tok.startOffset };
+}
+
+function nulWords(text: string, file?: string): Word[] {
+  const words: Word[] = [];
+  let offset = 0;
+  for (const part of text.split('\0')) {
+    if (part !== "") words.push({ text: part, span: { file, line: 1, column: offset + 1, offset } });
+    offset += part.length + 1;
+  }
+  return words;
+}

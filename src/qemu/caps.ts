@@ -1,0 +1,80 @@
+// Capability profiles as data: what a QEMU version supports and therefore what libvirt prints
+// for it. Emitters ask `has(caps, 'blockdev')`; they never compare versions themselves.
+//
+// The boundaries follow the libvirt release that drove each QEMU era. Where libvirt's own
+// documentation example is the only witness (QEMU 0.12: `-no-kqemu`, `-monitor pty`, `-drive
+// if=ide`, no `-uuid`, memory rounded down), the flag says so.
+import { compareVersions, formatVersion, inRange, parseVersion, type QemuVersion } from './version.js';
+
+interface CapSpec {
+  readonly since?: string;
+  readonly until?: string;
+  readonly doc: string;
+}
+
+export const CAPABILITIES = {
+  kqemu: { until: '0.13', doc: 'TCG guests get -no-kqemu (kqemu accelerator present but unused)' },
+  uuid: { since: '0.13', doc: '-uuid (libvirt\'s QEMU 0.12 example has none)' },
+  'memory.round-up': { since: '0.13', doc: 'guest RAM rounded up to whole MiB (older libvirt rounded down)' },
+  device: { since: '0.13', doc: '-device for disks, NICs, controllers, inputs, balloon; else -drive if=, -net nic, -usb' },
+  chardev: { since: '0.13', doc: 'monitor and character devices through -chardev/-mon; else -monitor pty, -serial X' },
+  nodefaults: { since: '0.13', doc: '-nodefaults: no implicit devices, so -net none/-serial none are not needed' },
+  'no-user-config': { since: '1.2', doc: '-no-user-config' },
+  'no-shutdown': { since: '0.13', doc: '-no-shutdown so libvirt sees guest power-off' },
+  rtc: { since: '0.13', doc: '-rtc base=… (else -localtime)' },
+  'machine-opt': { since: '1.0', doc: '-machine TYPE,props (else -M TYPE)' },
+  'machine.dump-guest-core': { since: '1.2', doc: '-machine dump-guest-core=off' },
+  'machine.usb-off': { since: '1.3', doc: '-machine usb=off' },
+  'display-none': { since: '1.5', doc: '-display none (else -nographic)' },
+  'boot.strict': { since: '1.5', doc: 'per-device bootindex and -boot strict=on (else -boot c/d/a/n)' },
+  'smp.topology': { since: '0.13', doc: '-smp N,sockets=,cores=,threads=' },
+  'name.guest': { since: '2.5', doc: '-name guest=NAME,debug-threads=on' },
+  'msg.timestamp': { since: '2.6', doc: '-msg timestamp=on' },
+  sandbox: { since: '2.11', doc: '-sandbox on,obsolete=deny,elevateprivileges=deny,…' },
+  overcommit: { since: '3.1', doc: '-overcommit mem-lock=off' },
+  audiodev: { since: '4.0', doc: '-audiodev (else QEMU_AUDIO_DRV in the environment)' },
+  blockdev: { since: '4.2', doc: '-blockdev node graphs (else -drive if=none)' },
+  accel: { since: '4.2', doc: '-accel tcg|kvm (else -machine accel=)' },
+  'cpu.default-model': { since: '4.2', doc: 'the default -cpu model is printed explicitly' },
+  'master-key': { since: '2.6', doc: 'the master-key secret object' },
+  'memory-backend': { since: '5.0', doc: '-machine memory-backend=pc.ram with a memory-backend object' },
+  'device.json': { since: '6.2', doc: '-device, -audiodev as JSON' },
+  'netdev.json': { since: '7.0', doc: '-netdev as JSON' },
+} as const satisfies Record<string, CapSpec>;
+
+export type Capability = keyof typeof CAPABILITIES;
+
+export interface Caps {
+  readonly version: QemuVersion;
+  readonly arch: string;
+  readonly flags: ReadonlySet<Capability>;
+}
+
+export const DEFAULT_QEMU_VERSION = '7.2';
+
+export function capsFor(version: QemuVersion | string, arch = 'x86_64'): Caps {
+  const v = typeof version === 'string' ? parseVersion(version) : version;
+  const flags = new Set<Capability>();
+  for (const [name, spec] of Object.entries(CAPABILITIES) as Array<[Capability, CapSpec]>) {
+    if (inRange(v, spec.since, spec.until)) flags.add(name);
+  }
+  return { version: v, arch, flags };
+}
+
+export function has(caps: Caps, cap: Capability): boolean {
+  return caps.flags.has(cap);
+}
+
+/** Machine type aliases per QEMU version: `pc` is the newest pc-i440fx-X.Y of that version. */
+export function resolveMachineAlias(machine: string, caps: Caps): string {
+  const [maj, min] = caps.version;
+  if (compareVersions(caps.version, parseVersion('1.0')) < 0) return machine;
+  const ver = `${maj}.${min}`;
+  if (machine === 'pc') return `pc-i440fx-${ver}`;
+  if (machine === 'q35') return `pc-q35-${ver}`;
+  return machine;
+}
+
+export function describeCaps(caps: Caps): string {
+  return `QEMU ${formatVersion(caps.version)} (${caps.arch}): ${[...caps.flags].join(', ')}`;
+}
