@@ -2,7 +2,14 @@
 import { Diagnostics, fail } from '../errors.js';
 import { readClockXml } from '../families/clock.js';
 import { readControllerXml } from '../families/controller.js';
+import { readChardevXml } from '../families/chardev.js';
+import { readCpuXml } from '../families/cpu.js';
 import { readDiskXml } from '../families/disk.js';
+import { readGraphicsXml } from '../families/graphics.js';
+import { readInputXml } from '../families/input.js';
+import { readInterfaceXml } from '../families/net.js';
+import { readAudioXml, readSoundXml } from '../families/sound.js';
+import { readVideoXml } from '../families/video.js';
 import { readFeaturesXml } from '../families/features.js';
 import { readMemory, readUuid, readVcpu } from '../families/general.js';
 import { readLifecycleXml } from '../families/lifecycle.js';
@@ -20,6 +27,16 @@ const DEVICE_READERS: Readonly<Record<string, (e: XmlElement, d: DevicesDraft) =
   emulator: (e, d) => void (d.emulator = e.text.trim()),
   disk: (e, d) => void d.disks.push(readDiskXml(e)),
   controller: (e, d) => void d.controllers.push(readControllerXml(e)),
+  interface: (e, d) => void d.interfaces.push(readInterfaceXml(e)),
+  serial: (e, d) => void d.serials.push(readChardevXml(e)),
+  parallel: (e, d) => void d.parallels.push(readChardevXml(e)),
+  console: (e, d) => void d.consoles.push(readChardevXml(e)),
+  channel: (e, d) => void d.channels.push(readChardevXml(e)),
+  input: (e, d) => void d.inputs.push(readInputXml(e)),
+  graphics: (e, d) => void d.graphics.push(readGraphicsXml(e)),
+  sound: (e, d) => void d.sounds.push(readSoundXml(e)),
+  audio: (e, d) => void d.audios.push(readAudioXml(e)),
+  video: (e, d) => void d.videos.push(readVideoXml(e)),
   memballoon: (e, d) => void (d.memballoon = readMemballoonXml(e)),
 };
 
@@ -37,6 +54,7 @@ const DOMAIN_READERS: Readonly<Record<string, (e: XmlElement, d: DomainDraft) =>
     d.os = { ...os, boot: [...os.boot], extra: [...os.extra] };
   },
   features: (e, d) => void (d.features = readFeaturesXml(e)),
+  cpu: (e, d) => void (d.cpu = readCpuXml(e)),
   clock: (e, d) => {
     const c = readClockXml(e);
     d.clock = { ...c, timers: [...c.timers] };

@@ -1,7 +1,14 @@
 // IR -> domain XML, in libvirt's element order (virDomainDefFormatInternal), 2-space indented.
 import { writeClockXml } from '../families/clock.js';
 import { writeControllerXml } from '../families/controller.js';
+import { writeChardevXml } from '../families/chardev.js';
+import { writeCpuXml } from '../families/cpu.js';
 import { writeDiskXml } from '../families/disk.js';
+import { writeGraphicsXml } from '../families/graphics.js';
+import { writeInputXml } from '../families/input.js';
+import { writeInterfaceXml } from '../families/net.js';
+import { writeAudioXml, writeSoundXml } from '../families/sound.js';
+import { writeVideoXml } from '../families/video.js';
 import { writeFeaturesXml } from '../families/features.js';
 import { writeGeneral } from '../families/general.js';
 import { writeLifecycleXml } from '../families/lifecycle.js';
@@ -19,6 +26,7 @@ export function domainToElement(d: Domain): XmlElement {
     writeGeneral(d),
     writeOsXml(d.os),
     writeFeaturesXml(d.features),
+    d.cpu && writeCpuXml(d.cpu),
     d.clock && writeClockXml(d.clock),
     writeLifecycleXml(d),
     devicesXml(d.devices),
@@ -43,6 +51,17 @@ function devicesXml(v: Devices): XmlElement {
     textEl('emulator', v.emulator),
     v.disks.map(writeDiskXml),
     v.controllers.map(writeControllerXml),
+    v.interfaces.map(writeInterfaceXml),
+    v.serials.map((c) => writeChardevXml('serial', c)),
+    v.parallels.map((c) => writeChardevXml('parallel', c)),
+    v.consoles.map((c) => writeChardevXml('console', c)),
+    v.channels.map((c) => writeChardevXml('channel', c)),
+    v.inputs.map(writeInputXml),
+    v.graphics.map(writeGraphicsXml),
+    v.sounds.map(writeSoundXml),
+    v.audios.map(writeAudioXml),
+    v.videos.map(writeVideoXml),
+    // NB: device elements the IR does not model yet keep their place after the modelled ones
     v.extra,
     v.memballoon && writeMemballoonXml(v.memballoon),
   );

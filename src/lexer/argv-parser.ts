@@ -46,49 +46,56 @@ export interface CommandLine {
 
 const ENV_RE = /^[A-Za-z_][A-Za-z0-9_]*=/;
 
+type OptionPair = [IToken, IToken | undefined];
+interface CommandLineTree {
+  env: IToken[];
+  emulator: IToken;
+  options: OptionPair[];
+}
+
 class ArgvParser extends EmbeddedActionsParser {
+  // NB: chevrotain finds each rule as the property named like the rule (this[ruleName]), so the
+  // property names and the RULE names must agree.
+  readonly commandLine: () => CommandLineTree;
+  private readonly optionRule: () => OptionPair;
+  private readonly anyWord: () => IToken;
+
   constructor() {
     super(WORD_TOKENS, { recoveryEnabled: false });
+    // the value of an option that takes one may look like anything, even "-foo"
+    this.anyWord = this.RULE('anyWord', () =>
+      this.OR([
+        { ALT: () => this.CONSUME(Plain) },
+        { ALT: () => this.CONSUME(Flag) },
+        { ALT: () => this.CONSUME(Valued) },
+        { ALT: () => this.CONSUME(Unknown) },
+        { ALT: () => this.CONSUME(EnvAssign) },
+      ]),
+    );
+    this.optionRule = this.RULE('optionRule', (): OptionPair =>
+      this.OR2([
+        { ALT: (): OptionPair => [this.CONSUME2(Flag), undefined] },
+        { ALT: (): OptionPair => [this.CONSUME2(Valued), this.SUBRULE(this.anyWord)] },
+        {
+          ALT: (): OptionPair => {
+            const name = this.CONSUME2(Unknown);
+            const value = this.OPTION(() => this.CONSUME2(Plain));
+            return [name, value];
+          },
+        },
+        { ALT: (): OptionPair => [this.CONSUME3(Plain), undefined] },
+      ]),
+    );
+    this.commandLine = this.RULE('commandLine', (): CommandLineTree => {
+      const env: IToken[] = [];
+      const options: OptionPair[] = [];
+      this.MANY(() => env.push(this.CONSUME2(EnvAssign)));
+      const emulator = this.OR3([{ ALT: () => this.CONSUME4(Plain) }, { ALT: () => this.CONSUME3(Unknown) }]);
+      this.MANY2(() => options.push(this.SUBRULE2(this.optionRule)));
+      return { env, emulator, options };
+    });
     this.performSelfAnalysis();
   }
-
-  commandLine = this.RULE('commandLine', () => {
-    const env: IToken[] = [];
-    const options: Array<[IToken, IToken | undefined]> = [];
-    this.MANY(() => env.push(this.CONSUME(EnvAssign)));
-    const emulator = this.OR([
-      { ALT: () => this.CONSUME(Plain) },
-      { ALT: () => this.CONSUME2(Unknown) },
-    ]);
-    this.MANY2(() => options.push(this.SUBRULE(this.optionRule)));
-    return { env, emulator, options };
-  });
-
-  optionRule = this.RULE('option', (): [IToken, IToken | undefined] => {
-    return this.OR([
-      { ALT: () => [this.CONSUME(Flag), undefined] },
-      { ALT: () => [this.CONSUME(Valued), this.SUBRULE(this.anyWord)] },
-      {
-        ALT: () => {
-          const name = this.CONSUME(Unknown);
-          const value = this.OPTION(() => this.CONSUME(Plain));
-          return [name, value];
-        },
-      },
-      { ALT: () => [this.CONSUME2(Plain), undefined] },
-    ]);
-  });
-
-  // the value of an option that takes one may look like anything, even "-foo"
-  anyWord = this.RULE('anyWord', () =>
-    this.OR([
-      { ALT: () => this.CONSUME(Plain) },
-      { ALT: () => this.CONSUME(Flag) },
-      { ALT: () => this.CONSUME(Valued) },
-      { ALT: () => this.CONSUME(Unknown) },
-      { ALT: () => this.CONSUME(EnvAssign) },
-    ]),
-  );
 }
 
 let parserInstance: ArgvParser | undefined;
