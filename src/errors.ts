@@ -56,6 +56,10 @@ export const CATALOGUE = {
     'warning',
     (p) => `positional argument '${p.value}' (a disk image for QEMU): read as the first IDE disk`,
   ),
+  PassedDescriptor: entry<{ option: string; what: string }>(
+    'warning',
+    (p) => `${p.option}: ${p.what} is a descriptor the parent process passed; its path is not on the command line`,
+  ),
   DanglingReference: entry<{ option: string; ref: string; kind: string }>(
     'error',
     (p) => `${p.option} refers to ${p.kind} '${p.ref}', which no option defines`,
@@ -87,6 +91,14 @@ export const CATALOGUE = {
     (p) => `${p.what} cannot be expressed for ${p.target}: left out`,
   ),
   UnsupportedDevice: entry<{ what: string }>('error', (p) => `${p.what} is not supported`),
+  RunnableSubstitute: entry<{ what: string; instead: string }>(
+    'warning',
+    (p) => `${p.what} needs what libvirt sets up on the host: the runnable command line uses ${p.instead} instead`,
+  ),
+  TapFdOrigin: entry<{ option: string; fd: string }>(
+    'warning',
+    (p) => `${p.option}: tap fd=${p.fd} was opened by whoever started QEMU: read as <interface type='ethernet'>, the bridge or network behind it is unknown`,
+  ),
   AddressClash: entry<{ address: string; other: string }>(
     'error',
     (p) => `address ${p.address} is already used by ${p.other}`,

@@ -120,6 +120,7 @@ export async function main(argv: string[]): Promise<number> {
             ...(config ? { config } : {}),
             ...(a['state-dir'] ? { stateDir: String(a['state-dir']) } : {}),
             runnable: Boolean(a.runnable),
+            hostEnv: process.env,
           });
           const out = a.pretty ? printArgvPretty(argv) : printArgvLine(argv);
           return { output: out + '\n', diagnostics: [...readDiag.items, ...diagnostics.items] };

@@ -73,14 +73,19 @@ export function shellQuote(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
+/** NAME=VALUE with only the value quoted: in sh, 'a=b c' would be a command, a='b c' is env. */
+function envWord([k, v]: readonly [string, string]): string {
+  return `${k}=${shellQuote(v)}`;
+}
+
 /** virsh domxml-to-native's output: one line, words separated by spaces. */
 export function printArgvLine(a: Argv): string {
-  return argvWords(a).map(shellQuote).join(' ');
+  return [...a.env.map(envWord), ...argvWords({ ...a, env: [] }).map(shellQuote)].join(' ');
 }
 
 /** libvirt's .args layout: env words and every option on its own line, joined with ' \'. */
 export function printArgvPretty(a: Argv): string {
-  const lines = a.env.map(([k, v]) => shellQuote(`${k}=${v}`));
+  const lines = a.env.map(envWord);
   lines.push(shellQuote(a.emulator));
   for (const o of a.options) {
     const t = valueText(o.value);

@@ -20,6 +20,8 @@ export interface EmitContext {
   readonly paths: DomainPaths;
   /** Print a command QEMU can run as-is: sockets by path, no pre-opened fds. */
   readonly runnable: boolean;
+  /** libvirt's own environment, where it reads QEMU_AUDIO_DRV/SDL_AUDIODRIVER for host audio. */
+  readonly hostEnv?: Readonly<Record<string, string | undefined>>;
   readonly diag: Diagnostics;
   readonly out: ArgvBuilder;
 }

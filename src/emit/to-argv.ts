@@ -9,15 +9,15 @@ import { buildCpu } from '../families/cpu.js';
 import { buildDisks } from '../families/disk.js';
 import { buildAcpi } from '../families/features.js';
 import { buildMemory, buildName, buildSmp, buildUuid } from '../families/general.js';
-import { buildDisplay, buildGraphics } from '../families/graphics.js';
-import { buildInputs } from '../families/input.js';
+import { buildDisplay, buildGraphics, graphicsEnv } from '../families/graphics.js';
+import { buildInputs, buildUsbHubs } from '../families/input.js';
 import { buildLifecycle } from '../families/lifecycle.js';
 import { buildMemballoon } from '../families/memballoon.js';
 import { buildNetworks } from '../families/net.js';
 import { buildAccel, buildBios, buildBoot, buildKernel, buildMachine } from '../families/os.js';
 import { buildMasterKey, buildMsg, buildNoDefaults, buildOvercommit, buildSandbox, processEnv } from '../families/process.js';
 import { buildQemuCommandlineArgs, qemuCommandlineEnv } from '../families/qemu-commandline.js';
-import { buildAudiodevs, buildSounds } from '../families/sound.js';
+import { audioEnv, buildAudiodevs, buildSounds } from '../families/sound.js';
 import { buildVideos } from '../families/video.js';
 import { applyDefaults } from '../ir/defaults.js';
 import type { Domain } from '../ir/domain.js';
@@ -36,6 +36,8 @@ export interface EmitOptions {
   readonly runnable?: boolean;
   /** PATH given to QEMU (libvirt passes its own). */
   readonly envPath?: string;
+  /** The environment libvirt would run in (QEMU_AUDIO_DRV, SDL_AUDIODRIVER pick host audio). */
+  readonly hostEnv?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface EmitResult {
@@ -69,6 +71,7 @@ const MODERN_ORDER: readonly Step[] = [
   buildBoot,
   buildKernel,
   buildControllers,
+  buildUsbHubs,
   (ctx) => buildDisks(ctx, bootIndexes(ctx.dom)),
   (ctx) => buildNetworks(ctx, bootIndexes(ctx.dom)),
   buildSerials,
@@ -81,9 +84,10 @@ const MODERN_ORDER: readonly Step[] = [
   buildVideos,
   buildSounds,
   buildMemballoon,
+  // NB: libvirt 9.0 puts <qemu:commandline> arguments before -sandbox and -msg
+  buildQemuCommandlineArgs,
   buildSandbox,
   buildMsg,
-  buildQemuCommandlineArgs,
 ];
 
 /** libvirt 0.7's order, for QEMU 0.x: no -device, no -chardev, defaults switched off one by one. */
@@ -109,6 +113,9 @@ const LEGACY_ORDER: readonly Step[] = [
   (ctx) => buildNetworks(ctx, new Map()),
   buildSerials,
   buildParallels,
+  // NB: only to report channels and virtio consoles, which need -chardev/-device
+  buildChannels,
+  buildConsoles,
   buildControllers,
   buildInputs,
   buildGraphics,
@@ -120,7 +127,7 @@ const LEGACY_ORDER: readonly Step[] = [
 
 export function domainToArgv(domain: Domain, opts: EmitOptions = {}): EmitResult {
   const caps = capsFor(opts.qemuVersion ?? DEFAULT_QEMU_VERSION, opts.arch ?? domain.os.arch ?? 'x86_64');
-  const dom = applyDefaults(domain, { arch: opts.arch });
+  const dom = applyDefaults(domain, { arch: opts.arch, virtioTransitional: has(caps, 'virtio-transitional') });
   const diag = new Diagnostics();
   for (const e of dom.extra) diag.warn('XmlUnsupportedElement', { element: e.name, detail: '' }, e.span);
   for (const e of dom.devices.extra) diag.warn('XmlUnsupportedElement', { element: e.name, detail: '' }, e.span);
@@ -130,11 +137,12 @@ export function domainToArgv(domain: Domain, opts: EmitOptions = {}): EmitResult
     conf: opts.config ?? DEFAULT_CONF,
     paths: defaultPaths(dom.name, opts.stateDir),
     runnable: opts.runnable ?? false,
+    ...(opts.hostEnv ? { hostEnv: opts.hostEnv } : {}),
     diag,
     out: new ArgvBuilder(caps.version),
   };
   const order = has(caps, 'device') ? MODERN_ORDER : LEGACY_ORDER;
   for (const step of order) step(ctx);
-  const env = [...processEnv(ctx, opts.envPath), ...qemuCommandlineEnv(ctx)];
+  const env = [...processEnv(ctx, opts.envPath), ...audioEnv(ctx), ...graphicsEnv(ctx), ...qemuCommandlineEnv(ctx)];
   return { argv: { env, emulator: dom.devices.emulator ?? '/usr/bin/qemu-system-x86_64', options: ctx.out.options }, diagnostics: diag };
 }

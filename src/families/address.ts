@@ -1,5 +1,5 @@
 // Device addresses: <address type='pci'|'drive'|'usb'|…> in XML, bus=/addr=/unit= on -device.
-import type { Address } from '../ir/domain.js';
+import type { Address, Domain } from '../ir/domain.js';
 import { el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, intAttr } from '../xml/values.js';
 
@@ -65,4 +65,17 @@ export function parsePciAddr(text: string): { slot: number; function: number } |
 /** The name of PCI bus N as QEMU/libvirt call it on x86 (pci.0 is the root bus). */
 export function pciBusName(bus: number): string {
   return `pci.${bus}`;
+}
+
+/** The id of PCI bus N: its controller's alias (pcie.0 for q35's root, pci.0 for pc's, pci.N). */
+export function pciBusAlias(dom: Domain, bus: number): string {
+  const c = dom.devices.controllers.find((x) => x.type === 'pci' && x.index === bus);
+  if (c?.alias) return c.alias;
+  return c?.model === 'pcie-root' ? 'pcie.0' : pciBusName(bus);
+}
+
+/** -device bus=, multifunction=, addr= for a device with a PCI address (in libvirt's order). */
+export function pciPlacement(dom: Domain, a: Address | undefined): { bus?: string; multifunction?: boolean; addr?: string } {
+  if (a?.type !== 'pci') return {};
+  return { bus: pciBusAlias(dom, a.bus), ...(a.multifunction !== undefined ? { multifunction: a.multifunction } : {}), addr: pciAddrText(a) };
 }

@@ -1,30 +1,55 @@
 // Character devices: <serial>, <parallel>, <console>, <channel>, and libvirt's own monitor.
-// argv: -chardev + -device/-serial/-parallel (modern), -serial/-parallel/-monitor (legacy).
-import type { ArgvReader } from '../ir/argv-reader.js';
-import type { Chardev, ChardevSource } from '../ir/domain.js';
+// argv: -chardev + -device/-netdev guestfwd (modern), -serial/-parallel/-monitor strings (legacy).
+import { basename, dirname } from 'node:path';
+import type { ArgvReader, DeviceOption } from '../ir/argv-reader.js';
+import { optProps, optText } from '../ir/argv-reader.js';
+import type { Address, Chardev, ChardevReconnect, ChardevSource, Devices } from '../ir/domain.js';
+import type { ParsedOption } from '../lexer/argv-parser.js';
 import { has } from '../qemu/caps.js';
-import { props } from '../qemu/props.js';
+import { propBool, propNum, propStr, props, type Props, type PropValue } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
-import { child, el, type XmlElement } from '../xml/tree.js';
-import { intAttr } from '../xml/values.js';
-import { readAddressXml, writeAddressXml } from './address.js';
+import { child, children, el, type XmlElement } from '../xml/tree.js';
+import { boolAttr, checkEnum, enumAttr, intAttr, onOff, yesNo } from '../xml/values.js';
+import { parsePciAddr, pciAddrText, pciBusName, readAddressXml, writeAddressXml } from './address.js';
+import { usbPortOf } from './input.js';
 
-const KNOWN = new Set(['source', 'target', 'protocol', 'alias', 'address']);
+const KNOWN = new Set(['source', 'protocol', 'log', 'target', 'alias', 'address']);
+const TYPES = ['null', 'vc', 'pty', 'dev', 'file', 'pipe', 'stdio', 'udp', 'tcp', 'unix', 'spicevmc', 'spiceport', 'nmdm', 'qemu-vdagent', 'dbus'] as const;
+const PROTOCOLS = ['raw', 'telnet', 'telnets', 'tls'] as const;
 
 export type ChardevKind = 'serial' | 'parallel' | 'console' | 'channel';
 
+/** <serial target type> -> the QEMU device libvirt picks when <model> is absent. */
+const SERIAL_MODELS: Readonly<Record<string, string>> = {
+  'isa-serial': 'isa-serial',
+  'usb-serial': 'usb-serial',
+  'pci-serial': 'pci-serial',
+  'isa-debug': 'isa-debugcon',
+  'spapr-vio-serial': 'spapr-vty',
+  'sclp-serial': 'sclpconsole',
+};
+
+/** virtio channels that QEMU's spice/vdagent backends serve take this port name by default. */
+const SPICE_AGENT_PORT = 'com.redhat.spice.0';
+
+// --- XML -----------------------------------------------------------------------------------
+
 export function readChardevXml(e: XmlElement): Chardev {
-  const type = e.attrs.type ?? 'pty';
-  const src = child(e, 'source');
+  // NB: libvirt reads a missing type as pty
+  const type = checkEnum(e, 'chardev type', e.attrs.type ?? 'pty', TYPES);
   const target = child(e, 'target');
+  const model = target && child(target, 'model');
+  const log = child(e, 'log');
   const alias = child(e, 'alias');
   const address = child(e, 'address');
   return {
-    source: readSource(type, src, child(e, 'protocol')),
+    source: readSource(e, type),
+    ...(log?.attrs.file !== undefined ? { log: { file: log.attrs.file, ...optional('append', boolAttr(log, 'append')) } } : {}),
     ...(target?.attrs.type ? { targetType: target.attrs.type } : {}),
-    ...(target?.attrs.port !== undefined ? { targetPort: intAttr(target, 'port') } : {}),
-    ...(target?.attrs.name ? { targetName: target.attrs.name } : {}),
-    ...(child(target ?? e, 'model')?.attrs.name && target ? { targetModel: child(target, 'model')!.attrs.name } : {}),
+    ...(target?.attrs.address !== undefined ? { targetAddress: target.attrs.address } : {}),
+    ...optional('targetPort', target ? intAttr(target, 'port') : undefined),
+    ...(target?.attrs.name !== undefined ? { targetName: target.attrs.name } : {}),
+    ...(model?.attrs.name ? { targetModel: model.attrs.name } : {}),
     ...(alias?.attrs.name ? { alias: alias.attrs.name } : {}),
     ...(address ? { address: readAddressXml(address) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
@@ -32,71 +57,378 @@ export function readChardevXml(e: XmlElement): Chardev {
   };
 }
 
-function readSource(type: string, src: XmlElement | undefined, protocol: XmlElement | undefined): ChardevSource {
+function optional<K extends string, V>(key: K, v: V | undefined): { [P in K]?: V } {
+  return (v === undefined ? {} : { [key]: v }) as { [P in K]?: V };
+}
+
+function readReconnect(src: XmlElement | undefined): ChardevReconnect | undefined {
+  const r = src && child(src, 'reconnect');
+  if (!r) return undefined;
+  return { enabled: boolAttr(r, 'enabled') ?? false, ...optional('timeout', intAttr(r, 'timeout')) };
+}
+
+function readSource(e: XmlElement, type: (typeof TYPES)[number]): ChardevSource {
+  const sources = children(e, 'source');
+  const src = sources[0];
+  const attr = (k: string) => src?.attrs[k];
+  const mode = (s: XmlElement | undefined) => (s?.attrs.mode === 'bind' ? 'bind' : 'connect');
   switch (type) {
     case 'file':
+      return { type, path: attr('path') ?? '', ...optional('append', src ? boolAttr(src, 'append') : undefined) };
     case 'dev':
     case 'pipe':
-    case 'nmdm':
-      return { type, path: src?.attrs.path ?? '', ...(src?.attrs.append ? { append: src.attrs.append === 'on' } : {}) };
-    case 'tcp':
+      return { type, path: attr('path') ?? '' };
+    case 'tcp': {
+      const protocol = child(e, 'protocol');
       return {
         type,
-        mode: src?.attrs.mode === 'bind' ? 'bind' : 'connect',
-        ...(src?.attrs.host !== undefined ? { host: src.attrs.host } : {}),
-        ...(src?.attrs.service !== undefined ? { service: src.attrs.service } : {}),
-        ...(protocol?.attrs.type ? { protocol: protocol.attrs.type as 'raw' | 'telnet' | 'telnets' | 'tls' } : {}),
+        mode: mode(src),
+        ...optional('host', attr('host')),
+        ...optional('service', attr('service')),
+        ...optional('tls', src ? boolAttr(src, 'tls') : undefined),
+        ...optional('reconnect', readReconnect(src)),
+        ...optional('protocol', protocol ? enumAttr(protocol, 'type', PROTOCOLS) : undefined),
       };
+    }
+    case 'udp': {
+      // NB: udp has up to two <source>s: mode='bind' is the local end, mode='connect' the peer
+      const bind = sources.find((s) => s.attrs.mode === 'bind');
+      const peer = sources.find((s) => s.attrs.mode !== 'bind');
+      return {
+        type,
+        ...optional('host', peer?.attrs.host),
+        ...optional('service', peer?.attrs.service),
+        ...optional('bindHost', bind?.attrs.host),
+        ...optional('bindService', bind?.attrs.service),
+      };
+    }
     case 'unix':
-      return { type, mode: src?.attrs.mode === 'bind' ? 'bind' : 'connect', ...(src?.attrs.path !== undefined ? { path: src.attrs.path } : {}) };
+      return { type, mode: mode(src), ...optional('path', attr('path')), ...optional('reconnect', readReconnect(src)) };
     case 'spiceport':
-      return { type, channel: src?.attrs.channel ?? '' };
-    case 'udp':
+    case 'dbus':
+      return { type, channel: attr('channel') ?? '' };
+    case 'qemu-vdagent': {
+      const clip = src && child(src, 'clipboard');
+      const mouse = src && child(src, 'mouse');
+      return {
+        type,
+        ...optional('clipboard', clip ? boolAttr(clip, 'copypaste') : undefined),
+        ...optional('mouse', mouse ? enumAttr(mouse, 'mode', ['client', 'server'] as const) : undefined),
+      };
+    }
+    case 'nmdm':
+      return { type, master: attr('master') ?? '', slave: attr('slave') ?? '' };
+    case 'pty':
+    // NB: a pty's <source path> is the live /dev/pts/N, which libvirt drops from inactive XML
+    case 'null':
+    case 'vc':
+    case 'stdio':
+    case 'spicevmc':
       return { type };
+  }
+}
+
+function writeReconnect(r: ChardevReconnect | undefined): XmlElement | undefined {
+  return r && el('reconnect', { enabled: yesNo(r.enabled), timeout: r.timeout });
+}
+
+function writeSources(s: ChardevSource): Array<XmlElement | undefined> {
+  switch (s.type) {
+    case 'file':
+      return [el('source', { path: s.path, append: onOff(s.append) })];
+    case 'dev':
+    case 'pipe':
+      return [el('source', { path: s.path })];
+    case 'tcp':
+      return [el('source', { mode: s.mode, host: s.host, service: s.service, tls: yesNo(s.tls) }, writeReconnect(s.reconnect))];
+    case 'udp':
+      return [
+        s.bindHost !== undefined || s.bindService !== undefined ? el('source', { mode: 'bind', host: s.bindHost, service: s.bindService }) : undefined,
+        s.host !== undefined || s.service !== undefined ? el('source', { mode: 'connect', host: s.host, service: s.service }) : undefined,
+      ];
+    case 'unix':
+      // NB: an agent socket without a path gets one under the channel directory at start-up;
+      // inactive XML then has no <source> at all
+      return [s.path !== undefined || s.reconnect ? el('source', { mode: s.mode, path: s.path }, writeReconnect(s.reconnect)) : undefined];
+    case 'spiceport':
+    case 'dbus':
+      return [el('source', { channel: s.channel })];
+    case 'qemu-vdagent':
+      return [
+        s.clipboard !== undefined || s.mouse !== undefined
+          ? el('source', {}, s.clipboard !== undefined && el('clipboard', { copypaste: yesNo(s.clipboard) }), s.mouse !== undefined && el('mouse', { mode: s.mouse }))
+          : undefined,
+      ];
+    case 'nmdm':
+      return [el('source', { master: s.master, slave: s.slave })];
     case 'null':
     case 'vc':
     case 'pty':
     case 'stdio':
     case 'spicevmc':
-    case 'qemu-vdagent':
-    case 'dbus':
-      return { type, ...(src?.attrs.path !== undefined ? { path: src.attrs.path } : {}) };
-    default:
-      return { type: 'pty' };
+      return [];
   }
 }
 
+/** NB: libvirt's order: source(s), protocol, log, target, alias, address. */
 export function writeChardevXml(kind: ChardevKind, c: Chardev): XmlElement {
   const s = c.source;
-  const source = (() => {
-    switch (s.type) {
-      case 'file':
-      case 'dev':
-      case 'pipe':
-      case 'nmdm':
-        return el('source', { path: s.path, append: s.append === undefined ? undefined : s.append ? 'on' : 'off' });
-      case 'tcp':
-        return el('source', { mode: s.mode, host: s.host, service: s.service });
-      case 'unix':
-        return el('source', { mode: s.mode, path: s.path });
-      case 'spiceport':
-        return el('source', { channel: s.channel });
-      case 'udp':
-        return el('source', { mode: 'connect', host: s.host, service: s.service });
-      default:
-        return s.path !== undefined ? el('source', { path: s.path }) : undefined;
-    }
-  })();
+  const hasTarget = c.targetType !== undefined || c.targetAddress !== undefined || c.targetPort !== undefined || c.targetName !== undefined || c.targetModel !== undefined;
   return el(
     kind,
     { type: s.type },
-    source,
-    s.type === 'tcp' && s.protocol && el('protocol', { type: s.protocol }),
-    el('target', { type: c.targetType, port: c.targetPort, name: c.targetName }, c.targetModel !== undefined && el('model', { name: c.targetModel })),
+    writeSources(s),
+    // NB: libvirt always writes a tcp source's protocol, raw when none was given
+    s.type === 'tcp' && el('protocol', { type: s.protocol ?? 'raw' }),
+    c.log && el('log', { file: c.log.file, append: onOff(c.log.append) }),
+    hasTarget &&
+      el(
+        'target',
+        { type: c.targetType, address: c.targetAddress, port: c.targetPort, name: c.targetName },
+        c.targetModel !== undefined && el('model', { name: c.targetModel }),
+      ),
     c.extra,
     c.alias !== undefined && el('alias', { name: c.alias }),
     writeAddressXml(c.address),
   );
+}
+
+// --- define-time defaults (libvirt's post-parse) -----------------------------------------------
+
+type ChardevDevices = Pick<Devices, 'serials' | 'parallels' | 'consoles' | 'channels'>;
+
+/** Fills target ports by libvirt's rule: one past the highest port already in the list. */
+function withPorts(list: readonly Chardev[], applies: (c: Chardev) => boolean = () => true): Chardev[] {
+  const out: Chardev[] = [];
+  for (const c of list) {
+    if (c.targetPort !== undefined || !applies(c)) {
+      out.push(c);
+      continue;
+    }
+    const max = Math.max(-1, ...list.map((x) => x.targetPort ?? -1), ...out.map((x) => x.targetPort ?? -1));
+    out.push({ ...c, targetPort: max + 1 });
+  }
+  return out;
+}
+
+/**
+ * libvirt's chardev post-parse for x86 guests: serial target types and models, target ports,
+ * the console/serial compatibility pair (console[0] of type serial mirrors serial[0]), and
+ * virtio-serial addresses for virtio channels (port 0 of each controller is for consoles).
+ */
+export function chardevDefaults(dev: ChardevDevices, x86: boolean): ChardevDevices {
+  let serials = dev.serials.map((s) => {
+    const targetType = s.targetType ?? (x86 ? 'isa-serial' : undefined);
+    const model = s.targetModel ?? (targetType ? SERIAL_MODELS[targetType] : undefined);
+    return { ...s, ...optional('targetType', targetType), ...optional('targetModel', model) };
+  });
+  const consoleType = (c: Chardev) => c.targetType ?? (x86 ? 'serial' : undefined);
+  let consoles = withPorts(dev.consoles.map((c) => ({ ...c, ...optional('targetType', consoleType(c)) })));
+  // NB: a serial-type first console without any <serial> becomes serial 0 too
+  const first = consoles[0];
+  if (first && first.targetType === 'serial' && !serials.length) {
+    const { targetType: _t, targetPort: _p, ...rest } = first;
+    serials = [{ ...rest, targetType: 'isa-serial', targetModel: 'isa-serial', targetPort: 0 }];
+  }
+  serials = withPorts(serials);
+  if (serials.length) {
+    const s0 = serials[0]!;
+    const stub: Chardev = { ...s0, targetType: 'serial', targetPort: s0.targetPort ?? 0 };
+    const { targetModel: _m, ...mirror } = stub;
+    consoles = first && first.targetType === 'serial' ? [mirror, ...consoles.slice(1)] : [mirror, ...consoles];
+  }
+  const parallels = withPorts(dev.parallels);
+  return { serials, parallels, consoles, channels: withVirtioSerialPorts(dev.channels, consoles) };
+}
+
+function withVirtioSerialPorts(channels: readonly Chardev[], consoles: readonly Chardev[]): Chardev[] {
+  const used = new Set<string>();
+  for (const c of [...channels, ...consoles]) {
+    const a = c.address;
+    if (a?.type === 'virtio-serial' && a.port !== undefined) used.add(`${a.controller}:${a.bus}:${a.port}`);
+  }
+  return channels.map((c) => {
+    if (c.targetType !== 'virtio') return c;
+    const a = c.address;
+    if (a && (a.type !== 'virtio-serial' || a.port !== undefined)) return c;
+    const controller = a?.controller ?? 0;
+    const bus = a?.bus ?? 0;
+    let port = 1;
+    while (used.has(`${controller}:${bus}:${port}`)) port++;
+    used.add(`${controller}:${bus}:${port}`);
+    return { ...c, address: { type: 'virtio-serial', controller, bus, port } };
+  });
+}
+
+// --- IR -> argv ------------------------------------------------------------------------------
+
+/** Per-command-line numbering of passed descriptors and fd sets. */
+interface FdState {
+  nextFd: number;
+  nextSet: number;
+}
+const fdStates = new WeakMap<EmitContext, FdState>();
+function fdState(ctx: EmitContext): FdState {
+  let s = fdStates.get(ctx);
+  // NB: libvirt hands QEMU descriptors it opened itself, so the numbers are arbitrary; these
+  // start above the ranges the NIC family uses for tap (3…) and vhost (44…) descriptors
+  if (!s) fdStates.set(ctx, (s = { nextFd: 100, nextSet: 0 }));
+  return s;
+}
+
+/** A file QEMU should write to: libvirt opens it (so it is created with libvirt's ownership and
+ * labels) and passes it as an fd set; QEMU then always appends. */
+function passFile(ctx: EmitContext, opaque: string): string {
+  const st = fdState(ctx);
+  const set = st.nextSet++;
+  ctx.out.keyval('-add-fd', props({ set, fd: st.nextFd++, opaque }));
+  return `/dev/fdset/${set}`;
+}
+
+/** Where libvirt puts a virtio channel's socket when the XML names none. */
+function channelSocketPath(ctx: EmitContext, name: string): string {
+  const state = ctx.paths.stateDir;
+  return `${dirname(state)}/channel/target/${basename(state)}/${name}`;
+}
+
+function reconnectProp(r: ChardevReconnect | undefined): number | undefined {
+  return r ? (r.enabled ? r.timeout ?? 0 : 0) : undefined;
+}
+
+/** Emits what a -chardev needs before it (fd sets, TLS objects) and the -chardev itself. */
+function emitChardev(ctx: EmitContext, c: Chardev, devId: string): string | undefined {
+  const id = `char${devId}`;
+  const s = c.source;
+  let backend: Record<string, PropValue | undefined>;
+  switch (s.type) {
+    case 'null':
+    case 'vc':
+    case 'pty':
+    case 'stdio':
+      backend = { backend: s.type, id };
+      break;
+    case 'dev':
+      // NB: host serial and parallel ports are different QEMU backends
+      backend = { backend: devId.startsWith('parallel') ? 'parallel' : 'serial', id, path: s.path };
+      break;
+    case 'file': {
+      if (ctx.runnable) backend = { backend: 'file', id, path: s.path, append: onOff(s.append) };
+      else backend = { backend: 'file', id, path: passFile(ctx, `${devId}-source`), append: 'on' };
+      break;
+    }
+    case 'pipe':
+      backend = { backend: 'pipe', id, path: s.path };
+      break;
+    case 'udp':
+      backend = { backend: 'udp', id, host: s.host ?? '', port: s.service, localaddr: s.bindHost ?? '', localport: s.bindService ?? '0' };
+      break;
+    case 'tcp': {
+      const listen = s.mode === 'bind';
+      const tls = s.tls ?? ctx.conf.chardevTls;
+      let creds: string | undefined;
+      if (tls) {
+        creds = `obj${id}_tls0`;
+        if (ctx.conf.chardevTlsX509SecretUuid !== undefined) {
+          ctx.diag.warn('UnsupportedForTarget', { what: `the TLS key passphrase of ${id} (secret ${ctx.conf.chardevTlsX509SecretUuid})`, target: 'a command line built without the secret store' }, c.$span);
+        }
+        ctx.out.object('-object', props({
+          'qom-type': 'tls-creds-x509',
+          id: creds,
+          dir: ctx.conf.chardevTlsX509CertDir,
+          endpoint: listen ? 'server' : 'client',
+          // NB: a TLS client always verifies the server; a server verifies clients per qemu.conf
+          'verify-peer': listen ? ctx.conf.chardevTlsX509Verify : true,
+        }));
+      }
+      backend = {
+        backend: 'socket', id, host: s.host, port: s.service,
+        telnet: s.protocol === 'telnet' ? 'on' : undefined,
+        server: listen ? 'on' : undefined, wait: listen ? 'off' : undefined,
+        reconnect: reconnectProp(s.reconnect), 'tls-creds': creds,
+      };
+      break;
+    }
+    case 'unix': {
+      const listen = s.mode === 'bind';
+      const path = s.path ?? (c.targetName !== undefined ? channelSocketPath(ctx, c.targetName) : undefined);
+      // NB: libvirt creates a listening socket itself and passes QEMU the descriptor
+      const where = listen && !ctx.runnable ? { fd: String(fdState(ctx).nextFd++) } : { path };
+      backend = { backend: 'socket', id, ...where, server: listen ? 'on' : undefined, wait: listen ? 'off' : undefined, reconnect: reconnectProp(s.reconnect) };
+      break;
+    }
+    case 'spicevmc':
+      backend = { backend: 'spicevmc', id, name: 'vdagent' };
+      break;
+    case 'spiceport':
+    case 'dbus':
+      backend = { backend: s.type, id, name: s.channel };
+      break;
+    case 'qemu-vdagent':
+      backend = { backend: 'qemu-vdagent', id, name: 'vdagent', clipboard: onOff(s.clipboard), mouse: s.mouse === undefined ? undefined : s.mouse === 'client' ? 'on' : 'off' };
+      break;
+    case 'nmdm':
+      ctx.diag.warn('UnsupportedForTarget', { what: `${devId} of type nmdm`, target: 'QEMU' }, c.$span);
+      return undefined;
+  }
+  if (c.log) {
+    const logfile = ctx.runnable ? c.log.file : passFile(ctx, `${devId}-log`);
+    backend = { ...backend, logfile, logappend: ctx.runnable ? onOff(c.log.append) : 'on' };
+  }
+  ctx.out.keyval('-chardev', props(backend));
+  return id;
+}
+
+/** bus/addr, USB bus/port and ISA iobase/irq, as libvirt adds them after driver/chardev/id. */
+function addressProps(a: Address | undefined): Record<string, PropValue | undefined> {
+  switch (a?.type) {
+    case 'pci':
+      return { bus: pciBusName(a.bus), addr: pciAddrText(a) };
+    case 'usb':
+      return { bus: `usb.${a.bus}`, port: a.port };
+    case 'isa':
+      return { iobase: a.iobase, irq: a.irq };
+    default:
+      return {};
+  }
+}
+
+function virtioSerialProps(a: Address | undefined): Record<string, PropValue | undefined> {
+  if (a?.type !== 'virtio-serial') return {};
+  return { bus: `virtio-serial${a.controller}.${a.bus}`, nr: a.port };
+}
+
+/** libvirt's legacy -serial/-parallel spelling of a source (QEMU 0.x, no -chardev). */
+function legacyChardevText(s: ChardevSource): string | undefined {
+  switch (s.type) {
+    case 'null':
+    case 'vc':
+    case 'pty':
+    case 'stdio':
+      return s.type;
+    case 'file':
+      return `file:${s.path}`;
+    case 'pipe':
+      return `pipe:${s.path}`;
+    case 'dev':
+      return s.path;
+    case 'udp':
+      return `udp:${s.host ?? ''}:${s.service ?? ''}@${s.bindHost ?? ''}:${s.bindService ?? '0'}`;
+    case 'tcp':
+      return `${s.protocol === 'telnet' ? 'telnet' : 'tcp'}:${s.host ?? ''}:${s.service ?? ''}${s.mode === 'bind' ? ',server,nowait' : ''}`;
+    case 'unix':
+      return s.path === undefined ? undefined : `unix:${s.path}${s.mode === 'bind' ? ',server,nowait' : ''}`;
+    default:
+      return undefined;
+  }
+}
+
+function emitLegacy(ctx: EmitContext, opt: '-serial' | '-parallel', c: Chardev): void {
+  const target = 'QEMU without -chardev';
+  const text = legacyChardevText(c.source);
+  if (text === undefined) return ctx.diag.warn('UnsupportedForTarget', { what: `a ${c.source.type} ${opt.slice(1)} port`, target }, c.$span);
+  if (c.log) ctx.diag.warn('UnsupportedForTarget', { what: `<log file='${c.log.file}'>`, target }, c.$span);
+  if (c.source.type === 'tcp' && (c.source.tls ?? ctx.conf.chardevTls)) ctx.diag.warn('UnsupportedForTarget', { what: 'TLS on a tcp chardev', target }, c.$span);
+  ctx.out.raw(opt, text);
 }
 
 /** libvirt's QMP monitor: a unix socket in the domain's state directory. */
@@ -110,23 +442,326 @@ export function buildMonitor(ctx: EmitContext): void {
 }
 
 export function buildSerials(ctx: EmitContext): void {
+  const serials = ctx.dom.devices.serials;
   // NB: without -nodefaults QEMU adds a serial port of its own; "-serial none" stops it.
-  if (!ctx.dom.devices.serials.length && !has(ctx.caps, 'nodefaults')) ctx.out.raw('-serial', 'none');
+  if (!serials.length && !has(ctx.caps, 'nodefaults')) ctx.out.raw('-serial', 'none');
+  serials.forEach((s, i) => {
+    if (!has(ctx.caps, 'chardev')) return emitLegacy(ctx, '-serial', s);
+    const id = s.alias ?? `serial${i}`;
+    const chardev = emitChardev(ctx, s, id);
+    if (!chardev) return;
+    const driver = s.targetModel ?? SERIAL_MODELS[s.targetType ?? 'isa-serial'] ?? 'isa-serial';
+    // NB: a usb-serial without an address takes the next free USB port, shared with other USB devices
+    const usb = driver === 'usb-serial' && !s.address ? usbPortOf(ctx.dom, s) : undefined;
+    ctx.out.object('-device', props({
+      driver,
+      chardev,
+      id,
+      ...addressProps(usb ? { type: 'usb', ...usb } : s.address),
+      index: driver === 'isa-serial' ? s.targetPort : undefined,
+    }));
+  });
 }
 
 export function buildParallels(ctx: EmitContext): void {
-  if (!ctx.dom.devices.parallels.length && !has(ctx.caps, 'nodefaults')) ctx.out.raw('-parallel', 'none');
+  const parallels = ctx.dom.devices.parallels;
+  if (!parallels.length && !has(ctx.caps, 'nodefaults')) ctx.out.raw('-parallel', 'none');
+  parallels.forEach((p, i) => {
+    if (!has(ctx.caps, 'chardev')) return emitLegacy(ctx, '-parallel', p);
+    const id = p.alias ?? `parallel${i}`;
+    const chardev = emitChardev(ctx, p, id);
+    if (chardev) ctx.out.object('-device', props({ driver: 'isa-parallel', chardev, id, ...addressProps(p.address) }));
+  });
 }
 
-export function buildChannels(_ctx: EmitContext): void {}
+export function buildChannels(ctx: EmitContext): void {
+  ctx.dom.devices.channels.forEach((c, i) => {
+    const id = c.alias ?? `channel${i}`;
+    if (!has(ctx.caps, 'chardev')) {
+      ctx.diag.warn('UnsupportedForTarget', { what: `channel ${id}`, target: 'QEMU without -chardev' }, c.$span);
+      return;
+    }
+    if (c.targetType === 'guestfwd') {
+      const chardev = emitChardev(ctx, c, id);
+      if (!chardev) return;
+      // NB: QEMU's user network forwards guest connections to addr:port into the chardev
+      const fwd = `tcp:${c.targetAddress ?? ''}:${c.targetPort ?? ''}-chardev:${chardev}`;
+      if (has(ctx.caps, 'netdev.json')) ctx.out.object('-netdev', props({ type: 'user', guestfwd: [{ str: fwd }], id }));
+      else ctx.out.keyval('-netdev', props({ type: 'user', guestfwd: fwd, id }));
+    } else if (c.targetType === 'virtio') {
+      const chardev = emitChardev(ctx, c, id);
+      if (!chardev) return;
+      const spice = c.source.type === 'spicevmc' || c.source.type === 'qemu-vdagent';
+      ctx.out.object('-device', props({
+        driver: 'virtserialport',
+        ...virtioSerialProps(c.address),
+        chardev,
+        id,
+        name: c.targetName ?? (spice ? SPICE_AGENT_PORT : undefined),
+      }));
+    } else {
+      ctx.diag.warn('UnsupportedForTarget', { what: `channel ${id} with target type ${c.targetType ?? '(none)'}`, target: 'QEMU' }, c.$span);
+    }
+  });
+}
 
-export function buildConsoles(_ctx: EmitContext): void {}
+export function buildConsoles(ctx: EmitContext): void {
+  ctx.dom.devices.consoles.forEach((c, i) => {
+    // NB: a serial-type console is serial 0 seen from <console>: -serial/-device already made it
+    if (c.targetType === 'serial' || c.targetType === undefined) return;
+    const id = c.alias ?? `console${i}`;
+    if (c.targetType !== 'virtio' || !has(ctx.caps, 'chardev')) {
+      ctx.diag.warn('UnsupportedForTarget', { what: `console ${id} with target type ${c.targetType}`, target: has(ctx.caps, 'chardev') ? 'x86 QEMU' : 'QEMU without -chardev' }, c.$span);
+      return;
+    }
+    const chardev = emitChardev(ctx, c, id);
+    if (chardev) ctx.out.object('-device', props({ driver: 'virtconsole', ...virtioSerialProps(c.address), chardev, id }));
+  });
+}
+
+// --- argv -> IR ------------------------------------------------------------------------------
+
+const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
+
+/** A -chardev's backend as a source (and its log file), or undefined for backends XML cannot say. */
+function sourceFromChardev(p: Props): { source: ChardevSource; log?: Chardev['log'] } | undefined {
+  const backend = propStr(p, 'backend') ?? '';
+  const str = (k: string) => nonEmpty(propStr(p, k));
+  const source = ((): ChardevSource | undefined => {
+    switch (backend) {
+      case 'null':
+      case 'vc':
+      case 'pty':
+      case 'stdio':
+      case 'spicevmc':
+        return { type: backend };
+      case 'file':
+        return { type: 'file', path: str('path') ?? '', ...optional('append', propBool(p, 'append')) };
+      case 'serial':
+      case 'tty':
+      case 'parallel':
+      case 'parport':
+        return { type: 'dev', path: str('path') ?? '' };
+      case 'pipe':
+        return { type: 'pipe', path: str('path') ?? '' };
+      case 'udp':
+        return {
+          type: 'udp',
+          ...optional('host', str('host')),
+          ...optional('service', str('port')),
+          ...optional('bindHost', str('localaddr')),
+          // NB: local port 0 means "any", which XML says by leaving the bind service out
+          ...optional('bindService', str('localport') === '0' ? undefined : str('localport')),
+        };
+      case 'socket': {
+        const mode = propBool(p, 'server') ? 'bind' : 'connect';
+        const rc = propNum(p, 'reconnect');
+        const reconnect = rc === undefined ? undefined : { enabled: rc > 0, ...(rc > 0 ? { timeout: rc } : {}) };
+        if (str('path') !== undefined || str('fd') !== undefined) {
+          // NB: fd= is a listening socket libvirt opened; its path is not on the command line
+          return { type: 'unix', mode, ...optional('path', str('path')), ...optional('reconnect', reconnect) };
+        }
+        return {
+          type: 'tcp',
+          mode,
+          ...optional('host', str('host')),
+          ...optional('service', str('port')),
+          ...(str('tls-creds') !== undefined ? { tls: true } : {}),
+          ...optional('reconnect', reconnect),
+          protocol: propBool(p, 'telnet') ? 'telnet' : 'raw',
+        };
+      }
+      case 'spiceport':
+      case 'dbus':
+        return { type: backend, channel: str('name') ?? '' };
+      case 'qemu-vdagent': {
+        const mouse = propBool(p, 'mouse');
+        const mode: 'client' | 'server' | undefined = mouse === undefined ? undefined : mouse ? 'client' : 'server';
+        return { type: 'qemu-vdagent', ...optional('clipboard', propBool(p, 'clipboard')), ...optional('mouse', mode) };
+      }
+      default:
+        return undefined;
+    }
+  })();
+  if (!source) return undefined;
+  const logfile = str('logfile');
+  return { source, ...(logfile !== undefined ? { log: { file: logfile, ...optional('append', propBool(p, 'logappend')) } } : {}) };
+}
+
+/** QEMU's legacy chardev strings (-serial, -parallel, -monitor values). */
+export function parseLegacyChardev(text: string): ChardevSource | undefined {
+  const t = text.startsWith('mon:') ? text.slice(4) : text;
+  const colon = t.indexOf(':');
+  const kind = colon < 0 ? t : t.slice(0, colon);
+  const rest = colon < 0 ? '' : t.slice(colon + 1);
+  if (t.startsWith('/')) return { type: 'dev', path: t };
+  switch (kind) {
+    case 'null':
+    case 'pty':
+    case 'stdio':
+      return rest === '' ? { type: kind } : undefined;
+    case 'vc':
+      return { type: 'vc' };
+    case 'file':
+    case 'pipe':
+      return { type: kind, path: rest };
+    case 'tcp':
+    case 'telnet': {
+      const [addr = '', ...opts] = rest.split(',');
+      const i = addr.lastIndexOf(':');
+      if (i < 0) return undefined;
+      const server = opts.some((o) => o === 'server' || o === 'server=on');
+      return {
+        type: 'tcp',
+        mode: server ? 'bind' : 'connect',
+        ...optional('host', nonEmpty(addr.slice(0, i))),
+        ...optional('service', nonEmpty(addr.slice(i + 1))),
+        protocol: kind === 'telnet' ? 'telnet' : 'raw',
+      };
+    }
+    case 'udp': {
+      // udp:[remote_host]:remote_port[@[src_ip]:src_port]
+      const [remote = '', local] = rest.split('@');
+      const ri = remote.lastIndexOf(':');
+      const li = local === undefined ? -1 : local.lastIndexOf(':');
+      const bindService = li < 0 ? undefined : nonEmpty(local!.slice(li + 1));
+      return {
+        type: 'udp',
+        ...optional('host', nonEmpty(ri < 0 ? undefined : remote.slice(0, ri))),
+        ...optional('service', nonEmpty(ri < 0 ? remote : remote.slice(ri + 1))),
+        ...optional('bindHost', li < 0 ? undefined : nonEmpty(local!.slice(0, li))),
+        ...optional('bindService', bindService === '0' ? undefined : bindService),
+      };
+    }
+    case 'unix': {
+      const [path = '', ...opts] = rest.split(',');
+      const server = opts.some((o) => o === 'server' || o === 'server=on');
+      return { type: 'unix', mode: server ? 'bind' : 'connect', path };
+    }
+    default:
+      return undefined;
+  }
+}
+
+const SERIAL_DRIVERS: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(SERIAL_MODELS).map(([t, m]) => [m, t]));
+const CHARDEV_DEVICES = new Set([...Object.keys(SERIAL_DRIVERS), 'isa-parallel', 'virtconsole', 'virtserialport']);
+
+function addressFromDevice(p: Props, driver: string): Address | undefined {
+  const bus = propStr(p, 'bus') ?? '';
+  const vs = /^virtio-serial(\d+)\.(\d+)$/.exec(bus);
+  if (vs) return { type: 'virtio-serial', controller: Number(vs[1]), bus: Number(vs[2]), ...optional('port', propNum(p, 'nr')) };
+  const usb = /^usb\.(\d+)$/.exec(bus);
+  if (usb) return { type: 'usb', bus: Number(usb[1]), ...optional('port', propStr(p, 'port')) };
+  const addr = parsePciAddr(propStr(p, 'addr') ?? '');
+  if (addr) {
+    const pci = /^pci\.(\d+)$/.exec(bus);
+    return { type: 'pci', domain: 0, bus: pci ? Number(pci[1]) : 0, slot: addr.slot, function: addr.function };
+  }
+  if (driver.startsWith('isa-')) {
+    const iobase = propNum(p, 'iobase');
+    const irq = propNum(p, 'irq');
+    if (iobase !== undefined || irq !== undefined) return { type: 'isa', ...optional('iobase', iobase), ...optional('irq', irq) };
+  }
+  return undefined;
+}
+
+/** Device ids libvirt makes up are not kept; user aliases (ua-…) are. */
+function userAlias(id: string | undefined): { alias?: string } {
+  return id?.startsWith('ua-') ? { alias: id } : {};
+}
 
 export function readChardevsArgv(r: ArgvReader): void {
-  for (const o of r.take('-serial', '-parallel', '-monitor')) {
-    const v = o.value.kind === 'raw' ? o.value.text : '';
-    if (v === 'none') continue;
-    if (o.name === '-monitor') continue; // the management monitor is not guest configuration
-    r.unclaim(o);
+  const d = r.draft.devices;
+  const chardevs = new Map<string, ParsedOption>();
+  for (const o of r.unclaimed()) {
+    if (o.name === '-chardev') {
+      const id = propStr(optProps(o), 'id');
+      if (id !== undefined) chardevs.set(id, o);
+    }
+  }
+  // libvirt's own QMP monitor (and any other -mon/-monitor) is management plumbing, not guest
+  // configuration: it has no XML and is dropped together with its chardev
+  for (const o of r.take('-mon')) {
+    const ref = propStr(optProps(o), 'chardev');
+    const ch = ref === undefined ? undefined : chardevs.get(ref);
+    if (ch) r.claim(ch);
+  }
+  for (const o of r.take('-monitor')) void o;
+
+  /** Reads a -chardev and claims what libvirt set up for it: fd sets and TLS credentials. */
+  const useChardev = (ch: ParsedOption | undefined): ReturnType<typeof sourceFromChardev> => {
+    if (!ch || r.isClaimed(ch)) return undefined;
+    const p = optProps(ch);
+    const src = sourceFromChardev(p);
+    if (!src) return undefined;
+    r.claim(ch);
+    for (const key of ['path', 'logfile']) {
+      const set = /^\/dev\/fdset\/(\d+)$/.exec(propStr(p, key) ?? '');
+      if (!set) continue;
+      r.diag.warn('PassedDescriptor', { option: '-chardev', what: `${key}=${set[0]}` }, ch.span);
+      for (const o of r.unclaimed()) if (o.name === '-add-fd' && propStr(optProps(o), 'set') === set[1]) r.claim(o);
+    }
+    if (propStr(p, 'fd') !== undefined) r.diag.warn('PassedDescriptor', { option: '-chardev', what: `the listening socket fd=${propStr(p, 'fd')}` }, ch.span);
+    // NB: the TLS credentials object comes from qemu.conf (chardev_tls_x509_*), not the XML
+    const creds = propStr(p, 'tls-creds');
+    const objects = r.unclaimed().filter((o) => o.name === '-object');
+    const credsObj = objects.find((o) => propStr(optProps(o), 'id') === creds);
+    if (credsObj) {
+      r.claim(credsObj);
+      const secret = propStr(optProps(credsObj), 'passwordid');
+      const secretObj = objects.find((o) => propStr(optProps(o), 'id') === secret);
+      if (secretObj) r.claim(secretObj);
+    }
+    return src;
+  };
+
+  const fromChardev = (dev: DeviceOption): Omit<Chardev, 'extra'> | undefined => {
+    const ref = propStr(dev.props, 'chardev');
+    const src = useChardev(ref === undefined ? undefined : chardevs.get(ref));
+    if (!src) return undefined;
+    r.claim(dev.opt);
+    const address = addressFromDevice(dev.props, dev.driver);
+    return { ...src, ...userAlias(propStr(dev.props, 'id')), ...(address ? { address } : {}), $span: dev.opt.span };
+  };
+
+  // modern: -chardev + -device, in command-line order
+  for (const dev of r.devices((drv) => CHARDEV_DEVICES.has(drv))) {
+    const base = fromChardev(dev);
+    if (!base) continue;
+    if (dev.driver === 'isa-parallel') d.parallels.push({ ...base, extra: [] });
+    else if (dev.driver === 'virtconsole') d.consoles.push({ ...base, targetType: 'virtio', extra: [] });
+    else if (dev.driver === 'virtserialport') {
+      d.channels.push({ ...base, targetType: 'virtio', ...optional('targetName', propStr(dev.props, 'name')), extra: [] });
+    } else {
+      const index = propNum(dev.props, 'index');
+      d.serials.push({ ...base, targetType: SERIAL_DRIVERS[dev.driver]!, targetModel: dev.driver, ...optional('targetPort', index), extra: [] });
+    }
+  }
+
+  // guestfwd channels: a user-mode -netdev that forwards tcp:ADDR:PORT to a chardev
+  for (const o of r.unclaimed()) {
+    if (o.name !== '-netdev') continue;
+    const p = optProps(o);
+    const fwds = p.guestfwd;
+    const texts = Array.isArray(fwds) ? fwds.map((f) => (f && typeof f === 'object' && !Array.isArray(f) ? propStr(f as Props, 'str') : undefined)) : [propStr(p, 'guestfwd') ?? propStr(p, 'guestfwd.0.str')];
+    const m = texts.length === 1 && texts[0] ? /^tcp:([^:]*):(\d+)-chardev:(.+)$/.exec(texts[0]) : null;
+    if (propStr(p, 'type') !== 'user' || !m) continue;
+    if (Object.keys(p).some((k) => !['type', 'id', 'guestfwd'].includes(k.split('.')[0]!))) continue;
+    const src = useChardev(chardevs.get(m[3]!));
+    if (!src) continue;
+    r.claim(o);
+    d.channels.push({ ...src, targetType: 'guestfwd', targetAddress: m[1]!, targetPort: Number(m[2]), extra: [], $span: o.span });
+  }
+
+  // legacy: -serial/-parallel strings
+  for (const o of r.take('-serial', '-parallel')) {
+    const text = optText(o);
+    if (text === 'none') continue;
+    const source = parseLegacyChardev(text);
+    if (!source) {
+      r.unclaim(o);
+      continue;
+    }
+    (o.name === '-serial' ? d.serials : d.parallels).push({ source, extra: [], $span: o.span });
   }
 }

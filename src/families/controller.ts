@@ -1,16 +1,18 @@
 // <controller>: usb, pci, ide, sata, scsi, virtio-serial, fdc, ccid.
 // argv: -device piix3-usb-uhci/…, virtio-scsi-pci, ahci, virtio-serial-pci, pci bridges; legacy -usb.
 import type { ArgvReader } from '../ir/argv-reader.js';
-import type { Controller, ControllerType } from '../ir/domain.js';
+import type { Controller, ControllerType, Domain, PciControllerOpts } from '../ir/domain.js';
+import { isQ35 } from '../ir/defaults.js';
+import { DEFAULT_SCSI_MODEL, defaultUsbModel } from '../ir/pci-addresses.js';
 import { has } from '../qemu/caps.js';
-import { propStr, props } from '../qemu/props.js';
+import { propStr, props, type Props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, intAttr, reqAttr } from '../xml/values.js';
-import { parsePciAddr, pciAddrText, pciBusName, readAddressXml, writeAddressXml } from './address.js';
+import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 
 const TYPES = ['ide', 'fdc', 'scsi', 'sata', 'virtio-serial', 'ccid', 'usb', 'pci', 'xenbus', 'isa'] as const;
-const KNOWN = new Set(['address', 'alias', 'master']);
+const KNOWN = new Set(['address', 'alias', 'master', 'model', 'target']);
 
 export function readControllerXml(e: XmlElement): Controller {
   const type = checkEnum(e, 'controller type', reqAttr(e, 'type'), TYPES);
@@ -24,6 +26,7 @@ export function readControllerXml(e: XmlElement): Controller {
     ...(e.attrs.ports !== undefined ? { ports: intAttr(e, 'ports') } : {}),
     ...(e.attrs.vectors !== undefined ? { vectors: intAttr(e, 'vectors') } : {}),
     ...(master ? { masterStartport: intAttr(master, 'startport') ?? 0 } : {}),
+    ...(type === 'pci' ? readPciOpts(e) : {}),
     ...(alias?.attrs.name ? { alias: alias.attrs.name } : {}),
     ...(address ? { address: readAddressXml(address) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
@@ -31,11 +34,30 @@ export function readControllerXml(e: XmlElement): Controller {
   };
 }
 
+function readPciOpts(e: XmlElement): { pci?: PciControllerOpts } {
+  const model = child(e, 'model');
+  const target = child(e, 'target');
+  const pci: PciControllerOpts = {
+    ...(model?.attrs.name ? { modelName: model.attrs.name } : {}),
+    ...(target?.attrs.chassisNr !== undefined ? { chassisNr: intAttr(target, 'chassisNr') } : {}),
+    ...(target?.attrs.chassis !== undefined ? { chassis: intAttr(target, 'chassis') } : {}),
+    ...(target?.attrs.port !== undefined ? { port: intAttr(target, 'port') } : {}),
+    ...(target?.attrs.busNr !== undefined ? { busNr: intAttr(target, 'busNr') } : {}),
+    ...(target?.attrs.hotplug !== undefined ? { hotplug: target.attrs.hotplug === 'on' } : {}),
+  };
+  return Object.keys(pci).length ? { pci } : {};
+}
+
 export function writeControllerXml(c: Controller): XmlElement {
+  const p = c.pci;
+  const hex = (n: number | undefined) => (n === undefined ? undefined : `0x${n.toString(16)}`);
+  const target = p && { chassisNr: p.chassisNr, chassis: p.chassis, port: hex(p.port), busNr: p.busNr, hotplug: p.hotplug === undefined ? undefined : p.hotplug ? 'on' : 'off' };
   return el(
     'controller',
     { type: c.type, index: c.index, model: c.model, ports: c.ports, vectors: c.vectors },
     c.extra,
+    p?.modelName !== undefined && el('model', { name: p.modelName }),
+    target && Object.values(target).some((v) => v !== undefined) && el('target', target),
     c.masterStartport !== undefined && el('master', { startport: c.masterStartport }),
     c.alias !== undefined && el('alias', { name: c.alias }),
     writeAddressXml(c.address),
@@ -44,47 +66,101 @@ export function writeControllerXml(c: Controller): XmlElement {
 
 /** QEMU device for a USB controller model (libvirt's qemuControllerModelUSB table). */
 const USB_MODELS: Record<string, string> = {
-  piix3: 'piix3-usb-uhci', piix4: 'piix4-usb-uhci', ehci: 'usb-ehci', ich9_ehci1: 'ich9-usb-ehci1',
-  ich9_uhci1: 'ich9-usb-uhci1', ich9_uhci2: 'ich9-usb-uhci2', ich9_uhci3: 'ich9-usb-uhci3',
-  vt82c686b_uhci: 'vt82c686b-usb-uhci', 'pci-ohci': 'pci-ohci', 'nec-xhci': 'nec-usb-xhci',
-  'qemu-xhci': 'qemu-xhci', 'qusb1': 'qusb1', 'qusb2': 'qusb2',
+  'piix3-uhci': 'piix3-usb-uhci', 'piix4-uhci': 'piix4-usb-uhci', ehci: 'usb-ehci', 'ich9-ehci1': 'ich9-usb-ehci1',
+  'ich9-uhci1': 'ich9-usb-uhci1', 'ich9-uhci2': 'ich9-usb-uhci2', 'ich9-uhci3': 'ich9-usb-uhci3',
+  'vt82c686b-uhci': 'vt82c686b-usb-uhci', 'pci-ohci': 'pci-ohci', 'nec-xhci': 'nec-usb-xhci', 'qemu-xhci': 'qemu-xhci',
 };
 
-/** libvirt's alias for a controller: the first USB controller is plain "usb". */
-export function controllerAlias(c: Controller): string {
+/** QEMU device for a SCSI controller model; ncr53c90 is built into the machine. */
+const SCSI_MODELS: Record<string, string> = {
+  lsilogic: 'lsi', 'virtio-scsi': 'virtio-scsi-pci', 'virtio-transitional': 'virtio-scsi-pci-transitional',
+  'virtio-non-transitional': 'virtio-scsi-pci-non-transitional', lsisas1068: 'mptsas1068', lsisas1078: 'megasas',
+  vmpvscsi: 'pvscsi', am53c974: 'am53c974', dc390: 'dc390', ibmvscsi: 'spapr-vscsi',
+};
+
+/** spapr-vio registers: SCSI HBAs start at 0x2000; libvirt moves a clash up by 0x1000. */
+const VIO_SCSI_REG = 0x2000;
+
+/** libvirt's alias for a controller (qemuAssignDeviceControllerAlias). */
+export function controllerAlias(c: Controller, dom?: Domain): string {
   if (c.alias) return c.alias;
-  if (c.type === 'usb' && c.index === 0) return 'usb';
-  if (c.type === 'pci') return `pci.${c.index}`;
-  if (c.type === 'ide') return 'ide';
+  if (c.type === 'pci') return c.model === 'pcie-root' ? 'pcie.0' : `pci.${c.index}`;
+  if (c.index === 0) {
+    // NB: the chipset's own controllers have fixed QEMU ids: PIIX3's IDE and q35's AHCI are "ide"
+    if (c.type === 'usb') return 'usb';
+    if (c.type === 'ide' && !isQ35(dom?.os.machine)) return 'ide';
+    if (c.type === 'sata' && isQ35(dom?.os.machine)) return 'ide';
+  }
   return `${c.type}${c.index}`;
 }
 
+/** NB: libvirt prints controllers type by type in this order, each type in index order. */
+const BUILD_ORDER: readonly ControllerType[] = ['pci', 'usb', 'scsi', 'ide', 'sata', 'virtio-serial'];
+
 export function buildControllers(ctx: EmitContext): void {
-  for (const c of ctx.dom.devices.controllers) {
-    if (c.type === 'usb') buildUsbController(ctx, c);
-    else if (c.type === 'scsi' && has(ctx.caps, 'device')) buildPciController(ctx, c, c.model === 'lsilogic' ? 'lsi' : 'virtio-scsi-pci');
-    else if (c.type === 'virtio-serial' && has(ctx.caps, 'device')) buildPciController(ctx, c, 'virtio-serial-pci');
-    else if (c.type === 'sata' && has(ctx.caps, 'device') && c.address) buildPciController(ctx, c, 'ahci');
-  }
-}
-
-function pciPlacement(c: Controller): Record<string, string> {
-  const a = c.address;
-  return a?.type === 'pci' ? { bus: pciBusName(a.bus), addr: pciAddrText(a) } : {};
-}
-
-function buildPciController(ctx: EmitContext, c: Controller, driver: string): void {
-  ctx.out.object('-device', props({ driver, id: controllerAlias(c), ...pciPlacement(c) }));
-}
-
-function buildUsbController(ctx: EmitContext, c: Controller): void {
-  if (c.model === 'none') return;
+  const all = ctx.dom.devices.controllers;
   if (!has(ctx.caps, 'device')) {
-    ctx.out.flag('-usb');
+    if (all.some((c) => c.type === 'usb' && c.model !== 'none')) ctx.out.flag('-usb');
     return;
   }
-  const driver = USB_MODELS[c.model ?? 'piix3'] ?? 'piix3-usb-uhci';
-  ctx.out.object('-device', props({ driver, id: controllerAlias(c), ...pciPlacement(c) }));
+  for (const type of BUILD_ORDER) {
+    for (const c of all.filter((x) => x.type === type)) {
+      const driver = controllerDriver(ctx, c);
+      if (driver) ctx.out.object('-device', controllerProps(ctx, c, driver));
+    }
+  }
+}
+
+function controllerDriver(ctx: EmitContext, c: Controller): string | undefined {
+  const q35 = isQ35(ctx.dom.os.machine);
+  switch (c.type) {
+    case 'pci':
+      return c.model === 'pci-root' || c.model === 'pcie-root' ? undefined : c.pci?.modelName;
+    case 'usb':
+      return USB_MODELS[c.model ?? defaultUsbModel(q35)];
+    case 'scsi':
+      return SCSI_MODELS[c.model ?? DEFAULT_SCSI_MODEL];
+    case 'sata':
+      // the q35 chipset's own AHCI is built in
+      return q35 && c.index === 0 ? undefined : 'ahci';
+    case 'virtio-serial':
+      return c.model === 'virtio-transitional' ? 'virtio-serial-pci-transitional' : c.model === 'virtio-non-transitional' ? 'virtio-serial-pci-non-transitional' : 'virtio-serial-pci';
+    default:
+      // the primary IDE controller is PIIX3's; QEMU has no other IDE controller for libvirt to add
+      return undefined;
+  }
+}
+
+function controllerProps(ctx: EmitContext, c: Controller, driver: string): Props {
+  const dom = ctx.dom;
+  const place = pciPlacement(dom, c.address);
+  const id = controllerAlias(c, dom);
+  const p = c.pci;
+  switch (c.type) {
+    case 'pci':
+      if (c.model === 'pci-bridge') return props({ driver, chassis_nr: p?.chassisNr, id, ...place });
+      if (c.model === 'pci-expander-bus' || c.model === 'pcie-expander-bus') return props({ driver, bus_nr: p?.busNr, id, ...place });
+      if (c.model === 'pcie-root-port' || c.model === 'pcie-switch-downstream-port') {
+        return props({ driver, port: p?.port, chassis: p?.chassis, id, hotplug: p?.hotplug === false ? false : undefined, ...place });
+      }
+      return props({ driver, id, ...place });
+    case 'usb': {
+      const master = c.masterStartport !== undefined ? dom.devices.controllers.find((x) => x.type === 'usb' && x.index === c.index && x.masterStartport === undefined) : undefined;
+      if (master) return props({ driver, masterbus: `${controllerAlias(master, dom)}.0`, firstport: c.masterStartport, ...place });
+      const xhci = driver === 'qemu-xhci' || driver === 'nec-usb-xhci';
+      return props({ driver, ...(xhci && c.ports !== undefined ? { p2: c.ports, p3: c.ports } : {}), id, ...place });
+    }
+    case 'virtio-serial':
+      return props({ driver, id, max_ports: c.ports, vectors: c.vectors, ...place });
+    case 'scsi':
+      if (driver === 'spapr-vscsi') {
+        const before = dom.devices.controllers.filter((x) => x.type === 'scsi' && x.model === 'ibmvscsi' && x.index < c.index).length;
+        return props({ driver, id, reg: VIO_SCSI_REG + 0x1000 * before });
+      }
+      return props({ driver, id, ...place });
+    default:
+      return props({ driver, id, ...place });
+  }
 }
 
 export function readControllersArgv(r: ArgvReader): void {

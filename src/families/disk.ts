@@ -1,16 +1,20 @@
 // <disk>: file/block/network sources, drivers, targets and buses.
 // argv: -blockdev node pairs + -device (modern), -drive if=none + -device (mid-era),
 // -drive if=…/-hda/-cdrom (legacy).
-import { fail } from '../errors.js';
+import { fail, type Span } from '../errors.js';
 import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
-import type { Address, Disk, DiskBus, DiskSource } from '../ir/domain.js';
+import type { Address, Disk, DiskAuth, DiskBus, DiskSource, Draft } from '../ir/domain.js';
+import type { ParsedOption } from '../lexer/argv-parser.js';
+import { cephArgsHosts, sourceFromFilename } from './disk-source-argv.js';
 import { has } from '../qemu/caps.js';
 import { propBool, propNum, propStr, props, type Props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, enumAttr, intAttr, reqAttr } from '../xml/values.js';
-import { readAddressXml, writeAddressXml, pciAddrText, pciBusName } from './address.js';
+import { pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { controllerAlias } from './controller.js';
+import { DEFAULT_SCSI_MODEL } from '../ir/pci-addresses.js';
 
 const DISK_TYPES = ['file', 'block', 'dir', 'network'] as const;
 const DEVICES = ['disk', 'cdrom', 'floppy', 'lun'] as const;
@@ -145,7 +149,8 @@ export function writeDiskXml(d: Disk): XmlElement {
   return el(
     'disk',
     { type: s.type, device: d.device, snapshot: d.snapshot },
-    drv && el('driver', { name: drv.name, type: drv.type, cache: drv.cache, error_policy: drv.errorPolicy, io: drv.io, discard: drv.discard, detect_zeroes: drv.detectZeroes }),
+    drv && el('driver', { name: drv.name, type: drv.type, cache: drv.cache, error_policy: drv.errorPolicy, rerror_policy: drv.rerrorPolicy, io: drv.io, discard: drv.discard, detect_zeroes: drv.detectZeroes }),
+    d.auth && authXml(d.auth),
     sourceXml(s),
     el('target', { dev: d.target.dev, bus: d.target.bus, tray: d.target.tray }),
     d.bootOrder !== undefined && el('boot', { order: d.bootOrder }),
@@ -168,8 +173,19 @@ function sourceXml(s: DiskSource): XmlElement | undefined {
     case 'dir':
       return s.dir === undefined ? undefined : el('source', { dir: s.dir });
     case 'network':
-      return el('source', { protocol: s.protocol, name: s.name }, s.hosts.map((h) => el('host', { name: h.name, port: h.port, transport: h.transport, socket: h.socket })));
+      return el(
+        'source',
+        { protocol: s.protocol, name: s.name },
+        s.hosts.map((h) => el('host', { name: h.name, port: h.port, transport: h.transport, socket: h.socket })),
+        s.snapshot !== undefined && el('snapshot', { name: s.snapshot }),
+        s.config !== undefined && el('config', { file: s.config }),
+        s.auth && authXml(s.auth),
+      );
   }
+}
+
+function authXml(a: DiskAuth): XmlElement {
+  return el('auth', { username: a.username }, a.secretType || a.secretUsage || a.secretUuid ? el('secret', { type: a.secretType, usage: a.secretUsage, uuid: a.secretUuid }) : undefined);
 }
 
 // --- IR -> argv --------------------------------------------------------------------------------
@@ -226,21 +242,27 @@ function buildBlockdevDisk(ctx: EmitContext, info: DiskEmitInfo): void {
   const hasMedia = path !== undefined || disk.source.type === 'network';
   if (hasMedia) {
     const s = disk.source;
+    const cache = cacheFlags(disk);
+    const cacheProp = cache ? { cache: { direct: cache.direct, 'no-flush': cache.noFlush } } : {};
     ctx.out.object('-blockdev', props({
       driver: protocolDriver(disk),
       ...(s.type === 'network' ? networkProps(s) : { filename: path }),
       'node-name': storage,
+      ...cacheProp,
       'auto-read-only': true,
       discard: 'unmap',
     }));
     ctx.out.object('-blockdev', props({
       'node-name': format,
       'read-only': readOnly,
+      ...(disk.driver?.discard === 'unmap' ? { discard: 'unmap' } : {}),
+      ...cacheProp,
+      ...(disk.driver?.detectZeroes ? { 'detect-zeroes': disk.driver.detectZeroes === 'unmap' && disk.driver.discard !== 'unmap' ? 'on' : disk.driver.detectZeroes } : {}),
       driver: disk.driver?.type ?? 'raw',
       file: storage,
     }));
   }
-  ctx.out.object('-device', deviceProps(disk, hasMedia ? format : undefined, info.bootindex));
+  ctx.out.object('-device', deviceProps(ctx, disk, hasMedia ? format : undefined, info.bootindex));
 }
 
 function networkProps(s: Extract<DiskSource, { type: 'network' }>): Record<string, unknown> {
@@ -271,24 +293,67 @@ const DEVICE_DRIVER: Record<DiskBus, (d: Disk) => string> = {
   uml: () => 'uml',
 };
 
-function deviceProps(disk: Disk, drive: string | undefined, bootindex: number | undefined): Props {
+/** What a <driver cache=…> mode means for QEMU: host page cache bypass, flushes, guest write cache. */
+function cacheFlags(disk: Disk): { direct: boolean; noFlush: boolean; writeback: boolean } | undefined {
+  switch (disk.driver?.cache) {
+    case 'none':
+      return { writeback: true, direct: true, noFlush: false };
+    case 'writethrough':
+      return { writeback: false, direct: false, noFlush: false };
+    case 'writeback':
+      return { writeback: true, direct: false, noFlush: false };
+    case 'directsync':
+      return { writeback: false, direct: true, noFlush: false };
+    case 'unsafe':
+      return { writeback: true, direct: false, noFlush: true };
+    default:
+      return undefined;
+  }
+}
+
+/** A WWN as QEMU wants it: the 64-bit number in decimal. */
+function wwnNumber(wwn: string): string {
+  return BigInt(wwn.startsWith('0x') ? wwn : `0x${wwn}`).toString();
+}
+
+function deviceProps(ctx: EmitContext, disk: Disk, drive: string | undefined, bootindex: number | undefined): Props {
+  const dom = ctx.dom;
   const bus = disk.target.bus ?? 'ide';
   const a = disk.address ?? driveAddressFor(disk);
-  const placement: Record<string, string | number | undefined> = {};
+  const placement: Record<string, string | number | boolean | undefined> = {};
+  const controller = (type: 'ide' | 'sata' | 'scsi' | 'fdc', index: number) => dom.devices.controllers.find((c) => c.type === type && c.index === index);
+  const ctlAlias = (type: 'ide' | 'sata' | 'scsi', index: number) => {
+    const c = controller(type, index);
+    return c ? controllerAlias(c, dom) : `${type}${index}`;
+  };
+  let alias = diskAlias(disk);
   if (a?.type === 'drive') {
-    if (bus === 'ide') Object.assign(placement, { bus: `ide.${a.bus}`, unit: a.unit });
-    else if (bus === 'sata') Object.assign(placement, { bus: `ide.${a.unit}` });
-    else if (bus === 'scsi') Object.assign(placement, { bus: `scsi${a.controller}.0`, channel: a.bus, 'scsi-id': a.target, lun: a.unit });
-    else if (bus === 'fdc') Object.assign(placement, { unit: a.unit });
-  } else if (a?.type === 'pci') Object.assign(placement, { bus: pciBusName(a.bus), addr: pciAddrText(a) });
+    if (bus === 'ide') Object.assign(placement, { bus: `${ctlAlias('ide', a.controller)}.${a.bus}`, unit: a.unit });
+    else if (bus === 'sata') Object.assign(placement, { bus: `${ctlAlias('sata', a.controller)}.${a.unit}` });
+    else if (bus === 'scsi') {
+      const model = controller('scsi', a.controller)?.model ?? DEFAULT_SCSI_MODEL;
+      // NB: the lsi HBA has no channels or LUNs: its disks are addressed by unit alone
+      if (model === 'lsilogic') {
+        Object.assign(placement, { bus: `${ctlAlias('scsi', a.controller)}.${a.bus}`, 'scsi-id': a.unit });
+        if (!disk.alias) alias = `scsi${a.controller}-${a.bus}-${a.unit}`;
+      } else Object.assign(placement, { bus: `${ctlAlias('scsi', a.controller)}.0`, channel: a.bus, 'scsi-id': a.target, lun: a.unit });
+    } else if (bus === 'fdc') Object.assign(placement, { unit: a.unit });
+  } else Object.assign(placement, pciPlacement(dom, a));
+  const driver = DEVICE_DRIVER[bus](disk);
+  const cache = cacheFlags(disk);
   return props({
-    driver: DEVICE_DRIVER[bus](disk),
+    driver,
     ...placement,
+    // NB: scsi-hd reports the -drive id (or the serial) as its VPD device id, as QEMU did before -blockdev
+    device_id: driver === 'scsi-hd' ? (disk.serial ?? `drive-${alias}`) : undefined,
     drive,
-    id: diskAlias(disk),
+    id: alias,
     bootindex,
     'share-rw': disk.shareable ? true : undefined,
     serial: disk.serial,
+    wwn: disk.wwn !== undefined ? wwnNumber(disk.wwn) : undefined,
+    removable: bus === 'usb' ? false : undefined,
+    'write-cache': cache && bus !== 'fdc' && bus !== 'sd' ? (cache.writeback ? 'on' : 'off') : undefined,
   });
 }
 
@@ -304,7 +369,7 @@ function buildDriveDeviceDisk(ctx: EmitContext, disk: Disk, bootindex: number | 
     readonly: disk.readonly ? 'on' : undefined,
     cache: disk.driver?.cache,
   }));
-  ctx.out.object('-device', deviceProps(disk, id, bootindex));
+  ctx.out.object('-device', deviceProps(ctx, disk, id, bootindex));
 }
 
 /** QEMU 0.x: -drive file=…,if=ide,index=N (the index counts units across the bus). */
@@ -325,6 +390,7 @@ function buildLegacyDrive(ctx: EmitContext, disk: Disk): void {
 
 // --- argv -> IR --------------------------------------------------------------------------------
 
+/** -hdX/-fdX/-cdrom/-sd and -usbdevice disk:PATH: a path (or pseudo-URI) on a fixed target. */
 const LEGACY_DISK_OPTS: Record<string, { dev: string; device: Disk['device']; bus: DiskBus }> = {
   '-hda': { dev: 'hda', device: 'disk', bus: 'ide' },
   '-hdb': { dev: 'hdb', device: 'disk', bus: 'ide' },
@@ -333,91 +399,157 @@ const LEGACY_DISK_OPTS: Record<string, { dev: string; device: Disk['device']; bu
   '-cdrom': { dev: 'hdc', device: 'cdrom', bus: 'ide' },
   '-fda': { dev: 'fda', device: 'floppy', bus: 'fdc' },
   '-fdb': { dev: 'fdb', device: 'floppy', bus: 'fdc' },
+  '-sd': { dev: 'sda', device: 'disk', bus: 'sd' },
 };
 
-function sourceFromPath(path: string): DiskSource {
-  if (path === '') return { type: 'file' };
-  if (path.startsWith('/dev/')) return { type: 'block', dev: path };
-  return { type: 'file', file: path };
-}
+const IF_BUS: Record<string, DiskBus> = { ide: 'ide', scsi: 'scsi', floppy: 'fdc', virtio: 'virtio', xen: 'xen', sd: 'sd' };
+const TARGET_PREFIX: Partial<Record<DiskBus, string>> = { ide: 'hd', sata: 'sd', scsi: 'sd', sd: 'sd', usb: 'sd', virtio: 'vd', fdc: 'fd', xen: 'xvd' };
+
+/** -drive cache= values (QEMU 0.x spelt them off/on) as libvirt's cache modes. */
+const CACHE_MODES: Record<string, NonNullable<Disk['driver']>['cache']> = {
+  off: 'none', none: 'none', on: 'writeback', writeback: 'writeback', writethrough: 'writethrough', directsync: 'directsync', unsafe: 'unsafe',
+};
+const WERROR: Record<string, string> = { stop: 'stop', report: 'report', ignore: 'ignore', enospc: 'enospace' };
+const RERROR: Record<string, string> = { stop: 'stop', report: 'report', ignore: 'ignore' };
+
+const isPseries = (machine: string | undefined): boolean => !!machine && machine.startsWith('pseries');
 
 export function readDisksArgv(r: ArgvReader): void {
   const disks = r.draft.devices.disks;
-  for (const o of r.take('-hda', '-hdb', '-hdc', '-hdd', '-cdrom', '-fda', '-fdb')) {
-    const l = LEGACY_DISK_OPTS[o.name]!;
-    disks.push({
-      source: sourceFromPath(optText(o)),
-      device: l.device,
-      target: { dev: l.dev, bus: l.bus },
-      ...(l.device === 'cdrom' ? { readonly: true } : {}),
-      extra: [],
-      $span: o.span,
-    });
-  }
-  for (const o of r.take('-drive')) {
-    const p = optProps(o);
-    const iface = propStr(p, 'if') ?? 'ide';
-    if (iface === 'none') {
-      readDriveWithDevice(r, o.span, p);
+  const ceph = r.cmd.env.find((e) => e.name === 'CEPH_ARGS');
+  // NB: disks keep command-line order whichever option spelt them; virtio disks without an
+  // index are numbered in that order (vda, vdb, …).
+  let virtioCount = 0;
+  for (const o of r.take('-hda', '-hdb', '-hdc', '-hdd', '-cdrom', '-fda', '-fdb', '-sd', '-drive', '-usbdevice')) {
+    if (o.name === '-usbdevice') {
+      const v = optText(o);
+      if (!v.startsWith('disk:')) {
+        r.unclaim(o); // a USB input or host device: another family's
+        continue;
+      }
+      const { source } = sourceFromFilename(v.slice('disk:'.length), o.valueSpan);
+      disks.push({ source, device: 'disk', target: { dev: 'sda', bus: 'usb' }, extra: [], $span: o.span });
       continue;
     }
-    const bus: DiskBus = iface === 'floppy' ? 'fdc' : iface === 'virtio' ? 'virtio' : iface === 'scsi' ? 'scsi' : iface === 'sd' ? 'sd' : 'ide';
-    const media = propStr(p, 'media') === 'cdrom' ? 'cdrom' : bus === 'fdc' ? 'floppy' : 'disk';
-    const index = propNum(p, 'index') ?? legacyIndex(p, bus, disks);
-    const prefix = bus === 'ide' ? 'hd' : bus === 'virtio' ? 'vd' : bus === 'fdc' ? 'fd' : 'sd';
-    disks.push(driveToDisk(p, bus, media, diskNameFromIndex(prefix, index), o.span));
+    if (o.name !== '-drive') {
+      const l = LEGACY_DISK_OPTS[o.name]!;
+      // pseries has no IDE: its -hdX and -cdrom disks are SCSI
+      const bus = isPseries(r.draft.os.machine) && l.bus === 'ide' ? 'scsi' : l.bus;
+      const { source, auth } = sourceFromFilename(optText(o), o.valueSpan, ceph !== undefined);
+      disks.push({ source, ...(auth ? { auth } : {}), device: l.device, target: { dev: l.dev, bus }, ...(l.device === 'cdrom' ? { readonly: true } : {}), extra: [], $span: o.span });
+      continue;
+    }
+    const p = optProps(o);
+    const iface = propStr(p, 'if') ?? (isPseries(r.draft.os.machine) ? 'scsi' : 'ide');
+    if (iface === 'none') {
+      readDriveWithDevice(r, o, p, ceph !== undefined);
+      continue;
+    }
+    if (iface === 'pflash') {
+      readPflashDrive(r, o, p);
+      continue;
+    }
+    const bus = IF_BUS[iface];
+    if (!bus) {
+      r.diag.warn('IgnoredProperty', { option: '-drive', property: `if=${iface}` }, o.valueSpan);
+      r.draft.qemuArgs.push(o.written, o.rawValue ?? '');
+      continue;
+    }
+    const media = propStr(p, 'media');
+    const device: Disk['device'] = media === 'cdrom' ? 'cdrom' : media === 'floppy' || bus === 'fdc' ? 'floppy' : 'disk';
+    let index = propNum(p, 'index');
+    if (index === undefined && bus === 'virtio') index = virtioCount;
+    if (bus === 'virtio') virtioCount++;
+    index ??= driveIndex(p, bus, disks);
+    disks.push(driveToDisk(p, bus, device, diskNameFromIndex(TARGET_PREFIX[bus] ?? 'hd', index), o.valueSpan ?? o.span, ceph !== undefined));
   }
+  if (ceph) assignCephMonitors(disks, ceph.value, ceph.span);
 }
 
-function legacyIndex(p: Props, bus: DiskBus, disks: readonly Disk[]): number {
+/** The drive's place on its bus from bus=/unit= (libvirt: IDE has 2 units a bus, SCSI 7). */
+function driveIndex(p: Props, bus: DiskBus, disks: readonly Disk[]): number {
   const b = propNum(p, 'bus');
   const u = propNum(p, 'unit');
-  if (bus === 'ide' && (b !== undefined || u !== undefined)) return (b ?? 0) * 2 + (u ?? 0);
-  if (u !== undefined) return u;
-  // the next free index on this bus, as QEMU allocates
+  if (b !== undefined || u !== undefined) {
+    const perBus = bus === 'ide' ? 2 : bus === 'scsi' ? 7 : 0;
+    return (b ?? 0) * perBus + (u ?? 0);
+  }
+  // neither: the next free index on this bus, as QEMU allocates
   const used = new Set(disks.filter((d) => d.target.bus === bus).map((d) => diskIndex(d.target.dev)));
   let i = 0;
   while (used.has(i)) i++;
   return i;
 }
 
-function driveToDisk(p: Props, bus: DiskBus, media: Disk['device'], dev: string, span: Disk['$span']): Disk {
-  const file = propStr(p, 'file') ?? '';
+function driveToDisk(p: Props, bus: DiskBus, device: Disk['device'], dev: string, span: Span | undefined, ceph: boolean): Disk {
+  const { source, auth } = sourceFromFilename(propStr(p, 'file') ?? '', span, ceph);
   const format = propStr(p, 'format');
-  const cache = propStr(p, 'cache');
-  const readonly = propBool(p, 'readonly');
+  const cache = CACHE_MODES[propStr(p, 'cache') ?? ''];
+  const werror = WERROR[propStr(p, 'werror') ?? ''];
+  const rerror = RERROR[propStr(p, 'rerror') ?? ''];
+  const aio = propStr(p, 'aio');
+  const io = aio === 'threads' || aio === 'native' || aio === 'io_uring' ? aio : undefined;
+  const driver: Draft<NonNullable<Disk['driver']>> = {
+    ...(format ? { name: 'qemu', type: format } : {}),
+    ...(cache ? { cache } : {}),
+    ...(werror ? { errorPolicy: werror } : {}),
+    // NB: a read policy equal to the write policy is not repeated
+    ...(rerror && rerror !== werror ? { rerrorPolicy: rerror } : {}),
+    ...(io ? { io } : {}),
+  };
+  const serial = propStr(p, 'serial');
   return {
-    source: sourceFromPath(file),
-    device: media,
-    ...(format || cache ? { driver: { name: 'qemu', ...(format ? { type: format } : {}), ...(cache ? { cache: cache as NonNullable<Disk['driver']>['cache'] } : {}) } } : {}),
+    source,
+    device,
+    ...(Object.keys(driver).length ? { driver } : {}),
+    ...(auth ? { auth } : {}),
     target: { dev, bus },
-    ...(readonly || media === 'cdrom' ? { readonly: true } : {}),
-    ...(propStr(p, 'serial') ? { serial: propStr(p, 'serial') } : {}),
-    extra: [],
+    ...(propBool(p, 'readonly') || device === 'cdrom' ? { readonly: true } : {}),
+    ...(serial ? { serial } : {}),
+    // NB: snapshot=on discards the guest's writes when QEMU exits: libvirt's <transient/>
+    extra: propBool(p, 'snapshot') ? [el('transient')] : [],
     ...(span ? { $span: span } : {}),
   };
 }
 
+/** -drive if=pflash: unit 0 is the firmware image, unit 1 its variable store. */
+function readPflashDrive(r: ArgvReader, o: ParsedOption, p: Props): void {
+  const file = propStr(p, 'file') ?? '';
+  const os = r.draft.os;
+  if ((propNum(p, 'unit') ?? (os.loader?.type === 'pflash' ? 1 : 0)) === 0) {
+    os.loader = { path: file, type: 'pflash', ...(propBool(p, 'readonly') ? { readonly: true } : {}) };
+  } else os.nvram = { path: file };
+  if (propStr(p, 'format') && propStr(p, 'format') !== 'raw') r.diag.warn('IgnoredProperty', { option: '-drive', property: 'format' }, o.valueSpan);
+}
+
+/** Old-style CEPH_ARGS names the monitors of the first rbd disk. */
+function assignCephMonitors(disks: Disk[], value: string, span: Span | undefined): void {
+  const i = disks.findIndex((d) => d.source.type === 'network' && d.source.protocol === 'rbd');
+  if (i < 0) return fail('BadOptionValue', { option: 'CEPH_ARGS', value, reason: 'set without an rbd disk' }, span);
+  const d = disks[i]!;
+  disks[i] = { ...d, source: { ...(d.source as Extract<DiskSource, { type: 'network' }>), hosts: cephArgsHosts(value, span) } };
+}
+
 /** -drive if=none,id=X paired with -device …,drive=X */
-function readDriveWithDevice(r: ArgvReader, span: Disk['$span'], p: Props): void {
+function readDriveWithDevice(r: ArgvReader, o: ParsedOption, p: Props, ceph: boolean): void {
   const id = propStr(p, 'id') ?? '';
   const dev = r.deviceWith('drive', id);
   const disks = r.draft.devices.disks;
   if (!dev) {
-    r.diag.warn('UnmappedOption', { option: '-drive', detail: `id=${id} (no -device uses it)` }, span);
+    r.diag.warn('UnmappedOption', { option: '-drive', detail: `id=${id} (no -device uses it)` }, o.span);
     return;
   }
   r.claim(dev.opt);
   const driver = dev.driver;
   const bus: DiskBus = driver.startsWith('ide-') ? 'ide' : driver.startsWith('scsi-') ? 'scsi' : driver.startsWith('virtio-blk') ? 'virtio' : driver === 'usb-storage' ? 'usb' : driver === 'floppy' ? 'fdc' : 'ide';
   const media = driver.endsWith('-cd') || propStr(p, 'media') === 'cdrom' ? 'cdrom' : driver === 'floppy' ? 'floppy' : 'disk';
-  const prefix = bus === 'ide' ? 'hd' : bus === 'virtio' ? 'vd' : bus === 'fdc' ? 'fd' : 'sd';
   const ideBus = /^ide\.(\d+)$/.exec(propStr(dev.props, 'bus') ?? '');
   const unit = propNum(dev.props, 'unit') ?? 0;
   const used = new Set(disks.filter((d) => d.target.bus === bus).map((d) => diskIndex(d.target.dev)));
   let index = bus === 'ide' && ideBus ? Number(ideBus[1]) * 2 + unit : 0;
   if (!(bus === 'ide' && ideBus)) while (used.has(index)) index++;
-  const disk = driveToDisk(p, bus, media, diskNameFromIndex(prefix, index), span);
+  const disk = driveToDisk(p, bus, media, diskNameFromIndex(TARGET_PREFIX[bus] ?? 'hd', index), o.valueSpan ?? o.span, ceph);
   const bootindex = propNum(dev.props, 'bootindex');
-  disks.push(bootindex !== undefined ? { ...disk, bootOrder: bootindex } : disk);
+  const serial = propStr(dev.props, 'serial');
+  disks.push({ ...disk, ...(bootindex !== undefined ? { bootOrder: bootindex } : {}), ...(serial ? { serial } : {}) });
 }

@@ -6,7 +6,7 @@ import { propBool, propStr, props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, intAttr, reqAttr } from '../xml/values.js';
-import { parsePciAddr, pciAddrText, pciBusName, readAddressXml, writeAddressXml } from './address.js';
+import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 
 const MODELS = ['virtio', 'virtio-transitional', 'virtio-non-transitional', 'xen', 'none'] as const;
 const KNOWN = new Set(['address', 'alias', 'stats']);
@@ -43,14 +43,13 @@ export function buildMemballoon(ctx: EmitContext): void {
   const m = ctx.dom.devices.memballoon;
   if (!m || m.model === 'none' || m.model === 'xen') return;
   if (!has(ctx.caps, 'device')) return;
-  const a = m.address?.type === 'pci' ? m.address : undefined;
   const suffix = m.model === 'virtio' ? '' : m.model.slice('virtio'.length);
   ctx.out.object('-device', props({
     driver: `virtio-balloon-pci${suffix}`,
     id: m.alias ?? 'balloon0',
-    ...(a ? { bus: pciBusName(a.bus), addr: pciAddrText(a) } : {}),
-    'deflate-on-oom': m.autodeflate === undefined ? undefined : m.autodeflate,
-    'free-page-reporting': m.freePageReporting === undefined ? undefined : m.freePageReporting,
+    'deflate-on-oom': m.autodeflate,
+    'free-page-reporting': m.freePageReporting,
+    ...pciPlacement(ctx.dom, m.address),
   }));
 }
 

@@ -42,9 +42,13 @@ export function buildMsg(ctx: EmitContext): void {
 }
 
 const STD_ENV = new Set(['LC_ALL', 'PATH', 'HOME', 'USER', 'LOGNAME', 'XDG_DATA_HOME', 'XDG_CACHE_HOME', 'XDG_CONFIG_HOME', 'TMPDIR', 'SHELL', 'TERM', 'LANG']);
+// Variables libvirt derives from the domain or from qemu.conf rather than copying from the XML:
+// the audio backend (QEMU_AUDIO_*, SDL_AUDIODRIVER), SDL's display (DISPLAY/XAUTHORITY, read by
+// the graphics family), VNC SASL's config dir and old-style rbd monitors (CEPH_ARGS, read by disks).
+const DERIVED_ENV = new Set(['SDL_AUDIODRIVER', 'SASL_CONF_PATH', 'DISPLAY', 'XAUTHORITY', 'CEPH_ARGS']);
 
 /** Environment variables that are process plumbing, not guest configuration. */
-export const isStandardEnv = (name: string): boolean => STD_ENV.has(name);
+export const isStandardEnv = (name: string): boolean => STD_ENV.has(name) || DERIVED_ENV.has(name) || name.startsWith('QEMU_AUDIO_');
 
 export function readProcessArgv(r: ArgvReader): void {
   r.take('-no-user-config', '-nodefaults', '-nodefconfig', '-sandbox', '-msg', '-overcommit', '-daemonize', '-pidfile', '-S');

@@ -145,7 +145,20 @@ export type DiskSource =
       readonly protocol: 'nbd' | 'iscsi' | 'rbd' | 'gluster' | 'sheepdog' | 'http' | 'https' | 'ftp' | 'ftps' | 'tftp' | 'ssh' | 'vxhs' | 'nfs';
       readonly name?: string;
       readonly hosts: readonly { readonly name?: string; readonly port?: number; readonly transport?: 'tcp' | 'unix' | 'rdma'; readonly socket?: string }[];
+      /** rbd: <snapshot name>, <config file> */
+      readonly snapshot?: string;
+      readonly config?: string;
+      /** <auth> inside <source> (rbd; libvirt's preferred place) */
+      readonly auth?: DiskAuth;
     };
+
+/** <auth username><secret type usage|uuid/></auth> of a network disk. */
+export interface DiskAuth {
+  readonly username: string;
+  readonly secretType?: 'iscsi' | 'ceph';
+  readonly secretUsage?: string;
+  readonly secretUuid?: string;
+}
 
 export type DiskBus = 'ide' | 'scsi' | 'virtio' | 'xen' | 'usb' | 'sata' | 'fdc' | 'sd' | 'uml';
 
@@ -160,7 +173,10 @@ export interface Disk extends DeviceCommon {
     readonly discard?: 'unmap' | 'ignore';
     readonly detectZeroes?: 'off' | 'on' | 'unmap';
     readonly errorPolicy?: string;
+    readonly rerrorPolicy?: string;
   };
+  /** <auth> written before <source> (iscsi, as libvirt's parser placed it) */
+  readonly auth?: DiskAuth;
   readonly target: { readonly dev: string; readonly bus?: DiskBus; readonly tray?: 'open' | 'closed' };
   readonly readonly?: boolean;
   readonly shareable?: boolean;
@@ -180,33 +196,131 @@ export interface Controller extends DeviceCommon {
   readonly vectors?: number;
   /** usb companion controllers: <master startport='N'/> */
   readonly masterStartport?: number;
+  /** pci controllers: <model name=…/> and <target …/> (chassis/port are filled in at define time) */
+  readonly pci?: PciControllerOpts;
   readonly extra: readonly XmlElement[];
+}
+
+export interface PciControllerOpts {
+  readonly modelName?: string;
+  readonly chassisNr?: number;
+  readonly chassis?: number;
+  readonly port?: number;
+  readonly busNr?: number;
+  readonly hotplug?: boolean;
 }
 
 export type NetType = 'user' | 'network' | 'bridge' | 'ethernet' | 'direct' | 'vhostuser' | 'server' | 'client' | 'mcast' | 'udp' | 'hostdev' | 'vdpa' | 'null' | 'vds';
 
-export interface NetInterface extends DeviceCommon {
-  readonly type: NetType;
-  readonly mac?: string;
-  readonly source?: Readonly<Record<string, string>>;
-  readonly targetDev?: string;
-  readonly model?: string;
+/** <interface><source>: which attributes apply depends on the interface type. */
+export interface NetSource {
+  /** type='network' */
+  readonly network?: string;
+  readonly portgroup?: string;
+  /** type='bridge' (and the bridge a network resolved to) */
+  readonly bridge?: string;
+  /** type='direct': host NIC; type='user' with passt: host interface; type='vdpa': device node */
+  readonly dev?: string;
+  /** direct: vepa|bridge|private|passthrough; vhostuser: server|client */
+  readonly mode?: string;
+  /** vhostuser: the socket type ('unix') and path */
+  readonly type?: string;
+  readonly path?: string;
+  /** server/client/mcast/udp */
+  readonly address?: string;
+  readonly port?: number;
+  /** udp: the local end */
+  readonly local?: { readonly address: string; readonly port: number };
+  /** vhostuser client: <reconnect enabled timeout> */
+  readonly reconnect?: { readonly enabled: boolean; readonly timeout?: number };
+  /** Children not modelled (a hostdev interface's <address>), kept verbatim. */
   readonly extra: readonly XmlElement[];
 }
 
+/** <driver> of a NIC: the backend (vhost or QEMU) and virtio-net tuning. */
+export interface NetDriver {
+  readonly name?: 'qemu' | 'vhost' | 'kvm' | 'vfio' | 'xen';
+  readonly txmode?: 'iothread' | 'timer';
+  readonly ioeventfd?: boolean;
+  readonly eventIdx?: boolean;
+  readonly queues?: number;
+  readonly rxQueueSize?: number;
+  readonly txQueueSize?: number;
+  readonly rss?: boolean;
+  readonly rssHashReport?: boolean;
+  readonly iommu?: boolean;
+  readonly ats?: boolean;
+  readonly packed?: boolean;
+  readonly pagePerVq?: boolean;
+  /** <host csum gso tso4 tso6 ecn ufo mrg_rxbuf> offloads, in libvirt's attribute order */
+  readonly host?: Readonly<Record<string, boolean>>;
+  /** <guest csum tso4 tso6 ecn ufo> offloads */
+  readonly guest?: Readonly<Record<string, boolean>>;
+}
+
+export interface NetInterface extends DeviceCommon {
+  readonly type: NetType;
+  readonly mac?: string;
+  readonly source?: NetSource;
+  /** type='user': guest-side addresses (<ip address family prefix>) */
+  readonly ips: readonly { readonly address: string; readonly family?: 'ipv4' | 'ipv6'; readonly prefix?: number }[];
+  readonly script?: string;
+  readonly downscript?: string;
+  /** <target dev managed>: the host-side tap name */
+  readonly targetDev?: string;
+  readonly targetManaged?: boolean;
+  readonly model?: string;
+  readonly driver?: NetDriver;
+  /** <backend type tap vhost logFile> */
+  readonly backend?: { readonly type?: 'default' | 'passt'; readonly tap?: string; readonly vhost?: string; readonly logFile?: string };
+  /** <tune><sndbuf> */
+  readonly sndbuf?: number;
+  readonly linkState?: 'up' | 'down';
+  readonly mtu?: number;
+  readonly rom?: { readonly bar?: boolean; readonly file?: string; readonly enabled?: boolean };
+  readonly acpiIndex?: number;
+  readonly extra: readonly XmlElement[];
+}
+
+/** <reconnect enabled timeout> inside a tcp/unix <source>: a client that reconnects after a drop. */
+export interface ChardevReconnect {
+  readonly enabled: boolean;
+  /** seconds */
+  readonly timeout?: number;
+}
+
 export type ChardevSource =
-  | { readonly type: 'null' | 'vc' | 'pty' | 'stdio' | 'spicevmc' | 'qemu-vdagent' | 'dbus'; readonly path?: string }
-  | { readonly type: 'file' | 'dev' | 'pipe' | 'nmdm'; readonly path: string; readonly append?: boolean }
-  | { readonly type: 'tcp'; readonly mode: 'bind' | 'connect'; readonly host?: string; readonly service?: string; readonly protocol?: 'raw' | 'telnet' | 'telnets' | 'tls'; readonly tls?: boolean }
+  | { readonly type: 'null' | 'vc' | 'pty' | 'stdio' | 'spicevmc' }
+  | { readonly type: 'file' | 'dev' | 'pipe'; readonly path: string; readonly append?: boolean }
+  | {
+      readonly type: 'tcp';
+      readonly mode: 'bind' | 'connect';
+      readonly host?: string;
+      readonly service?: string;
+      /** <source tls='yes|no'>; absent: qemu.conf's chardev_tls decides */
+      readonly tls?: boolean;
+      readonly reconnect?: ChardevReconnect;
+      /** <protocol type>; libvirt writes raw when absent */
+      readonly protocol?: 'raw' | 'telnet' | 'telnets' | 'tls';
+    }
   | { readonly type: 'udp'; readonly host?: string; readonly service?: string; readonly bindHost?: string; readonly bindService?: string }
-  | { readonly type: 'unix'; readonly mode: 'bind' | 'connect'; readonly path?: string }
-  | { readonly type: 'spiceport'; readonly channel: string };
+  | { readonly type: 'unix'; readonly mode: 'bind' | 'connect'; readonly path?: string; readonly reconnect?: ChardevReconnect }
+  | { readonly type: 'spiceport' | 'dbus'; readonly channel: string }
+  | { readonly type: 'qemu-vdagent'; readonly clipboard?: boolean; readonly mouse?: 'client' | 'server' }
+  /** bhyve's null-modem pair; QEMU has no backend for it */
+  | { readonly type: 'nmdm'; readonly master: string; readonly slave: string };
 
 export interface Chardev extends DeviceCommon {
   readonly source: ChardevSource;
-  /** <target type=…> (serial: isa-serial/usb-serial/pci-serial…, console: serial/virtio…, channel: virtio/guestfwd) */
+  /** <log file append>: QEMU copies the guest's output there too */
+  readonly log?: { readonly file: string; readonly append?: boolean };
+  /** <target type=…> (serial: isa-serial/usb-serial/pci-serial/isa-debug…, console: serial/virtio…, channel: virtio/guestfwd) */
   readonly targetType?: string;
+  /** guestfwd: the guest-side IP address */
+  readonly targetAddress?: string;
+  /** serial/parallel/console: the port number; guestfwd: the guest-side TCP port */
   readonly targetPort?: number;
+  /** virtio channel name (org.qemu.guest_agent.0, com.redhat.spice.0, …) */
   readonly targetName?: string;
   readonly targetModel?: string;
   readonly extra: readonly XmlElement[];
@@ -215,6 +329,9 @@ export interface Chardev extends DeviceCommon {
 export interface Input extends DeviceCommon {
   readonly type: 'mouse' | 'keyboard' | 'tablet' | 'passthrough' | 'evdev';
   readonly bus?: 'ps2' | 'usb' | 'virtio' | 'xen' | 'none';
+  readonly model?: 'virtio' | 'virtio-transitional' | 'virtio-non-transitional';
+  /** <source evdev=…> (passthrough, evdev) with evdev's grab/repeat/grabToggle */
+  readonly source?: { readonly evdev?: string; readonly dev?: string; readonly grab?: 'all'; readonly repeat?: boolean; readonly grabToggle?: string };
   readonly extra: readonly XmlElement[];
 }
 
@@ -225,55 +342,112 @@ export interface GraphicsListen {
   readonly socket?: string;
 }
 
+/** <gl enable=… rendernode=…> (sdl, spice, egl-headless, dbus) */
+export interface GraphicsGl {
+  readonly enable?: boolean;
+  readonly rendernode?: string;
+}
+
+/** The password attributes vnc and spice share. */
+export interface GraphicsAuth {
+  readonly passwd?: string;
+  readonly passwdValidTo?: string;
+  readonly connected?: 'keep' | 'disconnect' | 'fail';
+}
+
+export const SPICE_CHANNELS = ['main', 'display', 'inputs', 'cursor', 'playback', 'record', 'smartcard', 'usbredir'] as const;
+export type SpiceChannelName = (typeof SPICE_CHANNELS)[number];
+export type SpiceMode = 'secure' | 'insecure' | 'any';
+
 export type Graphics =
   | ({
       readonly type: 'vnc';
       readonly port?: number;
       readonly autoport?: boolean;
       readonly websocket?: number;
-      readonly sharePolicy?: string;
       readonly keymap?: string;
-      readonly passwd?: string;
+      readonly sharePolicy?: 'allow-exclusive' | 'force-shared' | 'ignore';
+      readonly powerControl?: boolean;
       readonly listens: readonly GraphicsListen[];
+      readonly audioId?: number;
       readonly extra: readonly XmlElement[];
-    } & Spanned)
-  | ({ readonly type: 'sdl'; readonly display?: string; readonly xauth?: string; readonly fullscreen?: boolean; readonly extra: readonly XmlElement[] } & Spanned)
+    } & GraphicsAuth & Spanned)
+  | ({ readonly type: 'sdl'; readonly display?: string; readonly xauth?: string; readonly fullscreen?: boolean; readonly gl?: GraphicsGl; readonly extra: readonly XmlElement[] } & Spanned)
   | ({
       readonly type: 'spice';
       readonly port?: number;
       readonly tlsPort?: number;
       readonly autoport?: boolean;
-      readonly passwd?: string;
       readonly keymap?: string;
-      readonly defaultMode?: string;
+      readonly defaultMode?: SpiceMode;
       readonly listens: readonly GraphicsListen[];
+      /** <channel name mode>, in libvirt's channel order */
+      readonly channels: readonly { readonly name: SpiceChannelName; readonly mode: SpiceMode }[];
+      readonly image?: string;
+      readonly jpeg?: string;
+      readonly zlib?: string;
+      readonly playback?: boolean;
+      readonly streaming?: string;
+      readonly copypaste?: boolean;
+      readonly mouse?: 'server' | 'client';
+      readonly filetransfer?: boolean;
+      readonly gl?: GraphicsGl;
       readonly extra: readonly XmlElement[];
-    } & Spanned)
-  | ({ readonly type: 'egl-headless' | 'dbus' | 'rdp' | 'desktop'; readonly attrs: Readonly<Record<string, string>>; readonly extra: readonly XmlElement[] } & Spanned);
+    } & GraphicsAuth & Spanned)
+  | ({ readonly type: 'egl-headless'; readonly gl?: GraphicsGl; readonly extra: readonly XmlElement[] } & Spanned)
+  | ({ readonly type: 'dbus' | 'rdp' | 'desktop'; readonly attrs: Readonly<Record<string, string>>; readonly extra: readonly XmlElement[] } & Spanned);
+
+export type VideoModel = 'default' | 'vga' | 'cirrus' | 'vmvga' | 'xen' | 'vbox' | 'qxl' | 'parallels' | 'virtio' | 'gop' | 'none' | 'bochs' | 'ramfb';
 
 export interface Video extends DeviceCommon {
-  readonly model: 'vga' | 'cirrus' | 'vmvga' | 'xen' | 'vbox' | 'qxl' | 'parallels' | 'virtio' | 'gop' | 'none' | 'bochs' | 'ramfb';
+  readonly model: VideoModel;
+  /** KiB */
   readonly vram?: number;
   readonly ram?: number;
   readonly vgamem?: number;
   readonly vram64?: number;
   readonly heads?: number;
   readonly primary?: boolean;
+  readonly accel3d?: boolean;
+  readonly accel2d?: boolean;
+  readonly rendernode?: string;
+  readonly resolution?: { readonly x: number; readonly y: number };
+  /** <driver …> attributes (iommu, ats, packed, name=vhostuser…) */
+  readonly driver?: Readonly<Record<string, string>>;
   readonly extra: readonly XmlElement[];
 }
 
+export type SoundModel = 'sb16' | 'es1370' | 'pcspk' | 'ac97' | 'ich6' | 'ich9' | 'usb' | 'ich7' | 'virtio';
+
 export interface Sound extends DeviceCommon {
-  readonly model: string;
-  readonly codecs: readonly string[];
+  readonly model: SoundModel;
+  readonly codecs: readonly ('duplex' | 'micro' | 'output')[];
   readonly audioId?: number;
   readonly extra: readonly XmlElement[];
 }
 
+export type AudioType = 'none' | 'alsa' | 'coreaudio' | 'jack' | 'oss' | 'pulseaudio' | 'sdl' | 'spice' | 'file' | 'dbus' | 'pipewire';
+
+/** <input>/<output> of an <audio>: attributes as libvirt names them, in its order. */
+export interface AudioStream {
+  readonly mixingEngine?: boolean;
+  readonly fixedSettings?: boolean;
+  readonly voices?: number;
+  readonly bufferLength?: number;
+  readonly settings?: { readonly frequency?: number; readonly channels?: number; readonly format?: string };
+  /** backend-specific attributes (dev, bufferCount, tryPoll, serverName, …), as written */
+  readonly backend: Readonly<Record<string, string>>;
+}
+
 export interface Audio extends Spanned {
   readonly id: number;
-  readonly type: string;
+  readonly type: AudioType;
+  readonly timerPeriod?: number;
+  /** backend attributes on <audio> itself (driver, tryMMap, exclusive, dspPolicy, path, serverName…) */
   readonly attrs: Readonly<Record<string, string>>;
-  readonly children: readonly XmlElement[];
+  readonly input?: AudioStream;
+  readonly output?: AudioStream;
+  readonly extra: readonly XmlElement[];
 }
 
 export interface Memballoon extends DeviceCommon {

@@ -72,10 +72,14 @@ export function domainFromCommandLine(cmd: CommandLine, opts: FromArgvOptions = 
     // libvirt requires a name; QEMU has none by default
     draft.name = 'unnamed';
   }
-  if (!draft.os.boot.length && !draft.devices.disks.some((d) => d.bootOrder !== undefined)) draft.os.boot = ['hd'];
+  const perDeviceBoot = [...draft.devices.disks, ...draft.devices.interfaces].some((d) => d.bootOrder !== undefined);
+  if (!draft.os.boot.length && !perDeviceBoot) draft.os.boot = ['hd'];
   if (!draft.onPoweroff) draft.onPoweroff = 'destroy';
   if (!draft.onReboot) draft.onReboot = 'restart';
   if (!draft.onCrash) draft.onCrash = 'destroy';
+  // NB: QEMU has no balloon unless asked for one, so a command line without it means
+  // <memballoon model='none'/> (libvirt's default would otherwise add a virtio balloon).
+  if (!draft.devices.memballoon) draft.devices.memballoon = { model: 'none', extra: [] };
   const domain = finishDraft(draft);
   if (!cmd.emulator) return fail('EmptyCommandLine', {}, cmd.emulatorSpan);
   return { domain: opts.minimal ? domain : applyDefaults(domain), diagnostics: diag };

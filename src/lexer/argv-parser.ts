@@ -165,16 +165,14 @@ export function readValue(name: string, spec: OptionSpec | undefined, text: stri
   if (!spec || spec.arg === 'value') return { kind: 'raw', text };
   if (spec.arg === 'none') return { kind: 'none' };
   if (spec.arg === 'json' && text.trimStart().startsWith('{')) {
-    let parsed: unknown;
+    // text starting with '{' that parses at all is a JSON object
+    let parsed: Props;
     try {
-      parsed = JSON.parse(text);
+      parsed = JSON.parse(text) as Props;
     } catch (err) {
       return fail('BadJson', { option: name, reason: (err as Error).message }, span);
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      return fail('BadJson', { option: name, reason: 'expected a JSON object' }, span);
-    }
-    return { kind: 'props', form: 'json', props: parsed as Props };
+    return { kind: 'props', form: 'json', props: parsed };
   }
   return { kind: 'props', form: 'keyval', props: parseKeyval(text, spec.implied), ...(spec.implied ? { implied: spec.implied } : {}) };
 }

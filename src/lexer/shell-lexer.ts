@@ -16,7 +16,7 @@ const Comment = createToken({
   pattern: {
     exec: (text: string, offset: number): RegExpExecArray | null => {
       if (text[offset] !== '#') return null;
-      const prev = offset > 0 ? text[offset - 1] : '\n';
+      const prev = charBefore(text, offset);
       if (prev !== ' ' && prev !== '\t' && prev !== '\n' && prev !== '\r') return null;
       const end = text.indexOf('\n', offset);
       const m = [text.slice(offset, end < 0 ? text.length : end)] as unknown as RegExpExecArray;
@@ -27,10 +27,29 @@ const Comment = createToken({
   start_chars_hint: ['#'],
   group: Lexer.SKIPPED,
 });
+/**
+ * The character sh sees before `offset`: backslash-newline pairs are removed before words are
+ * split, so "a\<newline>#b" is the one word "a#b" while "a \<newline>#b" starts a comment.
+ */
+function charBefore(text: string, offset: number): string {
+  let i = offset;
+  for (;;) {
+    if (i <= 0) return '\n';
+    let k = i - 1;
+    if (text[k] !== '\n') return text[k]!;
+    if (text[k - 1] === '\r') k--;
+    let slashes = 0;
+    while (text[k - 1 - slashes] === '\\') slashes++;
+    // an odd run of backslashes ends with an escaping one: a continuation, skipped
+    if (slashes % 2 === 0) return '\n';
+    i = k - 1;
+  }
+}
 const SingleQuoted = createToken({ name: 'SingleQuoted', pattern: /'[^']*'/, line_breaks: true });
 const DoubleQuoted = createToken({ name: 'DoubleQuoted', pattern: /"(?:[^"\\]|\\[\s\S])*"/, line_breaks: true });
 const Escaped = createToken({ name: 'Escaped', pattern: /\\[\s\S]/, line_breaks: true });
-const Bare = createToken({ name: 'Bare', pattern: /[^\s'"\\]+/ });
+// only space, tab and newline separate words in sh (IFS); other white space is part of a word
+const Bare = createToken({ name: 'Bare', pattern: /[^ \t\r\n'"\\]+/ });
 // tried after the complete forms above, so these match only what is left unterminated
 const OpenSingle = createToken({ name: 'OpenSingle', pattern: /'[^']*/, line_breaks: true });
 const OpenDouble = createToken({ name: 'OpenDouble', pattern: /"(?:[^"\\]|\\[\s\S])*/, line_breaks: true });
@@ -91,7 +110,9 @@ function pieceText(tok: IToken): string {
   const img = tok.image;
   switch (tok.tokenType) {
     case SingleQuoted:
-      return img.slice(1, -1);
+      // NB: libvirt's .args files wrap long words even inside '…' (its test loader joins every
+      // backslash-newline before splitting), so here too the pair is a continuation, not text.
+      return img.slice(1, -1).replace(/\\\r?\n/g, '');
     case DoubleQuoted:
       // inside "…" a backslash escapes only $ ` " \ and newline (which it removes)
       return img.slice(1, -1).replace(/\\([$`"\\\n])/g, (_m, c: string) => (c === '\n' ? '' : c));

@@ -38,6 +38,7 @@ export const CAPABILITIES = {
   'cpu.default-model': { since: '4.2', doc: 'the default -cpu model is printed explicitly' },
   'master-key': { since: '2.6', doc: 'the master-key secret object' },
   'memory-backend': { since: '5.0', doc: '-machine memory-backend=pc.ram with a memory-backend object' },
+  'virtio-transitional': { since: '4.0', doc: 'virtio-*-pci-(non-)transitional devices: libvirt then puts virtio devices in PCIe slots on q35' },
   'device.json': { since: '6.2', doc: '-device, -audiodev as JSON' },
   'netdev.json': { since: '7.0', doc: '-netdev as JSON' },
 } as const satisfies Record<string, CapSpec>;

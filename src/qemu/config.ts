@@ -21,6 +21,11 @@ export interface QemuConf {
   readonly spicePassword?: string;
   readonly spiceSasl: boolean;
   readonly nographicsAllowHostAudio: boolean;
+  /** vnc_auto_unix_socket/spice_auto_unix_socket: listen on DOMAIN_DIR/vnc.sock (spice.sock) instead of an address */
+  readonly vncAutoUnixSocket: boolean;
+  readonly spiceAutoUnixSocket: boolean;
+  readonly vncSaslDir?: string;
+  readonly spiceSaslDir?: string;
   readonly hugetlbfsMount: readonly string[];
   readonly securityDriver: readonly string[];
   readonly nvram: readonly string[];
@@ -30,6 +35,11 @@ export interface QemuConf {
   readonly nvramDir: string;
   readonly defaultTlsX509CertDir: string;
   readonly dumpGuestCore: boolean;
+  /** chardev_tls*: TLS for tcp character devices (default off; cert dir and verify fall back to default_tls_*) */
+  readonly chardevTls: boolean;
+  readonly chardevTlsX509CertDir: string;
+  readonly chardevTlsX509Verify: boolean;
+  readonly chardevTlsX509SecretUuid?: string;
   /** Every key as written, for the settings not typed above. */
   readonly raw: ReadonlyMap<string, ConfValue>;
 }
@@ -46,6 +56,8 @@ export const DEFAULT_CONF: QemuConf = {
   spiceTls: false,
   spiceSasl: false,
   nographicsAllowHostAudio: false,
+  vncAutoUnixSocket: false,
+  spiceAutoUnixSocket: false,
   hugetlbfsMount: [],
   securityDriver: ['apparmor'],
   nvram: [],
@@ -55,6 +67,9 @@ export const DEFAULT_CONF: QemuConf = {
   nvramDir: '/var/lib/libvirt/qemu/nvram',
   defaultTlsX509CertDir: '/etc/pki/qemu',
   dumpGuestCore: false,
+  chardevTls: false,
+  chardevTlsX509CertDir: '/etc/pki/qemu',
+  chardevTlsX509Verify: false,
   raw: new Map(),
 };
 
@@ -142,6 +157,10 @@ function confFromRaw(raw: Map<string, ConfValue>): QemuConf {
     spicePassword: optStr('spice_password'),
     spiceSasl: bool('spice_sasl', d.spiceSasl),
     nographicsAllowHostAudio: bool('nographics_allow_host_audio', d.nographicsAllowHostAudio),
+    vncAutoUnixSocket: bool('vnc_auto_unix_socket', d.vncAutoUnixSocket),
+    spiceAutoUnixSocket: bool('spice_auto_unix_socket', d.spiceAutoUnixSocket),
+    vncSaslDir: optStr('vnc_sasl_dir'),
+    spiceSaslDir: optStr('spice_sasl_dir'),
     hugetlbfsMount: list('hugetlbfs_mount', d.hugetlbfsMount),
     securityDriver: list('security_driver', d.securityDriver),
     nvram: list('nvram', d.nvram),
@@ -151,6 +170,10 @@ function confFromRaw(raw: Map<string, ConfValue>): QemuConf {
     nvramDir: str('nvram_dir', d.nvramDir),
     defaultTlsX509CertDir: defaultTls,
     dumpGuestCore: bool('dump_guest_core', d.dumpGuestCore),
+    chardevTls: bool('chardev_tls', d.chardevTls),
+    chardevTlsX509CertDir: str('chardev_tls_x509_cert_dir', defaultTls),
+    chardevTlsX509Verify: bool('chardev_tls_x509_verify', bool('default_tls_x509_verify', d.chardevTlsX509Verify)),
+    chardevTlsX509SecretUuid: optStr('chardev_tls_x509_secret_uuid') ?? optStr('default_tls_x509_secret_uuid'),
     raw,
   };
 }

@@ -65,12 +65,16 @@ export function parseKeyval(text: string, implied?: string): Props {
   return out;
 }
 
-/** Prints props as a QemuOpts string; the implied key's value goes first without its name. */
+/**
+ * Prints props as a QemuOpts string; the implied key's value goes first without its name, unless
+ * it holds a '=' (QEMU would then read the first part as key=value, so the key is spelled out).
+ */
 export function printKeyval(props: Props, implied?: string): string {
   const parts: string[] = [];
-  if (implied && props[implied] !== undefined) parts.push(escapeQemuOpts(scalarText(props[implied])));
+  const bare = implied !== undefined && props[implied] !== undefined && !scalarText(props[implied]).includes('=');
+  if (bare) parts.push(escapeQemuOpts(scalarText(props[implied])));
   for (const [k, v] of flattenProps(props)) {
-    if (k === implied) continue;
+    if (bare && k === implied) continue;
     parts.push(`${k}=${escapeQemuOpts(v)}`);
   }
   return parts.join(',');
