@@ -7,5 +7,6 @@ export default {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.test.json' }],
   },
-  testTimeout: 60000,
+  // generous: the CLI tests spawn node, slow on a loaded machine
+  testTimeout: 120000,
 };

@@ -6,7 +6,7 @@
 //
 // The JSON mapping (src/validate/to-json.ts implements it):
 //   element → object; attribute a → "@a" (string); child elements named n → "n": [object, …] in
-//   document order; non-blank text → "#text" (trimmed). Names in a namespace use Clark notation
+//   document order; non-blank text → "#text" (as written). Names in a namespace use Clark notation
 //   ("{uri}local" / "@{uri}local"); xmlns declarations are dropped.
 // Patterns map as follows: attributes and elements constrain their keys (`required` when the
 // pattern demands them); group/interleave → allOf; choice → anyOf whose branches also forbid the
@@ -223,10 +223,12 @@ function dataSchema(p) {
     let [lo, hi] = XSD_INT[p.type];
     if (minInclusive !== undefined && (lo === null || BigInt(minInclusive) > lo)) lo = BigInt(minInclusive);
     if (maxInclusive !== undefined && (hi === null || BigInt(maxInclusive) < hi)) hi = BigInt(maxInclusive);
-    // NB: XSD integer types collapse whitespace before checking the lexical form
-    s.pattern = `^\\s*${intRange(lo, hi)}\\s*$`;
-    if (pat !== undefined) s.allOf = [{ pattern: `^\\s*(?:${xsdRegex(pat).slice(1, -1)})\\s*$` }];
+    // NB: XSD integer types collapse whitespace before checking the lexical form, but libxml2
+    // matches a pattern facet against the value as written
+    const blank = pat === undefined ? '\\s*' : '';
+    s.pattern = `^${blank}${intRange(lo, hi)}${blank}$`;
     s.description = `${valueLabel ? `${valueLabel}: ` : ''}an integer${lo === null ? '' : ` from ${lo}`}${hi === null ? '' : ` to ${hi}`}`;
+    if (pat !== undefined) s.allOf = [{ pattern: xsdRegex(pat), description: s.description }];
   } else if (p.type === 'dateTime') {
     s.pattern = '^\\s*-?\\d{4,}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(?:\\.\\d+)?(?:Z|[+-]\\d{2}:\\d{2})?\\s*$';
   } else if (p.type === 'NCName') {
@@ -309,6 +311,17 @@ function absent(ks) {
   return out;
 }
 
+/** A choice of values and datatypes (UUID, a unit): compiled once as a value schema that names it. */
+function isValuePattern(p, stack = new Set()) {
+  if (p.t === 'ref') {
+    if (stack.has(p.name)) return false;
+    return isValuePattern(defines.get(p.name), new Set([...stack, p.name]));
+  }
+  if (p.t === 'data') return true;
+  if (p.t === 'choice') return p.items.every((q) => isValuePattern(q, stack));
+  return false;
+}
+
 /** Does the value pattern accept the empty string? (An element with no text then needs no "#text".) */
 function acceptsEmpty(p) {
   p = resolve(p);
@@ -343,8 +356,8 @@ function valueSchema(p) {
     case 'empty':
       return { type: 'string' };
     case 'value':
-      // NB: the built-in token type compares whitespace-collapsed values; attribute values and
-      // trimmed element text in libvirt XML carry no inner runs of blanks, so the value itself will do
+      // NB: the built-in token type compares whitespace-collapsed values; libvirt XML writes its
+      // enumerated values without surrounding blanks, so the value itself will do
       return { const: p.v.trim().replace(/\s+/g, ' ') };
     case 'data':
       return dataSchema(p);
@@ -421,7 +434,7 @@ function elementSchema(p) {
 
 /** Names and values an element's content allows (across all its branches), for diagnostics. */
 function elementInfo(p) {
-  const info = { attributes: new Map(), children: new Map(), text: undefined, anyElement: false, anyAttribute: false };
+  const info = { attributes: new Map(), children: new Map(), repeat: new Set(), text: undefined, anyElement: false, anyAttribute: false };
   const value = (q, into, stack) => {
     q = resolve(q);
     if (q.t === 'value') into.values.add(q.v.trim());
@@ -429,11 +442,14 @@ function elementInfo(p) {
     else if (q.t === 'optional') value(q.p, into, stack);
     else if (q.t !== 'notAllowed' && q.t !== 'empty') into.open = true;
   };
-  const walk = (q, stack) => {
+  const walk = (q, stack, repeated = false) => {
     switch (q.t) {
       case 'element':
-        if (q.name) info.children.set(q.name, [...(info.children.get(q.name) ?? []), q]);
-        else info.anyElement = true;
+        if (!q.name) info.anyElement = true;
+        else {
+          info.children.set(q.name, [...(info.children.get(q.name) ?? []), q]);
+          if (repeated) info.repeat.add(q.name);
+        }
         break;
       case 'attribute':
         if (!q.name) info.anyAttribute = true;
@@ -450,17 +466,19 @@ function elementInfo(p) {
         break;
       case 'group':
       case 'choice':
-        q.items.forEach((x) => walk(x, stack));
+        q.items.forEach((x) => walk(x, stack, repeated));
         break;
       case 'optional':
+        walk(q.p, stack, repeated);
+        break;
       case 'zeroOrMore':
       case 'oneOrMore':
-        walk(q.p, stack);
+        walk(q.p, stack, true);
         break;
       case 'ref': {
         if (stack.has(q.name)) break;
         const d = defines.get(q.name);
-        walk(d, new Set([...stack, q.name]));
+        walk(d, new Set([...stack, q.name]), repeated);
         break;
       }
       default:
@@ -479,6 +497,9 @@ function mergeHint(key, info) {
     if (v.open) a.open = true;
   }
   h.children = [...new Set([...h.children, ...info.children.keys()])].sort();
+  // children some variant allows more than once: a count complaint about them may be another variant's
+  const repeat = [...new Set([...(h.repeat ?? []), ...info.repeat])].sort();
+  if (repeat.length) h.repeat = repeat;
   if (info.anyElement) h.anyElement = true;
   if (info.anyAttribute) h.anyAttribute = true;
   if (info.text) {
@@ -502,6 +523,11 @@ function contentSchema(p) {
     case 'text':
       return { properties: { '#text': { type: 'string' } } };
     case 'value':
+      // NB: element text is kept as written, and a token value matches with blanks around it
+      return {
+        properties: { '#text': { type: 'string', pattern: `^\\s*${p.v.trim().replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+')}\\s*$` } },
+        ...(acceptsEmpty(p) ? {} : { required: ['#text'] }),
+      };
     case 'data': {
       const v = valueSchema(p);
       return { properties: { '#text': v }, ...(acceptsEmpty(p) ? {} : { required: ['#text'] }) };
@@ -515,17 +541,27 @@ function contentSchema(p) {
     case 'ref': {
       const d = resolve(p);
       // value-only defines used as element content
-      if (d.t === 'data' || d.t === 'value') return contentSchema(d);
+      if (d.t === 'value') return contentSchema(d);
+      if (isValuePattern(d)) return { properties: { '#text': { $ref: defRef('v', p.name) } }, ...(acceptsEmpty(d) ? {} : { required: ['#text'] }) };
       return { $ref: defRef('c', p.name) };
     }
     case 'group':
       return allOf(countRepeats(p.items).map((q) => (q.t === 'counted' ? countedSchema(q) : contentSchema(q))));
     case 'choice': {
       const all = keys(p);
-      const branches = p.items.map((q) => {
+      const tags = p.items.map((q) => requiredValues(q));
+      const counts = new Map();
+      for (const t of tags) for (const k of t.keys()) counts.set(k, (counts.get(k) ?? 0) + 1);
+      const [discriminator] = [...counts].filter(([, n]) => n > 1).sort((a, b) => b[1] - a[1])[0] ?? [];
+      const branches = p.items.map((q, i) => {
         const mine = keys(q);
         const others = new Set([...all].filter((k) => !mine.has(k)));
-        return allOf([contentSchema(q), ...absent(others)]);
+        const body = allOf([contentSchema(q), ...absent(others)]);
+        const values = discriminator && tags[i].get(discriminator);
+        // NB: a branch selected by a required attribute value (<disk type='file'>) is only
+        // checked when that value is present, so the other variants add no complaints
+        if (!values || body === false) return body;
+        return { if: { required: [discriminator], properties: { [discriminator]: { enum: [...values] } } }, then: body, else: false };
       });
       return branches.length === 1 ? branches[0] : { anyOf: branches };
     }
@@ -650,6 +686,53 @@ function repeated(p, atLeastOne) {
   return s;
 }
 
+/** Attributes a pattern requires at its own level with a finite set of values: the branch's tag. */
+function requiredValues(p, stack = new Set()) {
+  const out = new Map();
+  const merge = (m) => {
+    for (const [k, v] of m) out.set(k, v);
+  };
+  switch (p.t) {
+    case 'attribute': {
+      if (!p.name) break;
+      const vals = new Set();
+      if (finiteValues(p.value, vals)) out.set(p.name, vals);
+      break;
+    }
+    case 'group':
+      p.items.forEach((q) => merge(requiredValues(q, stack)));
+      break;
+    case 'oneOrMore':
+      merge(requiredValues(p.p, stack));
+      break;
+    case 'choice': {
+      // a key every branch requires, with the union of their values
+      const maps = p.items.map((q) => requiredValues(q, stack));
+      for (const [k, v] of maps[0] ?? []) {
+        if (maps.every((m) => m.has(k))) out.set(k, new Set(maps.flatMap((m) => [...m.get(k)])));
+        else void v;
+      }
+      break;
+    }
+    case 'ref':
+      if (stack.has(p.name)) break;
+      merge(requiredValues(defines.get(p.name), new Set([...stack, p.name])));
+      break;
+    default:
+  }
+  return out;
+}
+
+function finiteValues(p, into) {
+  p = resolve(p);
+  if (p.t === 'value') {
+    into.add(p.v.trim());
+    return true;
+  }
+  if (p.t === 'choice') return p.items.every((q) => finiteValues(q, into));
+  return false;
+}
+
 /** allOf with trivial members dropped and simple members merged. */
 function allOf(list) {
   const parts = [];
@@ -694,7 +777,7 @@ const schema = {
   $id: 'https://domxml.invalid/schemas/domain.schema.json',
   title: 'libvirt 9.0 domain XML (domxml JSON mapping)',
   description:
-    'Generated by schemas/rng-to-jsonschema.mjs from libvirt 9.0 domain.rng. Object = element; "@name" = attribute; "name": [..] = child elements in document order; "#text" = trimmed non-blank text; namespaced names in Clark notation {uri}local.',
+    'Generated by schemas/rng-to-jsonschema.mjs from libvirt 9.0 domain.rng. Object = element; "@name" = attribute; "name": [..] = child elements in document order; "#text" = non-blank text as written; namespaced names in Clark notation {uri}local.',
   type: 'object',
   properties: { domain: arrayOf(rootRef, 1, 1) },
   required: ['domain'],

@@ -11,4 +11,5 @@ export { capsFor, CAPABILITIES, DEFAULT_QEMU_VERSION, type Caps } from './qemu/c
 export { parseQemuConf, DEFAULT_CONF, type QemuConf } from './qemu/config.js';
 export { OPTIONS, lookupOption, type OptionSpec } from './qemu/options.js';
 export { CATALOGUE, Diagnostics, DomxmlError, formatDiagnostic, type Diagnostic, type Code, type Span } from './errors.js';
+export { validateDomainXml, formatText as formatValidationDiagnostic, RULE_DOCS, type ValidateOptions, type ValidationDiagnostic, type ValidationResult } from './validate/index.js';
 export type * from './ir/domain.js';

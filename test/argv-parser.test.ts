@@ -83,6 +83,19 @@ describe('parseCommandLine: structure', () => {
     expect(o!.valueSpan).toMatchObject({ file: 'g.args', line: 2, column: 6 });
   });
 
+  test("libvirt's unquoted CEPH_ARGS=-m HOSTS is one env variable, in the env prefix only", () => {
+    const cmd = parseCommandLine('LC_ALL=C CEPH_ARGS=-m mon1:6789,mon2:6789 qemu -append CEPH_ARGS=-m -S');
+    expect(cmd.env.map((e) => [e.name, e.value])).toEqual([
+      ['LC_ALL', 'C'],
+      ['CEPH_ARGS', '-m mon1:6789,mon2:6789'],
+    ]);
+    expect(cmd.emulator).toBe('qemu');
+    expect(cmd.options.map((o) => [o.name, o.value])).toEqual([
+      ['-append', { kind: 'raw', text: 'CEPH_ARGS=-m' }],
+      ['-S', { kind: 'none' }],
+    ]);
+  });
+
   test('NUL-separated input parses the same way', () => {
     const cmd = parseCommandLine('HOME=/h\0qemu\0-append\0a b\0-S\0');
     expect(cmd.env.map((e) => e.name)).toEqual(['HOME']);

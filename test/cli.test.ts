@@ -11,7 +11,7 @@ const GUEST = join(ROOT, 'examples', 'QEMUGuest1.xml');
 let tmp: string;
 
 function domxml(...args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(BIN, args, { cwd: ROOT, encoding: 'utf8', timeout: 30000 });
+  const r = spawnSync(BIN, args, { cwd: ROOT, encoding: 'utf8', timeout: 60000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

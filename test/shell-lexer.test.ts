@@ -94,6 +94,19 @@ describe('shellWords', () => {
     expect(d.span).toMatchObject({ line: 1, column: 5 });
   });
 
+  test('any character either lexes or fails with a catalogue error', () => {
+    const chars = [...Array(128).keys()].map((c) => String.fromCharCode(c)).concat(['\u00a0', '\u2028', 'é', '😀']);
+    for (const ch of chars) {
+      for (const text of [ch, `a${ch}b`, `'${ch}'`, `"${ch}"`, `\\${ch}`]) {
+        try {
+          shellWords(text);
+        } catch {
+          expect([text, diagnosticOf(() => shellWords(text)).code]).toEqual([text, expect.stringMatching(/^(UnterminatedQuote|TrailingBackslash)$/)]);
+        }
+      }
+    }
+  });
+
   test('a backslash at the very end escapes nothing', () => {
     const d = diagnosticOf(() => shellWords('qemu -S \\'));
     expect(d.code).toBe('TrailingBackslash');

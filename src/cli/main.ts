@@ -12,7 +12,9 @@ import { domainToXml } from '../ir/to-xml.js';
 import { DEFAULT_QEMU_VERSION } from '../qemu/caps.js';
 import { parseQemuConf, type QemuConf } from '../qemu/config.js';
 import { parseVersion, versionFromBanner, type QemuVersion } from '../qemu/version.js';
+import { launchCommands } from './launch-command.js';
 import { readInput, writeFileAtomic } from './io.js';
+import { validateCommand } from './validate-command.js';
 
 const EXIT_OK = 0;
 const EXIT_INVALID = 1;
@@ -160,6 +162,8 @@ export async function main(argv: string[]): Promise<number> {
         } else code = runBatch({ ...(a as unknown as Common), files }, convert);
       },
     )
+    .command(validateCommand((c) => (code = c)))
+    .command(launchCommands((c) => (code = c)))
     .demandCommand(1, 'give a command')
     .strict()
     .help()

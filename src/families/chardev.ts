@@ -67,6 +67,11 @@ function readReconnect(src: XmlElement | undefined): ChardevReconnect | undefine
   return { enabled: boolAttr(r, 'enabled') ?? false, ...optional('timeout', intAttr(r, 'timeout')) };
 }
 
+/** The source of any element with chardev-style type/<source>/<protocol> (also redirdev, smartcard, rng backend). */
+export function readChardevSourceXml(e: XmlElement): ChardevSource {
+  return readSource(e, checkEnum(e, 'chardev type', e.attrs.type ?? 'pty', TYPES));
+}
+
 function readSource(e: XmlElement, type: (typeof TYPES)[number]): ChardevSource {
   const sources = children(e, 'source');
   const src = sources[0];
@@ -132,7 +137,8 @@ function writeReconnect(r: ChardevReconnect | undefined): XmlElement | undefined
   return r && el('reconnect', { enabled: yesNo(r.enabled), timeout: r.timeout });
 }
 
-function writeSources(s: ChardevSource): Array<XmlElement | undefined> {
+/** The <source> element(s) of a chardev source, in libvirt's order (a tcp <protocol> is separate). */
+export function writeChardevSourceXml(s: ChardevSource): Array<XmlElement | undefined> {
   switch (s.type) {
     case 'file':
       return [el('source', { path: s.path, append: onOff(s.append) })];
@@ -177,7 +183,7 @@ export function writeChardevXml(kind: ChardevKind, c: Chardev): XmlElement {
   return el(
     kind,
     { type: s.type },
-    writeSources(s),
+    writeChardevSourceXml(s),
     // NB: libvirt always writes a tcp source's protocol, raw when none was given
     s.type === 'tcp' && el('protocol', { type: s.protocol ?? 'raw' }),
     c.log && el('log', { file: c.log.file, append: onOff(c.log.append) }),
@@ -198,47 +204,45 @@ export function writeChardevXml(kind: ChardevKind, c: Chardev): XmlElement {
 type ChardevDevices = Pick<Devices, 'serials' | 'parallels' | 'consoles' | 'channels'>;
 
 /** Fills target ports by libvirt's rule: one past the highest port already in the list. */
-function withPorts(list: readonly Chardev[], applies: (c: Chardev) => boolean = () => true): Chardev[] {
+function withPorts(list: readonly Chardev[]): Chardev[] {
   const out: Chardev[] = [];
   for (const c of list) {
-    if (c.targetPort !== undefined || !applies(c)) {
-      out.push(c);
-      continue;
-    }
     const max = Math.max(-1, ...list.map((x) => x.targetPort ?? -1), ...out.map((x) => x.targetPort ?? -1));
-    out.push({ ...c, targetPort: max + 1 });
+    out.push(c.targetPort !== undefined ? c : { ...c, targetPort: max + 1 });
   }
   return out;
 }
 
 /**
- * libvirt's chardev post-parse for x86 guests: serial target types and models, target ports,
+ * libvirt's chardev post-parse: target ports, serial target types and models (x86: isa-serial),
  * the console/serial compatibility pair (console[0] of type serial mirrors serial[0]), and
  * virtio-serial addresses for virtio channels (port 0 of each controller is for consoles).
  */
 export function chardevDefaults(dev: ChardevDevices, x86: boolean): ChardevDevices {
-  let serials = dev.serials.map((s) => {
-    const targetType = s.targetType ?? (x86 ? 'isa-serial' : undefined);
-    const model = s.targetModel ?? (targetType ? SERIAL_MODELS[targetType] : undefined);
-    return { ...s, ...optional('targetType', targetType), ...optional('targetModel', model) };
-  });
   const consoleType = (c: Chardev) => c.targetType ?? (x86 ? 'serial' : undefined);
   let consoles = withPorts(dev.consoles.map((c) => ({ ...c, ...optional('targetType', consoleType(c)) })));
-  // NB: a serial-type first console without any <serial> becomes serial 0 too
   const first = consoles[0];
-  if (first && first.targetType === 'serial' && !serials.length) {
-    const { targetType: _t, targetPort: _p, ...rest } = first;
-    serials = [{ ...rest, targetType: 'isa-serial', targetModel: 'isa-serial', targetPort: 0 }];
+  const firstIsSerial = first?.targetType === 'serial';
+  // NB: a serial-type first console without any <serial> is serial 0 as well
+  let serials: readonly Chardev[] = dev.serials;
+  if (firstIsSerial && !serials.length) {
+    const { targetType: _t, targetPort: _p, ...rest } = first!;
+    serials = [{ ...rest, targetPort: 0 }];
   }
-  serials = withPorts(serials);
-  if (serials.length) {
-    const s0 = serials[0]!;
-    const stub: Chardev = { ...s0, targetType: 'serial', targetPort: s0.targetPort ?? 0 };
-    const { targetModel: _m, ...mirror } = stub;
-    consoles = first && first.targetType === 'serial' ? [mirror, ...consoles.slice(1)] : [mirror, ...consoles];
+  serials = withPorts(
+    serials.map((s) => {
+      const targetType = s.targetType ?? (x86 ? 'isa-serial' : undefined);
+      const model = s.targetModel ?? (targetType ? SERIAL_MODELS[targetType] : undefined);
+      return { ...s, ...optional('targetType', targetType), ...optional('targetModel', model) };
+    }),
+  );
+  const s0 = serials[0];
+  if (s0) {
+    const { targetModel: _m, ...mirror } = s0;
+    const stub: Chardev = { ...mirror, targetType: 'serial', targetPort: s0.targetPort ?? 0 };
+    consoles = firstIsSerial ? [stub, ...consoles.slice(1)] : [stub, ...consoles];
   }
-  const parallels = withPorts(dev.parallels);
-  return { serials, parallels, consoles, channels: withVirtioSerialPorts(dev.channels, consoles) };
+  return { serials, parallels: withPorts(dev.parallels), consoles, channels: withVirtioSerialPorts(dev.channels, consoles) };
 }
 
 function withVirtioSerialPorts(channels: readonly Chardev[], consoles: readonly Chardev[]): Chardev[] {
@@ -295,9 +299,14 @@ function reconnectProp(r: ChardevReconnect | undefined): number | undefined {
   return r ? (r.enabled ? r.timeout ?? 0 : 0) : undefined;
 }
 
-/** Emits what a -chardev needs before it (fd sets, TLS objects) and the -chardev itself. */
-function emitChardev(ctx: EmitContext, c: Chardev, devId: string): string | undefined {
+/**
+ * Emits what a -chardev needs before it (fd sets, TLS objects) and the -chardev itself, with id
+ * "char" + devId; returns that id, or undefined when QEMU has no such backend. Other families
+ * with a chardev source (redirdev, smartcard, rng) use it too, with their spicevmc channel name.
+ */
+export function buildChardev(ctx: EmitContext, c: Pick<Chardev, 'source' | 'log' | 'targetName' | 'extra' | '$span'>, devId: string, spicevmcName = 'vdagent'): string | undefined {
   const id = `char${devId}`;
+  for (const e of c.extra) ctx.diag.warn('XmlUnsupportedElement', { element: e.name, detail: `of ${devId}` }, e.span);
   const s = c.source;
   let backend: Record<string, PropValue | undefined>;
   switch (s.type) {
@@ -357,7 +366,7 @@ function emitChardev(ctx: EmitContext, c: Chardev, devId: string): string | unde
       break;
     }
     case 'spicevmc':
-      backend = { backend: 'spicevmc', id, name: 'vdagent' };
+      backend = { backend: 'spicevmc', id, name: spicevmcName };
       break;
     case 'spiceport':
     case 'dbus':
@@ -448,7 +457,7 @@ export function buildSerials(ctx: EmitContext): void {
   serials.forEach((s, i) => {
     if (!has(ctx.caps, 'chardev')) return emitLegacy(ctx, '-serial', s);
     const id = s.alias ?? `serial${i}`;
-    const chardev = emitChardev(ctx, s, id);
+    const chardev = buildChardev(ctx, s, id);
     if (!chardev) return;
     const driver = s.targetModel ?? SERIAL_MODELS[s.targetType ?? 'isa-serial'] ?? 'isa-serial';
     // NB: a usb-serial without an address takes the next free USB port, shared with other USB devices
@@ -469,7 +478,7 @@ export function buildParallels(ctx: EmitContext): void {
   parallels.forEach((p, i) => {
     if (!has(ctx.caps, 'chardev')) return emitLegacy(ctx, '-parallel', p);
     const id = p.alias ?? `parallel${i}`;
-    const chardev = emitChardev(ctx, p, id);
+    const chardev = buildChardev(ctx, p, id);
     if (chardev) ctx.out.object('-device', props({ driver: 'isa-parallel', chardev, id, ...addressProps(p.address) }));
   });
 }
@@ -482,14 +491,14 @@ export function buildChannels(ctx: EmitContext): void {
       return;
     }
     if (c.targetType === 'guestfwd') {
-      const chardev = emitChardev(ctx, c, id);
+      const chardev = buildChardev(ctx, c, id);
       if (!chardev) return;
       // NB: QEMU's user network forwards guest connections to addr:port into the chardev
       const fwd = `tcp:${c.targetAddress ?? ''}:${c.targetPort ?? ''}-chardev:${chardev}`;
       if (has(ctx.caps, 'netdev.json')) ctx.out.object('-netdev', props({ type: 'user', guestfwd: [{ str: fwd }], id }));
       else ctx.out.keyval('-netdev', props({ type: 'user', guestfwd: fwd, id }));
     } else if (c.targetType === 'virtio') {
-      const chardev = emitChardev(ctx, c, id);
+      const chardev = buildChardev(ctx, c, id);
       if (!chardev) return;
       const spice = c.source.type === 'spicevmc' || c.source.type === 'qemu-vdagent';
       ctx.out.object('-device', props({
@@ -514,7 +523,7 @@ export function buildConsoles(ctx: EmitContext): void {
       ctx.diag.warn('UnsupportedForTarget', { what: `console ${id} with target type ${c.targetType}`, target: has(ctx.caps, 'chardev') ? 'x86 QEMU' : 'QEMU without -chardev' }, c.$span);
       return;
     }
-    const chardev = emitChardev(ctx, c, id);
+    const chardev = buildChardev(ctx, c, id);
     if (chardev) ctx.out.object('-device', props({ driver: 'virtconsole', ...virtioSerialProps(c.address), chardev, id }));
   });
 }
@@ -757,11 +766,12 @@ export function readChardevsArgv(r: ArgvReader): void {
   for (const o of r.take('-serial', '-parallel')) {
     const text = optText(o);
     if (text === 'none') continue;
-    const source = parseLegacyChardev(text);
-    if (!source) {
+    // NB: "chardev:ID" puts a -chardev on the board's own port (libvirt's form for non-PC boards)
+    const src = text.startsWith('chardev:') ? useChardev(chardevs.get(text.slice('chardev:'.length))) : { source: parseLegacyChardev(text) };
+    if (!src?.source) {
       r.unclaim(o);
       continue;
     }
-    (o.name === '-serial' ? d.serials : d.parallels).push({ source, extra: [], $span: o.span });
+    (o.name === '-serial' ? d.serials : d.parallels).push({ ...src, source: src.source, extra: [], $span: o.span });
   }
 }

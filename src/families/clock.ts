@@ -41,19 +41,41 @@ export function writeClockXml(c: Clock): XmlElement {
   );
 }
 
+/** -rtc base= for an offset: utc/localtime, or a start date for absolute and variable clocks. */
+function rtcBase(c: Clock): string {
+  if (c.offset === 'localtime') return 'localtime';
+  if (c.offset === 'absolute' && c.start !== undefined) return isoSeconds(Number(c.start));
+  if (c.offset === 'variable') {
+    // NB: libvirt starts a variable clock at "now + adjustment" in its basis (utc or localtime)
+    const adj = Number(c.adjustment ?? 0);
+    if (adj === 0) return c.basis === 'localtime' ? 'localtime' : 'utc';
+    return isoSeconds(Math.floor(Date.now() / 1000) + adj);
+  }
+  return 'utc';
+}
+
+const isoSeconds = (epoch: number): string => new Date(epoch * 1000).toISOString().slice(0, 19);
+
+/** QEMU's lost_tick_policy for a <timer tickpolicy=…> (catchup is "slew" for the PIT). */
+const PIT_POLICY: Record<string, string> = { delay: 'delay', catchup: 'slew', discard: 'discard' };
+
 export function buildRtc(ctx: EmitContext): void {
   const c = ctx.dom.clock;
-  const base = c.offset === 'localtime' || (c.offset === 'variable' && c.basis === 'localtime') ? 'localtime' : 'utc';
+  const base = rtcBase(c);
   if (!has(ctx.caps, 'rtc')) {
     if (base === 'localtime') ctx.out.flag('-localtime');
     return;
   }
   const rtc = c.timers.find((t) => t.name === 'rtc');
   ctx.out.keyval('-rtc', props({
-    base: c.offset === 'timezone' ? 'utc' : base,
-    clock: rtc?.track === 'guest' ? 'vm' : rtc?.track === 'wall' ? 'rt' : undefined,
+    base,
+    clock: rtc?.track === 'guest' ? 'vm' : rtc?.track === 'wall' || rtc?.track === 'realtime' ? 'rt' : undefined,
     driftfix: rtc?.tickpolicy === 'catchup' ? 'slew' : undefined,
   }));
+  const pit = c.timers.find((t) => t.name === 'pit');
+  const policy = pit?.tickpolicy ? PIT_POLICY[pit.tickpolicy] : undefined;
+  // NB: the in-kernel PIT (KVM's irqchip) is the one with a lost-tick policy
+  if (policy && has(ctx.caps, 'device')) ctx.out.raw('-global', `kvm-pit.lost_tick_policy=${policy}`);
 }
 
 export function readClockArgv(r: ArgvReader): void {

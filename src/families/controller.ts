@@ -14,14 +14,15 @@ import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './a
 const TYPES = ['ide', 'fdc', 'scsi', 'sata', 'virtio-serial', 'ccid', 'usb', 'pci', 'xenbus', 'isa'] as const;
 const KNOWN = new Set(['address', 'alias', 'master', 'model', 'target']);
 
-export function readControllerXml(e: XmlElement): Controller {
+/** `before`: the controllers read so far; one without index= takes the lowest free index of its type. */
+export function readControllerXml(e: XmlElement, before: readonly Controller[] = []): Controller {
   const type = checkEnum(e, 'controller type', reqAttr(e, 'type'), TYPES);
   const address = child(e, 'address');
   const master = child(e, 'master');
   const alias = child(e, 'alias');
   return {
     type,
-    index: intAttr(e, 'index') ?? 0,
+    index: intAttr(e, 'index') ?? lowestFreeIndex(before.filter((c) => c.type === type)),
     ...(e.attrs.model !== undefined ? { model: e.attrs.model } : {}),
     ...(e.attrs.ports !== undefined ? { ports: intAttr(e, 'ports') } : {}),
     ...(e.attrs.vectors !== undefined ? { vectors: intAttr(e, 'vectors') } : {}),
@@ -32,6 +33,12 @@ export function readControllerXml(e: XmlElement): Controller {
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
     $span: e.span,
   };
+}
+
+function lowestFreeIndex(same: readonly Controller[]): number {
+  let i = 0;
+  while (same.some((c) => c.index === i)) i++;
+  return i;
 }
 
 function readPciOpts(e: XmlElement): { pci?: PciControllerOpts } {

@@ -1,14 +1,15 @@
 // <cpu>: mode, model, topology, features. argv: -cpu MODEL,+feat,-feat / feat=on|off.
 import type { ArgvReader } from '../ir/argv-reader.js';
-import { optProps } from '../ir/argv-reader.js';
-import type { Cpu } from '../ir/domain.js';
+import { optText } from '../ir/argv-reader.js';
+import type { Cpu, Feature, NumaCell } from '../ir/domain.js';
+import { fail } from '../errors.js';
 import { has } from '../qemu/caps.js';
-import { flattenProps, propStr, type Props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
+import { featureElement, stateOf } from './features.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
-import { checkEnum, enumAttr, intAttr, reqAttr } from '../xml/values.js';
+import { boolAttr, checkEnum, enumAttr, intAttr, reqAttr, sizeKiB } from '../xml/values.js';
 
-const KNOWN = new Set(['model', 'vendor', 'topology', 'feature']);
+const KNOWN = new Set(['model', 'vendor', 'topology', 'feature', 'numa']);
 const POLICIES = ['force', 'require', 'optional', 'disable', 'forbid'] as const;
 
 export function readCpuXml(e: XmlElement): Cpu {
@@ -32,8 +33,20 @@ export function readCpuXml(e: XmlElement): Cpu {
         }
       : {}),
     features: children(e, 'feature').map((f) => ({ policy: checkEnum(f, 'cpu feature policy', f.attrs.policy ?? 'require', POLICIES), name: reqAttr(f, 'name') })),
+    ...(child(e, 'numa') ? { numa: children(child(e, 'numa')!, 'cell').map(readNumaCell) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
     $span: e.span,
+  };
+}
+
+function readNumaCell(c: XmlElement, i: number): NumaCell {
+  return {
+    id: intAttr(c, 'id') ?? i,
+    ...(c.attrs.cpus !== undefined ? { cpus: c.attrs.cpus } : {}),
+    // the cell's memory is an attribute; reuse the element size reader on it
+    memory: sizeKiB({ ...c, text: c.attrs.memory ?? '' }),
+    ...(c.attrs.memAccess ? { memAccess: enumAttr(c, 'memAccess', ['shared', 'private'] as const) } : {}),
+    ...(c.attrs.discard ? { discard: boolAttr(c, 'discard') } : {}),
   };
 }
 
@@ -45,11 +58,60 @@ export function writeCpuXml(c: Cpu): XmlElement {
     c.vendor !== undefined && el('vendor', {}, c.vendor),
     c.topology && el('topology', { sockets: c.topology.sockets, dies: c.topology.dies, cores: c.topology.cores, threads: c.topology.threads }),
     c.features.map((f) => el('feature', { policy: f.policy, name: f.name })),
+    c.numa && el('numa', {}, c.numa.map((n) => el('cell', { id: n.id, cpus: n.cpus, memory: n.memory, unit: 'KiB', memAccess: n.memAccess, discard: n.discard === undefined ? undefined : n.discard ? 'yes' : 'no' }))),
     c.extra,
   );
 }
 
 const X86 = new Set(['x86_64', 'i686']);
+
+/** libvirt feature names QEMU spells differently (virQEMUCapsCPUFeaturesX86 translations). */
+const QEMU_FEATURE_NAME: Record<string, string> = { pclmuldq: 'pclmulqdq' };
+const qemuFeature = (name: string) => QEMU_FEATURE_NAME[name] ?? name.replace(/_/g, '-');
+
+/** Hyper-V enlightenments libvirt passes as hv-NAME=on, in its order (virDomainHyperv). */
+const HYPERV_ORDER = ['relaxed', 'vapic', 'spinlocks', 'vpindex', 'runtime', 'synic', 'stimer', 'reset', 'vendor_id', 'frequencies', 'reenlightenment', 'tlbflush', 'ipi', 'evmcs', 'avic'];
+
+/** -cpu flags that come from <features>, <clock> timers and the Hyper-V panic device. */
+function extraCpuFlags(ctx: EmitContext): string[] {
+  const dom = ctx.dom;
+  const out: string[] = [];
+  for (const t of dom.clock.timers) {
+    if (t.name === 'kvmclock' && t.present !== undefined) out.push(`kvmclock=${t.present ? 'on' : 'off'}`);
+    if (t.name === 'hypervclock' && t.present) out.push('hv-time=on');
+    if (t.name === 'tsc' && t.frequency !== undefined) out.push(`tsc-frequency=${t.frequency}`);
+  }
+  const apic = dom.features.find((f) => f.kind === 'apic');
+  if (apic?.kind === 'apic' && apic.eoi) out.push(`kvm-pv-eoi=${apic.eoi}`);
+  const pvspin = stateOf(featureElement(dom.features, 'pvspinlock'));
+  if (pvspin !== undefined) out.push(`kvm-pv-unhalt=${pvspin ? 'on' : 'off'}`);
+  const hyperv = featureElement(dom.features, 'hyperv');
+  if (hyperv) {
+    if (hyperv.attrs.mode === 'passthrough') out.push('hv-passthrough=on');
+    for (const name of HYPERV_ORDER) {
+      const e = hyperv.children.find((c) => c.name === name);
+      if (!e || stateOf(e) !== true) continue;
+      if (name === 'spinlocks') out.push(`hv-spinlocks=0x${Number(e.attrs.retries ?? 0xfff).toString(16)}`);
+      else if (name === 'vendor_id') out.push(`hv-vendor-id=${e.attrs.value ?? ''}`);
+      else out.push(`hv-${name}=on`);
+      if (name === 'stimer' && stateOf(e.children.find((c) => c.name === 'direct')) === true) out.push('hv-stimer-direct=on');
+    }
+  }
+  const kvm = featureElement(dom.features, 'kvm');
+  if (kvm) {
+    const st = (n: string) => stateOf(kvm.children.find((c) => c.name === n));
+    if (st('hidden') === true) out.push('kvm=off');
+    if (st('hint-dedicated') === true) out.push('kvm-hint-dedicated=on');
+    if (st('poll-control') === true) out.push('kvm-poll-control=on');
+    const ipi = st('pv-ipi');
+    if (ipi === false) out.push('kvm-pv-ipi=off');
+  }
+  const pmu = stateOf(featureElement(dom.features, 'pmu'));
+  if (pmu !== undefined) out.push(`pmu=${pmu ? 'on' : 'off'}`);
+  // the Hyper-V crash MSRs are how a <panic model='hyperv'/> reaches the guest
+  if (dom.devices.extra.some((e) => e.name === 'panic' && e.attrs.model === 'hyperv')) out.push('hv-crash=on');
+  return out;
+}
 
 export function buildCpu(ctx: EmitContext): void {
   const cpu = ctx.dom.cpu;
@@ -58,31 +120,80 @@ export function buildCpu(ctx: EmitContext): void {
   if (cpu?.mode === 'host-passthrough' || cpu?.mode === 'host-model') model = 'host';
   else if (cpu?.mode === 'maximum') model = 'max';
   else if (cpu?.model) model = cpu.model;
-  else if (X86.has(arch) && has(ctx.caps, 'cpu.default-model')) model = 'qemu64';
+  const extra = X86.has(arch) ? extraCpuFlags(ctx) : [];
+  // NB: without a model of its own the guest gets the emulator's default (qemu64 for
+  // qemu-system-x86_64, whatever the guest arch), named when flags follow it
+  if (!model && X86.has(arch) && (has(ctx.caps, 'cpu.default-model') || extra.length)) model = 'qemu64';
   if (!model) return;
   const feats = (cpu?.features ?? [])
     .filter((f) => f.policy !== 'optional')
-    .map((f) => `${f.name}=${f.policy === 'disable' || f.policy === 'forbid' ? 'off' : 'on'}`);
-  ctx.out.raw('-cpu', [model, ...feats].join(','));
+    .map((f) => `${qemuFeature(f.name)}=${f.policy === 'disable' || f.policy === 'forbid' ? 'off' : 'on'}`);
+  ctx.out.raw('-cpu', [model, ...feats, ...extra].join(','));
 }
 
+/** QEMU x86 CPU models without long mode: a guest on one of them is i686 whatever the emulator. */
+const MODELS_32BIT = new Set(['qemu32', 'kvm32', 'pentium', 'pentium2', 'pentium3', '486', 'coreduo', 'n270', 'athlon']);
+
+/** Hyper-V enlightenments -cpu accepts as hv_NAME (spinlocks and vendor_id take a value). */
+const HYPERV_FLAGS = new Set(['relaxed', 'vapic', 'spinlocks', 'vpindex', 'runtime', 'synic', 'stimer', 'reset', 'vendor_id', 'frequencies', 'reenlightenment', 'tlbflush', 'ipi', 'evmcs']);
+
+/**
+ * -cpu MODEL[,+FEAT|-FEAT|FEAT=on|off|hv_…|kvm=off…] as libvirt's parser read it: qemu32/qemu64
+ * alone are QEMU's defaults (no <cpu>); some flags are not CPUID features but other elements:
+ * kvmclock is a clock timer, kvm_pv_eoi the APIC's EOI, hv_* Hyper-V features, hv_crash a panic
+ * device, kvm=off hides KVM.
+ */
 export function readCpuArgv(r: ArgvReader): void {
   const o = r.takeLast('-cpu');
   if (!o) return;
-  const p: Props = optProps(o);
-  const model = propStr(p, 'model') ?? '';
-  const features: Array<Cpu['features'][number]> = [];
-  for (const [k, v] of flattenProps(p)) {
-    if (k === 'model') continue;
-    if (k.startsWith('+')) features.push({ policy: 'require', name: k.slice(1) });
-    else if (k.startsWith('-')) features.push({ policy: 'disable', name: k.slice(1) });
-    else features.push({ policy: v === 'off' || v === 'false' ? 'disable' : 'require', name: k });
-  }
   const d = r.draft;
+  const [model = '', ...flags] = (o.value.kind === 'props' ? (o.rawValue ?? '') : optText(o)).split(',');
+  if (!model) return fail('BadOptionValue', { option: '-cpu', value: o.rawValue ?? '', reason: 'no CPU model' }, o.valueSpan);
+  const features: Array<Cpu['features'][number]> = [];
+  const hyperv: XmlElement[] = [];
+  let kvmHidden = false;
+  const x86 = X86.has(d.os.arch ?? '');
+  for (const flag of flags) {
+    if (!flag) return fail('BadOptionValue', { option: '-cpu', value: o.rawValue ?? '', reason: 'empty CPU flag' }, o.valueSpan);
+    const m = /^([+-])(.+)$/.exec(flag) ?? /^([^=]+)=(on|off|true|false|yes|no)$/.exec(flag);
+    const hv = /^hv[_-]([^=]+)(?:=(.*))?$/.exec(flag);
+    if (flag === 'hv_crash' || flag === 'hv-crash') d.devices.extra.push(el('panic', { model: 'hyperv' }));
+    else if (hv && HYPERV_FLAGS.has(hv[1]!.replace(/-/g, '_'))) {
+      const name = hv[1]!.replace(/-/g, '_');
+      const value = hv[2];
+      if (name === 'spinlocks') {
+        // NB: Hyper-V ignores spinlock retry counts below 0xfff, so libvirt raised them
+        const retries = value === undefined ? NaN : Number(value);
+        if (!Number.isInteger(retries)) return fail('BadOptionValue', { option: '-cpu', value: flag, reason: 'hv_spinlocks needs a retry count' }, o.valueSpan);
+        hyperv.push(el('spinlocks', { state: 'on', retries: Math.max(retries, 0xfff) }));
+      } else if (name === 'vendor_id') hyperv.push(el('vendor_id', { state: 'on', value }));
+      else hyperv.push(el(name, { state: value === 'off' ? 'off' : 'on' }));
+    } else if (flag === 'kvm=off') kvmHidden = true;
+    else if (m) {
+      const on = m[1] === '+' || ['on', 'true', 'yes'].includes(m[2]!);
+      const name = m[1] === '+' || m[1] === '-' ? m[2]! : m[1]!;
+      if (!x86) return fail('BadOptionValue', { option: '-cpu', value: flag, reason: `${d.os.arch} CPUs have no feature flags` }, o.valueSpan);
+      if (name === 'kvmclock') d.clock.timers = [...d.clock.timers.filter((t) => t.name !== 'kvmclock'), { name: 'kvmclock', present: on }];
+      else if (name === 'kvm_pv_eoi') setFeature(d.features, { kind: 'apic', eoi: on ? 'on' : 'off' });
+      else features.push({ policy: on ? 'require' : 'disable', name });
+    } else r.diag.warn('IgnoredProperty', { option: '-cpu', property: flag }, o.valueSpan);
+  }
+  if (hyperv.length) setFeature(d.features, { kind: 'other', element: el('hyperv', {}, hyperv) });
+  if (kvmHidden) setFeature(d.features, { kind: 'other', element: el('kvm', {}, el('hidden', { state: 'on' })) });
   const base: Cpu = d.cpu ?? { features: [], extra: [] };
   if (model === 'host') d.cpu = { ...base, mode: 'host-passthrough', features };
   else if (model === 'max') d.cpu = { ...base, mode: 'maximum', features };
-  else if (model === 'qemu64' || model === 'qemu32') {
-    if (features.length) d.cpu = { ...base, mode: 'custom', match: 'exact', model, features };
-  } else d.cpu = { ...base, mode: 'custom', match: 'exact', model, features };
+  // NB: QEMU's default models are left implicit unless features modify them
+  else if (!((model === 'qemu32' || model === 'qemu64') && !features.length)) d.cpu = { ...base, mode: 'custom', match: 'exact', model, features };
+  // the 64-bit emulator running a CPU without long mode is an i686 guest
+  const lm = features.find((f) => f.name === 'lm');
+  if (d.os.arch === 'x86_64' && (lm ? lm.policy === 'disable' : MODELS_32BIT.has(model))) d.os.arch = 'i686';
+}
+
+/** Adds a <features> child, replacing one of the same kind (or, for 'other', the same element). */
+function setFeature(list: Feature[], f: Feature): void {
+  const same = (x: Feature) => x.kind === f.kind && (x.kind !== 'other' || (f.kind === 'other' && x.element.name === f.element.name));
+  const i = list.findIndex(same);
+  if (i >= 0) list[i] = f;
+  else list.push(f);
 }

@@ -6,20 +6,21 @@ import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
 import type { Address, Disk, DiskAuth, DiskBus, DiskSource, Draft } from '../ir/domain.js';
 import type { ParsedOption } from '../lexer/argv-parser.js';
-import { cephArgsHosts, sourceFromFilename } from './disk-source-argv.js';
+import { cephArgsHosts, sourceFromFilename, type DriveSource } from './disk-source-argv.js';
 import { has } from '../qemu/caps.js';
-import { propBool, propNum, propStr, props, type Props } from '../qemu/props.js';
+import { propBool, propNum, propObj, propStr, props, type Props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, enumAttr, intAttr, reqAttr } from '../xml/values.js';
-import { pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 import { controllerAlias } from './controller.js';
+import { usbPortOf } from './input.js';
 import { DEFAULT_SCSI_MODEL } from '../ir/pci-addresses.js';
 
-const DISK_TYPES = ['file', 'block', 'dir', 'network'] as const;
+const DISK_TYPES = ['file', 'block', 'dir', 'network', 'volume', 'nvme', 'vhostuser'] as const;
 const DEVICES = ['disk', 'cdrom', 'floppy', 'lun'] as const;
 const BUSES = ['ide', 'scsi', 'virtio', 'xen', 'usb', 'sata', 'fdc', 'sd', 'uml'] as const;
-const KNOWN = new Set(['driver', 'source', 'target', 'readonly', 'shareable', 'serial', 'wwn', 'boot', 'alias', 'address']);
+const KNOWN = new Set(['driver', 'source', 'target', 'readonly', 'shareable', 'serial', 'wwn', 'boot', 'alias', 'address', 'blockio']);
 
 // --- XML -> IR ---------------------------------------------------------------------------------
 
@@ -33,6 +34,7 @@ export function readDiskXml(e: XmlElement): Disk {
   const boot = child(e, 'boot');
   const address = child(e, 'address');
   const alias = child(e, 'alias');
+  const blockio = child(e, 'blockio');
   const dev = reqAttr(target, 'dev');
   return {
     source: readSource(type, src),
@@ -47,6 +49,12 @@ export function readDiskXml(e: XmlElement): Disk {
             ...(drv.attrs.discard ? { discard: enumAttr(drv, 'discard', ['unmap', 'ignore'] as const) } : {}),
             ...(drv.attrs.detect_zeroes ? { detectZeroes: enumAttr(drv, 'detect_zeroes', ['off', 'on', 'unmap'] as const) } : {}),
             ...(drv.attrs.error_policy ? { errorPolicy: drv.attrs.error_policy } : {}),
+            ...(drv.attrs.rerror_policy ? { rerrorPolicy: drv.attrs.rerror_policy } : {}),
+            ...(drv.attrs.queues ? { queues: intAttr(drv, 'queues') } : {}),
+            ...(drv.attrs.queue_size ? { queueSize: intAttr(drv, 'queue_size') } : {}),
+            ...(drv.attrs.iommu ? { iommu: drv.attrs.iommu === 'on' } : {}),
+            ...(drv.attrs.ats ? { ats: drv.attrs.ats === 'on' } : {}),
+            ...(drv.attrs.packed ? { packed: drv.attrs.packed === 'on' } : {}),
           },
         }
       : {}),
@@ -54,7 +62,17 @@ export function readDiskXml(e: XmlElement): Disk {
       dev,
       ...(target.attrs.bus ? { bus: checkEnum(target, 'disk target bus', target.attrs.bus, BUSES) } : { bus: busFromTarget(dev) }),
       ...(target.attrs.tray ? { tray: enumAttr(target, 'tray', ['open', 'closed'] as const) } : {}),
+      ...(target.attrs.rotation_rate ? { rotationRate: intAttr(target, 'rotation_rate') } : {}),
     },
+    ...(blockio
+      ? {
+          blockio: {
+            ...(blockio.attrs.logical_block_size ? { logical: intAttr(blockio, 'logical_block_size') } : {}),
+            ...(blockio.attrs.physical_block_size ? { physical: intAttr(blockio, 'physical_block_size') } : {}),
+            ...(blockio.attrs.discard_granularity ? { discardGranularity: intAttr(blockio, 'discard_granularity') } : {}),
+          },
+        }
+      : {}),
     ...(child(e, 'readonly') ? { readonly: true } : {}),
     ...(child(e, 'shareable') ? { shareable: true } : {}),
     ...(child(e, 'serial') ? { serial: child(e, 'serial')!.text } : {}),
@@ -76,6 +94,10 @@ function readSource(type: (typeof DISK_TYPES)[number], src: XmlElement | undefin
       return { type, ...(src?.attrs.dev !== undefined ? { dev: src.attrs.dev } : {}) };
     case 'dir':
       return { type, ...(src?.attrs.dir !== undefined ? { dir: src.attrs.dir } : {}) };
+    case 'volume':
+    case 'nvme':
+    case 'vhostuser':
+      return { type, ...(src ? { element: src } : {}) };
     case 'network': {
       if (!src) return fail('XmlMissingElement', { element: 'source', parent: 'disk' }, undefined);
       const protocol = checkEnum(src, 'disk source protocol', reqAttr(src, 'protocol'), ['nbd', 'iscsi', 'rbd', 'gluster', 'sheepdog', 'http', 'https', 'ftp', 'ftps', 'tftp', 'ssh', 'vxhs', 'nfs'] as const);
@@ -149,10 +171,15 @@ export function writeDiskXml(d: Disk): XmlElement {
   return el(
     'disk',
     { type: s.type, device: d.device, snapshot: d.snapshot },
-    drv && el('driver', { name: drv.name, type: drv.type, cache: drv.cache, error_policy: drv.errorPolicy, rerror_policy: drv.rerrorPolicy, io: drv.io, discard: drv.discard, detect_zeroes: drv.detectZeroes }),
+    drv && el('driver', {
+      name: drv.name, type: drv.type, cache: drv.cache, error_policy: drv.errorPolicy, rerror_policy: drv.rerrorPolicy, io: drv.io,
+      discard: drv.discard, queues: drv.queues, queue_size: drv.queueSize, detect_zeroes: drv.detectZeroes,
+      iommu: onOff(drv.iommu), ats: onOff(drv.ats), packed: onOff(drv.packed),
+    }),
     d.auth && authXml(d.auth),
     sourceXml(s),
-    el('target', { dev: d.target.dev, bus: d.target.bus, tray: d.target.tray }),
+    el('target', { dev: d.target.dev, bus: d.target.bus, tray: d.target.tray, rotation_rate: d.target.rotationRate }),
+    d.blockio && el('blockio', { logical_block_size: d.blockio.logical, physical_block_size: d.blockio.physical, discard_granularity: d.blockio.discardGranularity }),
     d.bootOrder !== undefined && el('boot', { order: d.bootOrder }),
     d.readonly && el('readonly'),
     d.shareable && el('shareable'),
@@ -164,6 +191,8 @@ export function writeDiskXml(d: Disk): XmlElement {
   );
 }
 
+const onOff = (b: boolean | undefined) => (b === undefined ? undefined : b ? 'on' : 'off');
+
 function sourceXml(s: DiskSource): XmlElement | undefined {
   switch (s.type) {
     case 'file':
@@ -172,6 +201,10 @@ function sourceXml(s: DiskSource): XmlElement | undefined {
       return s.dev === undefined ? undefined : el('source', { dev: s.dev });
     case 'dir':
       return s.dir === undefined ? undefined : el('source', { dir: s.dir });
+    case 'volume':
+    case 'nvme':
+    case 'vhostuser':
+      return s.element;
     case 'network':
       return el(
         'source',
@@ -216,19 +249,52 @@ export interface DiskEmitInfo {
 /** Emits every disk; `bootIndexes` maps disks to their bootindex (see the boot family). */
 export function buildDisks(ctx: EmitContext, bootIndexes: ReadonlyMap<object, number>): void {
   const disks = ctx.dom.devices.disks;
+  const fdc = has(ctx.caps, 'device') ? buildFloppyController(ctx, bootIndexes) : false;
   disks.forEach((disk, i) => {
     // NB: libvirt numbers blockdev nodes in reverse disk order: the last disk is libvirt-1.
     const nodeIndex = disks.length - i;
-    const bootindex = bootIndexes.get(disk);
+    // a floppy boots through its controller's bootindexA/B, not its own bootindex
+    const bootindex = fdc && disk.target.bus === 'fdc' ? undefined : bootIndexes.get(disk);
+    const src = disk.source;
+    if (src.type === 'volume' || src.type === 'nvme' || src.type === 'vhostuser') {
+      ctx.diag.warn('UnsupportedForTarget', { what: `<disk type='${src.type}'> ${disk.target.dev}`, target: 'a converter without access to the host' }, disk.$span);
+      return;
+    }
     if (has(ctx.caps, 'blockdev')) buildBlockdevDisk(ctx, { disk, nodeIndex, ...(bootindex !== undefined ? { bootindex } : {}) });
     else if (has(ctx.caps, 'device')) buildDriveDeviceDisk(ctx, disk, bootindex);
     else buildLegacyDrive(ctx, disk);
   });
 }
 
+/** Whether the machine's floppy controller must be created explicitly (q35 2.12 and later). */
+function needsFdcDevice(machine: string | undefined): boolean {
+  if (machine === 'q35') return true;
+  const v = /^pc-q35-(\d+)\.(\d+)/.exec(machine ?? '');
+  return !!v && (Number(v[1]) > 2 || (Number(v[1]) === 2 && Number(v[2]) >= 12));
+}
+
+/**
+ * The floppy controller's boot order: -global isa-fdc.bootindexA/B on machines with a built-in
+ * FDC, an explicit isa-fdc device on newer q35. Returns whether floppies boot through it.
+ */
+function buildFloppyController(ctx: EmitContext, bootIndexes: ReadonlyMap<object, number>): boolean {
+  const floppies = ctx.dom.devices.disks.filter((d) => d.target.bus === 'fdc');
+  if (!floppies.length) return false;
+  const boot: Record<string, number> = {};
+  for (const d of floppies) {
+    const a = d.address?.type === 'drive' ? d.address : driveAddressFor(d);
+    const idx = bootIndexes.get(d);
+    if (idx !== undefined && a?.type === 'drive') boot[`bootindex${a.unit ? 'B' : 'A'}`] = idx;
+  }
+  if (needsFdcDevice(ctx.dom.os.machine)) ctx.out.object('-device', props({ driver: 'isa-fdc', ...boot }));
+  else for (const [k, v] of Object.entries(boot)) ctx.out.raw('-global', `isa-fdc.${k}=${v}`);
+  return true;
+}
+
 function protocolDriver(disk: Disk): string {
   const s = disk.source;
-  if (s.type === 'block') return disk.device === 'cdrom' ? 'host_cdrom' : 'host_device';
+  // NB: libvirt asks the host whether a block cdrom is a real drive (host_cdrom); unknown here
+  if (s.type === 'block') return 'host_device';
   if (s.type === 'network') return s.protocol;
   return 'file';
 }
@@ -295,7 +361,9 @@ const DEVICE_DRIVER: Record<DiskBus, (d: Disk) => string> = {
 
 /** What a <driver cache=…> mode means for QEMU: host page cache bypass, flushes, guest write cache. */
 function cacheFlags(disk: Disk): { direct: boolean; noFlush: boolean; writeback: boolean } | undefined {
-  switch (disk.driver?.cache) {
+  // NB: a disk shared between guests must bypass the host cache unless the XML says otherwise
+  const mode = disk.driver?.cache ?? (disk.shareable && !disk.readonly ? 'none' : undefined);
+  switch (mode) {
     case 'none':
       return { writeback: true, direct: true, noFlush: false };
     case 'writethrough':
@@ -309,6 +377,14 @@ function cacheFlags(disk: Disk): { direct: boolean; noFlush: boolean; writeback:
     default:
       return undefined;
   }
+}
+
+/** werror/rerror: the read policy follows the write policy, except that ENOSPC means nothing for reads. */
+function errorProps(disk: Disk): { werror?: string; rerror?: string } {
+  const qemu = (p: string | undefined) => (p === 'enospace' ? 'enospc' : p);
+  const w = disk.driver?.errorPolicy;
+  const r = disk.driver?.rerrorPolicy ?? (w !== 'enospace' ? w : undefined);
+  return { ...(w ? { werror: qemu(w) } : {}), ...(r ? { rerror: qemu(r) } : {}) };
 }
 
 /** A WWN as QEMU wants it: the 64-bit number in decimal. */
@@ -338,6 +414,9 @@ function deviceProps(ctx: EmitContext, disk: Disk, drive: string | undefined, bo
         if (!disk.alias) alias = `scsi${a.controller}-${a.bus}-${a.unit}`;
       } else Object.assign(placement, { bus: `${ctlAlias('scsi', a.controller)}.0`, channel: a.bus, 'scsi-id': a.target, lun: a.unit });
     } else if (bus === 'fdc') Object.assign(placement, { unit: a.unit });
+  } else if (bus === 'usb') {
+    const port = usbPortOf(dom, disk);
+    if (port) Object.assign(placement, { bus: `usb.${port.bus}`, port: port.port });
   } else Object.assign(placement, pciPlacement(dom, a));
   const driver = DEVICE_DRIVER[bus](disk);
   const cache = cacheFlags(disk);
@@ -345,7 +424,7 @@ function deviceProps(ctx: EmitContext, disk: Disk, drive: string | undefined, bo
     driver,
     ...placement,
     // NB: scsi-hd reports the -drive id (or the serial) as its VPD device id, as QEMU did before -blockdev
-    device_id: driver === 'scsi-hd' ? (disk.serial ?? `drive-${alias}`) : undefined,
+    device_id: driver === 'scsi-hd' || driver === 'scsi-cd' ? (disk.serial ?? `drive-${alias}`) : undefined,
     drive,
     id: alias,
     bootindex,
@@ -354,6 +433,14 @@ function deviceProps(ctx: EmitContext, disk: Disk, drive: string | undefined, bo
     wwn: disk.wwn !== undefined ? wwnNumber(disk.wwn) : undefined,
     removable: bus === 'usb' ? false : undefined,
     'write-cache': cache && bus !== 'fdc' && bus !== 'sd' ? (cache.writeback ? 'on' : 'off') : undefined,
+    ...errorProps(disk),
+    rotation_rate: disk.target.rotationRate,
+    logical_block_size: disk.blockio?.logical,
+    physical_block_size: disk.blockio?.physical,
+    discard_granularity: disk.blockio?.discardGranularity,
+    ...(bus === 'virtio'
+      ? { 'num-queues': disk.driver?.queues, 'queue-size': disk.driver?.queueSize, iommu_platform: disk.driver?.iommu, ats: disk.driver?.ats, packed: disk.driver?.packed }
+      : {}),
   });
 }
 
@@ -464,6 +551,216 @@ export function readDisksArgv(r: ArgvReader): void {
     disks.push(driveToDisk(p, bus, device, diskNameFromIndex(TARGET_PREFIX[bus] ?? 'hd', index), o.valueSpan ?? o.span, ceph !== undefined));
   }
   if (ceph) assignCephMonitors(disks, ceph.value, ceph.span);
+  readBlockdevDisks(r);
+}
+
+// --- -blockdev node pairs + -device (libvirt 5.x and later) ---------------------------------
+
+interface Node {
+  readonly opt: ParsedOption;
+  readonly p: Props;
+}
+
+/** Disk frontends and what they make of the <disk>. */
+const FRONTENDS: Record<string, { bus: DiskBus | 'ide-or-sata'; device: Disk['device'] }> = {
+  'ide-hd': { bus: 'ide-or-sata', device: 'disk' }, 'ide-cd': { bus: 'ide-or-sata', device: 'cdrom' }, 'ide-drive': { bus: 'ide-or-sata', device: 'disk' },
+  'scsi-hd': { bus: 'scsi', device: 'disk' }, 'scsi-cd': { bus: 'scsi', device: 'cdrom' }, 'scsi-block': { bus: 'scsi', device: 'lun' },
+  'virtio-blk-pci': { bus: 'virtio', device: 'disk' }, 'virtio-blk-pci-transitional': { bus: 'virtio', device: 'disk' },
+  'virtio-blk-pci-non-transitional': { bus: 'virtio', device: 'disk' }, 'virtio-blk-ccw': { bus: 'virtio', device: 'disk' },
+  'virtio-blk-device': { bus: 'virtio', device: 'disk' },
+  floppy: { bus: 'fdc', device: 'floppy' }, 'usb-storage': { bus: 'usb', device: 'disk' },
+};
+
+/** Filter layers libvirt may put between the frontend and the image format. */
+const FILTERS = new Set(['copy-on-read', 'throttle']);
+
+function readBlockdevDisks(r: ArgvReader): void {
+  const nodes = new Map<string, Node>();
+  for (const o of r.take('-blockdev')) {
+    const p = optProps(o);
+    const name = propStr(p, 'node-name');
+    if (name) nodes.set(name, { opt: o, p });
+    else r.unclaim(o);
+  }
+  const used = new Set<Node>();
+  const disks = r.draft.devices.disks;
+  const q35 = /^(q35|pc-q35)/.test(r.draft.os.machine ?? '');
+  for (const dev of r.devices((drv) => drv in FRONTENDS)) {
+    const fe = FRONTENDS[dev.driver]!;
+    const drive = propStr(dev.props, 'drive');
+    // the chain device -> [filters] -> format -> storage
+    let format = drive !== undefined ? nodes.get(drive) : undefined;
+    if (drive !== undefined && !format) continue; // a -drive id, or a node we do not have
+    const chain: Node[] = [];
+    while (format && FILTERS.has(propStr(format.p, 'driver') ?? '')) {
+      chain.push(format);
+      format = nodes.get(propStr(format.p, 'file') ?? '');
+    }
+    const fileRef = format ? propStr(format.p, 'file') : undefined;
+    const storage = fileRef !== undefined && nodes.has(fileRef) ? nodes.get(fileRef)! : format;
+    if (storage === format) format = undefined;
+    const source: DriveSource | undefined = storage ? blockdevSource(storage.p) : { source: { type: 'file' } };
+    if (!source) continue; // a storage driver with no <disk> equivalent: left to <qemu:commandline>
+    r.claim(dev.opt);
+    for (const n of [...chain, ...(format ? [format] : []), ...(storage ? [storage] : [])]) used.add(n);
+    const disk = blockdevDisk(dev.props, fe, source.source, format?.p, storage?.p, q35, disks, dev.opt.span, dev.opt.rawValue);
+    // credentials go on the <disk>, where libvirt's own configurations keep them
+    disks.push(source.auth ? { ...disk, auth: source.auth } : disk);
+  }
+  for (const n of nodes.values()) if (!used.has(n)) r.unclaim(n.opt);
+}
+
+function blockdevSource(p: Props): DriveSource | undefined {
+  const driver = propStr(p, 'driver');
+  const str = (k: string) => propStr(p, k);
+  const servers = (): Extract<DiskSource, { type: 'network' }>['hosts'] => {
+    const v = p.server;
+    const list: Props[] = Array.isArray(v) ? (v as Props[]) : v && typeof v === 'object' ? [v as Props] : [];
+    return list.map((s) =>
+      propStr(s, 'type') === 'unix'
+        ? { transport: 'unix' as const, socket: propStr(s, 'path') ?? '' }
+        : { name: propStr(s, 'host') ?? '', ...(propNum(s, 'port') !== undefined ? { port: propNum(s, 'port') } : {}) },
+    );
+  };
+  switch (driver) {
+    case 'file':
+      return { source: { type: 'file', file: str('filename') ?? '' } };
+    case 'host_device':
+    case 'host_cdrom':
+      return { source: { type: 'block', dev: str('filename') ?? '' } };
+    case 'vvfat':
+      return { source: { type: 'dir', dir: str('dir') ?? '' } };
+    case 'nbd':
+      return { source: { type: 'network', protocol: 'nbd', ...(str('export') ? { name: str('export') } : {}), hosts: servers() } };
+    case 'rbd': {
+      const conf = str('conf');
+      const snap = str('snapshot');
+      const user = str('user');
+      return {
+        source: {
+          type: 'network', protocol: 'rbd', name: `${str('pool') ?? ''}/${str('image') ?? ''}`, hosts: servers(),
+          ...(snap ? { snapshot: snap } : {}), ...(conf ? { config: conf } : {}),
+        },
+        ...(user ? { auth: { username: user, secretType: 'ceph' } } : {}),
+      };
+    }
+    case 'gluster':
+      return { source: { type: 'network', protocol: 'gluster', name: `${str('volume') ?? ''}/${(str('path') ?? '').replace(/^\//, '')}`, hosts: servers() } };
+    case 'iscsi': {
+      const portal = /^(?:\[(.*)\]|([^:]*))(?::(\d+))?$/.exec(str('portal') ?? '');
+      const host = portal ? { name: portal[1] ?? portal[2] ?? '', ...(portal[3] ? { port: Number(portal[3]) } : {}) } : { name: '' };
+      const user = str('user');
+      return {
+        source: { type: 'network', protocol: 'iscsi', name: propNum(p, 'lun') ? `${str('target') ?? ''}/${propNum(p, 'lun')}` : str('target') ?? '', hosts: [host] },
+        ...(user ? { auth: { username: user, secretType: 'iscsi' } } : {}),
+      };
+    }
+    case 'http':
+    case 'https':
+    case 'ftp':
+    case 'ftps':
+    case 'tftp':
+      return sourceFromFilename(str('url') ?? '');
+    case 'nfs':
+    case 'ssh': {
+      const server = propObj(p, 'server');
+      const host = server ? { name: propStr(server, 'host') ?? '', ...(propNum(server, 'port') !== undefined ? { port: propNum(server, 'port') } : {}) } : { name: '' };
+      return { source: { type: 'network', protocol: driver, name: str('path') ?? '', hosts: [host] } };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** What QEMU's cache flags (format node) and the frontend's write-cache mean as a cache mode. */
+function blockdevCache(format: Props | undefined, dev: Props): NonNullable<Disk['driver']>['cache'] {
+  const cache = format ? propObj(format, 'cache') : undefined;
+  const wc = propBool(dev, 'write-cache');
+  if (!cache && wc === undefined) return undefined;
+  const direct = cache ? propBool(cache, 'direct') === true : false;
+  if (cache && propBool(cache, 'no-flush') === true) return 'unsafe';
+  if (direct) return wc === false ? 'directsync' : 'none';
+  return wc === false ? 'writethrough' : 'writeback';
+}
+
+function blockdevDisk(
+  dp: Props, fe: (typeof FRONTENDS)[string], source: DiskSource, format: Props | undefined, storage: Props | undefined,
+  q35: boolean, disks: readonly Disk[], span: Span | undefined, raw: string | undefined,
+): Disk {
+  const busProp = propStr(dp, 'bus') ?? '';
+  const bus: DiskBus = fe.bus === 'ide-or-sata' ? (q35 || /^sata|^ahci/.test(busProp) ? 'sata' : 'ide') : fe.bus;
+  // NB: target names are the guest's business; libvirt's own tests number them in order
+  const nextFree = (prefix: string) => {
+    const taken = new Set(disks.filter((d) => d.target.dev.startsWith(prefix)).map((d) => d.target.dev));
+    let i = 0;
+    while (taken.has(diskNameFromIndex(prefix, i))) i++;
+    return diskNameFromIndex(prefix, i);
+  };
+  const num = (k: string) => propNum(dp, k);
+  const busNum = Number(/\.(\d+)$/.exec(busProp)?.[1] ?? 0);
+  const ctl = Number(/^[a-z]+(\d+)\./.exec(busProp)?.[1] ?? 0);
+  let dev: string;
+  let address: Address | undefined;
+  switch (bus) {
+    case 'ide':
+      dev = diskNameFromIndex('hd', busNum * 2 + (num('unit') ?? 0));
+      break;
+    case 'sata':
+      // NB: an AHCI controller's ports are QEMU buses ide.N (sataC.N past the first)
+      dev = nextFree('sd');
+      address = { type: 'drive', controller: ctl, bus: 0, target: 0, unit: busNum };
+      break;
+    case 'scsi': {
+      const lun = num('lun');
+      const unit = lun ?? num('scsi-id') ?? 0;
+      dev = nextFree('sd');
+      address = { type: 'drive', controller: ctl, bus: num('channel') ?? 0, target: lun !== undefined ? (num('scsi-id') ?? 0) : 0, unit };
+      break;
+    }
+    case 'fdc':
+      dev = diskNameFromIndex('fd', num('unit') ?? 0);
+      break;
+    case 'virtio': {
+      dev = nextFree('vd');
+      const pci = parsePciAddr(propStr(dp, 'addr') ?? '');
+      const pbus = /^pci\.(\d+)$/.exec(busProp);
+      if (pci) address = { type: 'pci', domain: 0, bus: pbus ? Number(pbus[1]) : 0, slot: pci.slot, function: pci.function };
+      break;
+    }
+    default:
+      dev = nextFree('sd');
+  }
+  const cache = blockdevCache(format, dp);
+  const fmt = format ? propStr(format, 'driver') : undefined;
+  const discard = format && propStr(format, 'discard') === 'unmap' ? 'unmap' : undefined;
+  const dz = format ? propStr(format, 'detect-zeroes') : undefined;
+  const detectZeroes = dz === 'on' || dz === 'off' || dz === 'unmap' ? dz : undefined;
+  const drv: Draft<NonNullable<Disk['driver']>> = {
+    ...(fmt ? { type: fmt } : {}), ...(cache ? { cache } : {}), ...(discard ? { discard } : {}), ...(detectZeroes ? { detectZeroes } : {}),
+  };
+  // NB: a WWN is a 64-bit number, past what a JSON double holds exactly: read its digits as written
+  const wwn = /"wwn":\s*(\d+)/.exec(raw ?? '')?.[1] ?? propStr(dp, 'wwn');
+  const serial = propStr(dp, 'serial');
+  const boot = num('bootindex');
+  const id = propStr(dp, 'id');
+  const ro = propBool(format ?? storage ?? {}, 'read-only') === true;
+  return {
+    source,
+    device: fe.device,
+    ...(Object.keys(drv).length ? { driver: drv } : {}),
+    target: { dev, bus },
+    ...(boot !== undefined ? { bootOrder: boot } : {}),
+    ...(ro || fe.device === 'cdrom' ? { readonly: true } : {}),
+    ...(propBool(dp, 'share-rw') ? { shareable: true } : {}),
+    ...(serial ? { serial } : {}),
+    // QEMU takes the WWN as a number; libvirt writes it as 16 hex digits
+    ...(wwn ? { wwn: BigInt(wwn).toString(16).padStart(16, '0') } : {}),
+    // user aliases (ua-…) are the only ones the XML carries
+    ...(id?.startsWith('ua-') ? { alias: id } : {}),
+    ...(address ? { address } : {}),
+    extra: [],
+    ...(span ? { $span: span } : {}),
+  };
 }
 
 /** The drive's place on its bus from bus=/unit= (libvirt: IDE has 2 units a bus, SCSI 7). */

@@ -1,5 +1,7 @@
 // <features>: acpi, apic, pae (others kept verbatim). argv: -no-acpi when ACPI is off.
 import type { ArgvReader } from '../ir/argv-reader.js';
+import { optProps } from '../ir/argv-reader.js';
+import { propStr } from '../qemu/props.js';
 import type { Feature } from '../ir/domain.js';
 import type { EmitContext } from '../emit/context.js';
 import { el, type XmlElement } from '../xml/tree.js';
@@ -43,6 +45,18 @@ export function writeFeaturesXml(features: readonly Feature[]): XmlElement | und
 
 export const hasFeature = (features: readonly Feature[], kind: Feature['kind']): boolean => features.some((f) => f.kind === kind);
 
+/** A <features> child the IR keeps verbatim (smm, vmport, hyperv, kvm, pmu, ioapic, tcg …). */
+export function featureElement(features: readonly Feature[], name: string): XmlElement | undefined {
+  for (const f of features) if (f.kind === 'other' && f.element.name === name) return f.element;
+  return undefined;
+}
+
+/** state='on'|'off' of a <features> child (or of a child of one); undefined when absent. */
+export function stateOf(e: XmlElement | undefined): boolean | undefined {
+  const v = e?.attrs.state;
+  return v === undefined ? undefined : v === 'on';
+}
+
 /** Machine types whose firmware tables libvirt controls with -no-acpi (x86 pc/q35). */
 function machineHasAcpi(ctx: EmitContext): boolean {
   const arch = ctx.dom.os.arch ?? ctx.caps.arch;
@@ -54,10 +68,24 @@ export function buildAcpi(ctx: EmitContext): void {
   if (machineHasAcpi(ctx) && !hasFeature(ctx.dom.features, 'acpi')) ctx.out.flag('-no-acpi');
 }
 
+/** libvirt's order of <features> children (virDomainFeature). */
+const FEATURE_ORDER = ['acpi', 'apic', 'pae', 'hap', 'viridian', 'privnet', 'hyperv', 'kvm', 'pvspinlock', 'capabilities', 'pmu', 'vmport', 'gic', 'smm', 'ioapic'];
+const featureName = (f: Feature): string => (f.kind === 'other' ? f.element.name : f.kind);
+const rank = (f: Feature): number => {
+  const i = FEATURE_ORDER.indexOf(featureName(f));
+  return i < 0 ? FEATURE_ORDER.length : i;
+};
+
 export function readFeaturesArgv(r: ArgvReader): void {
   const d = r.draft;
   const noAcpi = r.take('-no-acpi').length > 0;
   const arch = d.os.arch ?? 'i686';
-  // QEMU's x86 machines have ACPI, APIC and PAE unless told otherwise; libvirt's parser wrote them.
+  // QEMU's x86 machines have ACPI unless told otherwise; libvirt's parser wrote it.
   if (!noAcpi && ['i686', 'x86_64'].includes(arch)) d.features.push({ kind: 'acpi' });
+  // NB: libvirt's parser marked PAE for KVM named by the emulator (qemu-kvm) or by
+  // -machine accel=kvm, not for -enable-kvm
+  const emulator = r.cmd.emulator.split('/').pop() ?? '';
+  const accelKvm = r.cmd.options.some((o) => (o.name === '-M' || o.name === '-machine') && /^kvm\b/.test(propStr(optProps(o), 'accel') ?? ''));
+  if ((emulator.includes('kvm') || accelKvm) && !d.features.some((f) => f.kind === 'pae')) d.features.push({ kind: 'pae' });
+  d.features.sort((a, b) => rank(a) - rank(b));
 }

@@ -1,5 +1,5 @@
 // General domain facts: name, uuid, title/description, memory, currentMemory, vcpu.
-// XML <name>/<uuid>/<memory>/<currentMemory>/<vcpu>  <->  argv -name, -uuid, -m, -smp, RAM backend.
+// XML <name>/<uuid>/<maxMemory>/<memory>/<currentMemory>/<vcpu>, NUMA cells  <->  argv -name, -uuid, -m, -smp, RAM backends, -numa.
 import { fail } from '../errors.js';
 import type { ArgvReader, DomainDraft } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
@@ -7,7 +7,8 @@ import type { Domain, Vcpu } from '../ir/domain.js';
 import { has } from '../qemu/caps.js';
 import { propNum, propStr, props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
-import { el, textEl, type XmlElement } from '../xml/tree.js';
+import { child, children, el, textEl, type XmlElement } from '../xml/tree.js';
+import { domainShortName } from '../emit/context.js';
 import { enumAttr, intAttr, parseIntValue, parseSizeWord, sizeKiB } from '../xml/values.js';
 
 const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
@@ -27,6 +28,11 @@ export function normalizeUuid(v: string): string {
 
 export function readMemory(e: XmlElement): number {
   return sizeKiB(e);
+}
+
+export function readMaxMemory(e: XmlElement): NonNullable<Domain['maxMemory']> {
+  const slots = intAttr(e, 'slots');
+  return { size: sizeKiB(e), ...(slots !== undefined ? { slots } : {}) };
 }
 
 export function readVcpu(e: XmlElement): Vcpu {
@@ -50,6 +56,7 @@ export function writeGeneral(d: Domain): XmlElement[] {
     textEl('uuid', d.uuid),
     textEl('title', d.title),
     textEl('description', d.description),
+    d.maxMemory && el('maxMemory', { slots: d.maxMemory.slots, unit: 'KiB' }, String(d.maxMemory.size)),
     el('memory', { unit: 'KiB' }, String(d.memory)),
     el('currentMemory', { unit: 'KiB' }, String(d.currentMemory ?? d.memory)),
     el('vcpu', { placement: d.vcpu.placement ?? 'static', cpuset: d.vcpu.cpuset, current: d.vcpu.current }, String(d.vcpu.count)),
@@ -64,19 +71,84 @@ export function buildName(ctx: EmitContext): void {
   else out.raw('-name', dom.name);
 }
 
+/** Guest RAM at start in KiB: the NUMA cells' sum when there are cells, else <memory>. */
+function initialKiB(dom: Domain): number {
+  const cells = dom.cpu?.numa ?? [];
+  return cells.length ? cells.reduce((n, c) => n + c.memory, 0) : dom.memory;
+}
+
 /** Guest RAM in MiB as -m prints it. */
 export function memoryMiB(ctx: EmitContext): number {
   // NB: libvirt aligns guest RAM up to a whole MiB at define time (219200 KiB -> 215 MiB);
   // libvirt releases of the QEMU 0.12 era truncated instead (-> 214).
-  const kib = ctx.dom.memory;
+  const kib = initialKiB(ctx.dom);
   return has(ctx.caps, 'memory.round-up') ? Math.ceil(kib / 1024) : Math.floor(kib / 1024);
 }
 
+/** <memoryBacking><hugepages>: the pages asked for (size in KiB, for which NUMA nodes); undefined = none. */
+function hugepages(dom: Domain): Array<{ size?: number; nodes?: readonly number[] }> | undefined {
+  const mb = dom.extra.find((e) => e.name === 'memoryBacking');
+  const hp = mb && child(mb, 'hugepages');
+  if (!hp) return undefined;
+  const pages = children(hp, 'page').map((p) => ({
+    ...(p.attrs.size !== undefined ? { size: sizeKiB({ ...p, text: p.attrs.size }) } : {}),
+    ...(p.attrs.nodeset !== undefined ? { nodes: parseIdSet(p.attrs.nodeset) } : {}),
+  }));
+  return pages.length ? pages : [{}];
+}
+
+/** "0-2,5" -> [0, 1, 2, 5] */
+function parseIdSet(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.split(',')) {
+    const [a, b] = part.split('-').map((x) => Number(x.trim()));
+    if (a === undefined || Number.isNaN(a)) continue;
+    for (let i = a; i <= (b ?? a); i++) out.push(i);
+  }
+  return out;
+}
+
+/**
+ * The hugetlbfs directory for a page size: libvirt statfs()es each configured mount; we take the
+ * mount whose name ends in the size ("…2M", "…1G") and fall back to the first (the default size).
+ */
+function hugepagePath(ctx: EmitContext, size: number | undefined): string {
+  const mounts = ctx.conf.hugetlbfsMount;
+  const label = (kib: number) => (kib % 1048576 === 0 ? `${kib / 1048576}G` : kib % 1024 === 0 ? `${kib / 1024}M` : `${kib}K`);
+  const mount = (size !== undefined ? mounts.find((m) => m.toUpperCase().endsWith(label(size))) : undefined) ?? mounts[0] ?? '/dev/hugepages';
+  return `${mount}/libvirt/qemu/${domainShortName(-1, ctx.dom.name)}`;
+}
+
+function ramBackend(ctx: EmitContext, id: string, kib: number, page: { size?: number } | undefined, extra: Record<string, unknown> = {}): void {
+  const size = kib * 1024;
+  if (page) ctx.out.object('-object', props({ 'qom-type': 'memory-backend-file', id, 'mem-path': hugepagePath(ctx, page.size), ...extra, prealloc: true, size }));
+  else ctx.out.object('-object', props({ 'qom-type': 'memory-backend-ram', id, ...extra, size }));
+}
+
 export function buildMemory(ctx: EmitContext): void {
-  const mib = memoryMiB(ctx);
-  ctx.out.raw('-m', String(mib));
-  if (has(ctx.caps, 'memory-backend')) {
-    ctx.out.object('-object', props({ 'qom-type': 'memory-backend-ram', id: ramBackendId(ctx), size: mib * 1024 * 1024 }));
+  const dom = ctx.dom;
+  const max = dom.maxMemory;
+  // NB: with memory hotplug the start size is given exactly (KiB) next to the slots and ceiling
+  if (max && has(ctx.caps, 'device')) ctx.out.keyval('-m', props({ size: `${initialKiB(dom)}k`, slots: max.slots, maxmem: `${max.size}k` }));
+  else ctx.out.raw('-m', String(memoryMiB(ctx)));
+  // NUMA guests get one backend per node instead (see buildSmp)
+  if (has(ctx.caps, 'memory-backend') && !dom.cpu?.numa?.length) {
+    const page = hugepages(dom)?.find((p) => !p.nodes);
+    ramBackend(ctx, ramBackendId(ctx), memoryMiB(ctx) * 1024, page, page ? { 'x-use-canonical-path-for-ramblock-id': false } : {});
+  }
+}
+
+/** NUMA nodes: a RAM backend for each cell and -numa node,nodeid=,cpus=,memdev=. */
+function buildNuma(ctx: EmitContext): void {
+  const cells = ctx.dom.cpu?.numa ?? [];
+  if (!cells.length || !has(ctx.caps, 'device')) return;
+  const pages = hugepages(ctx.dom);
+  for (const cell of cells) {
+    const id = `ram-node${cell.id}`;
+    const page = pages?.find((p) => !p.nodes || p.nodes.includes(cell.id));
+    ramBackend(ctx, id, cell.memory, page, cell.memAccess === 'shared' ? { share: true } : cell.memAccess === 'private' ? { share: false } : {});
+    const cpus = cell.cpus ? cell.cpus.split(',').map((c) => `,cpus=${c}`).join('') : '';
+    ctx.out.raw('-numa', `node,nodeid=${cell.id}${cpus},memdev=${id}`);
   }
 }
 
@@ -97,10 +169,12 @@ export function buildSmp(ctx: EmitContext): void {
     cpus: v.current ?? v.count,
     maxcpus: v.current !== undefined && v.current !== v.count ? v.count : undefined,
     sockets: topo?.sockets ?? v.count,
-    dies: topo?.dies !== undefined && topo.dies !== 1 ? topo.dies : undefined,
+    // NB: an explicit <topology> always names its dies where QEMU knows them
+    dies: topo && has(ctx.caps, 'smp.dies') ? (topo.dies ?? 1) : topo?.dies !== undefined && topo.dies !== 1 ? topo.dies : undefined,
     cores: topo?.cores ?? 1,
     threads: topo?.threads ?? 1,
   }));
+  buildNuma(ctx);
 }
 
 export function buildUuid(ctx: EmitContext): void {
@@ -133,27 +207,26 @@ export function readGeneralArgv(r: ArgvReader): void {
     d.memory = kib;
     d.currentMemory = kib;
     const maxmem = propStr(p, 'maxmem');
-    if (maxmem !== undefined) r.diag.warn('IgnoredProperty', { option: '-m', property: 'maxmem' }, mem.valueSpan);
+    const maxKib = maxmem !== undefined ? parseSizeWord(maxmem, 'M') : undefined;
+    if (maxmem !== undefined && maxKib === undefined) return fail('BadOptionValue', { option: '-m', value: maxmem, reason: 'maxmem= expects a size such as 16G' }, mem.valueSpan);
+    const slots = propNum(p, 'slots');
+    if (maxKib !== undefined) d.maxMemory = { size: maxKib, ...(slots !== undefined ? { slots } : {}) };
   }
   const smp = r.takeLast('-smp');
   if (smp) {
     const p = optProps(smp);
     const cpus = propNum(p, 'cpus');
-    const maxcpus = propNum(p, 'maxcpus');
     const sockets = propNum(p, 'sockets');
     const cores = propNum(p, 'cores');
     const threads = propNum(p, 'threads');
     const dies = propNum(p, 'dies');
-    const topoCount = sockets !== undefined || cores !== undefined || threads !== undefined ? (sockets ?? 1) * (dies ?? 1) * (cores ?? 1) * (threads ?? 1) : undefined;
-    const max = maxcpus ?? cpus ?? topoCount ?? 1;
+    const topo = sockets !== undefined || cores !== undefined || threads !== undefined;
+    // QEMU fills in what the topology leaves out from the CPU count
+    const max = propNum(p, 'maxcpus') ?? (topo && (cores !== undefined || cpus === undefined) ? (sockets ?? 1) * (dies ?? 1) * (cores ?? 1) * (threads ?? 1) : cpus ?? 1);
     d.vcpu = { count: max, placement: 'static', ...(cpus !== undefined && cpus !== max ? { current: cpus } : {}), $span: smp.span };
-    if (sockets !== undefined || cores !== undefined || threads !== undefined) {
-      const explicit = (sockets ?? 1) * (cores ?? 1) * (threads ?? 1) * (dies ?? 1) === max;
-      // libvirt writes a <topology> only when it is not the default (all sockets)
-      const trivial = (cores ?? 1) === 1 && (threads ?? 1) === 1 && (dies ?? 1) === 1;
-      if (explicit && !trivial) {
-        d.cpu = { ...(d.cpu ?? { features: [], extra: [] }), topology: { sockets: sockets ?? 1, ...(dies !== undefined && dies !== 1 ? { dies } : {}), cores: cores ?? 1, threads: threads ?? 1 } };
-      }
+    // NB: libvirt's parser wrote a <topology> whenever sockets, cores and threads were all given
+    if (sockets !== undefined && cores !== undefined && threads !== undefined) {
+      d.cpu = { ...(d.cpu ?? { features: [], extra: [] }), topology: { sockets, ...(dies !== undefined && dies !== 1 ? { dies } : {}), cores, threads } };
     }
   }
 }

@@ -245,10 +245,15 @@ function buildVnc(ctx: EmitContext, g: Extract<Graphics, { type: 'vnc' }>): void
       endpoint: 'server', 'verify-peer': ctx.conf.vncTlsX509Verify,
     }));
     parts.push(`tls-creds=${id}`);
+    // libvirt would pass the key's password as a secret object encrypted with the master key; the
+    // secret's value lives in libvirt's secret store, which a converter cannot read
+    const secret = ctx.conf.raw.get('vnc_tls_x509_secret_uuid') ?? ctx.conf.raw.get('default_tls_x509_secret_uuid');
+    if (secret !== undefined) ctx.diag.warn('UnsupportedForTarget', { what: `the VNC TLS key password (secret ${String(secret)})`, target: 'a command line built without libvirt\'s secret store' }, g.$span);
   }
   if (ctx.conf.vncSasl) parts.push('sasl=on');
   if (g.powerControl !== undefined) parts.push(`power-control=${g.powerControl ? 'on' : 'off'}`);
-  const audio = audioIdString(ctx, g.audioId ?? 0);
+  // QEMU without -audiodev plays VNC audio through QEMU_AUDIO_DRV
+  const audio = has(ctx.caps, 'audiodev') ? audioIdString(ctx, g.audioId ?? 0) : undefined;
   if (audio) parts.push(`audiodev=${audio}`);
   else if (has(ctx.caps, 'audiodev')) ctx.diag.warn('UnsupportedForTarget', { what: 'vnc audio', target: 'a guest without an <audio> backend' }, g.$span);
   ctx.out.raw('-vnc', parts.join(','));
@@ -425,6 +430,9 @@ function readVncArgv(r: ArgvReader, text: string, span: XmlElement['span'], keym
   const listens = disp.listen ? [disp.listen] : [];
   const websocket = p.websocket !== undefined && /^\d+$/.test(p.websocket) ? Number(p.websocket) : undefined;
   const share = SHARE_POLICIES.find((x) => x === p.share);
+  // the first backend is every device's default: only another one needs naming
+  const audio = /^audio(\d+)$/.exec(p.audiodev ?? '');
+  const audioId = audio && audio[1] !== '1' ? Number(audio[1]) : undefined;
   return {
     type: 'vnc',
     ...(disp.port !== undefined ? { port: disp.port, autoport: false } : {}),
@@ -433,6 +441,7 @@ function readVncArgv(r: ArgvReader, text: string, span: XmlElement['span'], keym
     ...opt('sharePolicy', share),
     ...opt('powerControl', p['power-control'] === undefined ? undefined : p['power-control'] === 'on'),
     listens,
+    ...opt('audioId', audioId),
     extra: [],
     ...(span ? { $span: span } : {}),
   };

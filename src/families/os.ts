@@ -6,8 +6,10 @@ import type { BootDevice, Os } from '../ir/domain.js';
 import { has, resolveMachineAlias } from '../qemu/caps.js';
 import { propBool, propNum, propStr, props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
+import { isQ35 } from '../ir/defaults.js';
+import { featureElement, stateOf } from './features.js';
 import { child, children, el, textEl, type XmlElement } from '../xml/tree.js';
-import { boolAttr, checkEnum, enumAttr, intAttr, reqAttr, yesNo } from '../xml/values.js';
+import { boolAttr, checkEnum, enumAttr, intAttr, reqAttr, sizeKiB, yesNo } from '../xml/values.js';
 
 const BOOT_DEVS = ['hd', 'cdrom', 'fd', 'network'] as const;
 const KNOWN = new Set(['type', 'loader', 'nvram', 'kernel', 'initrd', 'cmdline', 'dtb', 'boot', 'bootmenu', 'bios']);
@@ -32,6 +34,7 @@ export function readOsXml(e: XmlElement): Os {
             ...(loader.attrs.readonly ? { readonly: boolAttr(loader, 'readonly') } : {}),
             ...(loader.attrs.type ? { type: enumAttr(loader, 'type', ['rom', 'pflash'] as const) } : {}),
             ...(loader.attrs.secure ? { secure: boolAttr(loader, 'secure') } : {}),
+            ...(loader.attrs.stateless ? { stateless: boolAttr(loader, 'stateless') } : {}),
           },
         }
       : {}),
@@ -57,7 +60,7 @@ export function writeOsXml(os: Os): XmlElement {
     'os',
     {},
     el('type', { arch: os.arch, machine: os.machine }, os.type),
-    os.loader && el('loader', { readonly: yesNo(os.loader.readonly), secure: yesNo(os.loader.secure), type: os.loader.type }, os.loader.path),
+    os.loader && el('loader', { readonly: yesNo(os.loader.readonly), secure: yesNo(os.loader.secure), type: os.loader.type, stateless: yesNo(os.loader.stateless) }, os.loader.path),
     os.nvram && el('nvram', { template: os.nvram.template }, os.nvram.path ?? ''),
     textEl('kernel', os.kernel),
     textEl('initrd', os.initrd),
@@ -80,19 +83,76 @@ export function buildMachine(ctx: EmitContext): void {
     return;
   }
   const isPc = /^pc($|-)|^q35$/.test(machine);
+  const feats = dom.features;
+  const smm = stateOf(featureElement(feats, 'smm'));
+  const vmport = stateOf(featureElement(feats, 'vmport'));
+  const ioapic = featureElement(feats, 'ioapic')?.attrs.driver;
+  const hpet = dom.clock.timers.find((t) => t.name === 'hpet');
+  const pflash = has(caps, 'blockdev') ? pflashNodes(ctx) : [];
   out.keyval('-machine', props({
     type: machine,
     // NB: -accel replaced -machine accel=; older libvirt put the accelerator here.
     accel: has(caps, 'accel') ? undefined : dom.type === 'kvm' ? 'kvm' : 'tcg',
     usb: has(caps, 'machine.usb-off') && isPc ? 'off' : undefined,
+    vmport: vmport === undefined ? undefined : vmport ? 'on' : 'off',
+    // a secure-boot loader needs SMM even when the XML does not say so
+    smm: smm !== undefined ? (smm ? 'on' : 'off') : dom.os.loader?.secure && isQ35(dom.os.machine) ? 'on' : undefined,
+    kernel_irqchip: ioapic === 'qemu' ? 'split' : ioapic === 'kvm' ? 'on' : undefined,
     'dump-guest-core': has(caps, 'machine.dump-guest-core') ? (ctx.conf.dumpGuestCore ? 'on' : 'off') : undefined,
-    'memory-backend': has(caps, 'memory-backend') ? 'pc.ram' : undefined,
+    // NUMA guests have a backend per node instead of one for all RAM
+    'memory-backend': has(caps, 'memory-backend') && !dom.cpu?.numa?.length ? 'pc.ram' : undefined,
+    pflash0: pflash[0],
+    pflash1: pflash[1],
+    hpet: hpet?.present !== undefined && has(caps, 'machine.hpet') ? (hpet.present ? 'on' : 'off') : undefined,
   }));
+  if (hpet?.present === false && !has(caps, 'machine.hpet')) out.flag('-no-hpet');
+  // NB: q35's TSEG size is a property of the MCH host bridge
+  const tseg = featureElement(feats, 'smm')?.children.find((c) => c.name === 'tseg');
+  if (tseg) out.raw('-global', `mch.extended-tseg-mbytes=${tsegMiB(tseg)}`);
+  if (dom.os.loader?.type === 'pflash' && dom.os.loader.secure) out.raw('-global', 'driver=cfi.pflash01,property=secure,value=on');
+}
+
+function tsegMiB(e: XmlElement): number {
+  const n = Number(e.text.trim());
+  const unit = (e.attrs.unit ?? 'MiB').toLowerCase();
+  const scale: Record<string, number> = { b: 1 / 1048576, bytes: 1 / 1048576, k: 1 / 1024, kib: 1 / 1024, kb: 1000 / 1048576, m: 1, mib: 1, mb: 1e6 / 1048576, g: 1024, gib: 1024, gb: 1e9 / 1048576 };
+  return Math.floor(n * (scale[unit] ?? 1));
+}
+
+/** The NVRAM file of a pflash loader: given, or NAME_VARS.fd in the NVRAM directory (stateless: none). */
+function nvramPath(ctx: EmitContext): string | undefined {
+  const { loader, nvram } = ctx.dom.os;
+  if (!loader || loader.type !== 'pflash' || loader.stateless) return undefined;
+  if (nvram?.path) return nvram.path;
+  if (!loader.readonly && !nvram) return undefined;
+  return `${ctx.conf.nvramDir}/${ctx.dom.name}_VARS.fd`;
+}
+
+/** NB: pflash blockdevs come before -machine, which refers to them as pflash0/pflash1. */
+function pflashNodes(ctx: EmitContext): string[] {
+  const loader = ctx.dom.os.loader;
+  if (loader?.type !== 'pflash') return [];
+  const images: Array<{ path: string; readOnly: boolean }> = [{ path: loader.path, readOnly: !!loader.readonly }];
+  const vars = nvramPath(ctx);
+  if (vars) images.push({ path: vars, readOnly: false });
+  return images.map((img, i) => {
+    const storage = `libvirt-pflash${i}-storage`;
+    const format = `libvirt-pflash${i}-format`;
+    ctx.out.object('-blockdev', props({ driver: 'file', filename: img.path, 'node-name': storage, 'auto-read-only': true, discard: 'unmap' }));
+    ctx.out.object('-blockdev', props({ 'node-name': format, 'read-only': img.readOnly, driver: 'raw', file: storage }));
+    return format;
+  });
 }
 
 export function buildAccel(ctx: EmitContext): void {
-  if (has(ctx.caps, 'accel')) ctx.out.keyval('-accel', props({ accel: ctx.dom.type === 'kvm' ? 'kvm' : 'tcg' }));
-  else if (has(ctx.caps, 'kqemu') && ctx.dom.type === 'qemu') ctx.out.flag('-no-kqemu');
+  const tcg = featureElement(ctx.dom.features, 'tcg');
+  const tb = tcg?.children.find((c) => c.name === 'tb-cache');
+  if (has(ctx.caps, 'accel')) {
+    ctx.out.keyval('-accel', props({
+      accel: ctx.dom.type === 'kvm' ? 'kvm' : 'tcg',
+      'tb-size': ctx.dom.type !== 'kvm' && tb ? Math.floor(sizeKiB(tb) / 1024) : undefined,
+    }));
+  } else if (has(ctx.caps, 'kqemu') && ctx.dom.type === 'qemu') ctx.out.flag('-no-kqemu');
 }
 
 const LEGACY_BOOT: Record<BootDevice, string> = { fd: 'a', hd: 'c', cdrom: 'd', network: 'n' };
@@ -125,6 +185,11 @@ export function buildKernel(ctx: EmitContext): void {
 export function buildBios(ctx: EmitContext): void {
   const l = ctx.dom.os.loader;
   if (l && l.type !== 'pflash') ctx.out.raw('-bios', l.path);
+  else if (l && !has(ctx.caps, 'blockdev')) {
+    ctx.out.keyval('-drive', props({ file: l.path, if: 'pflash', format: 'raw', unit: 0, readonly: l.readonly ? 'on' : undefined }));
+    const vars = nvramPath(ctx);
+    if (vars) ctx.out.keyval('-drive', props({ file: vars, if: 'pflash', format: 'raw', unit: 1 }));
+  }
 }
 
 // --- argv -> IR --------------------------------------------------------------------------------
@@ -143,6 +208,9 @@ export function archFromEmulator(emulator: string): string {
 export function readOsArgv(r: ArgvReader): void {
   const d = r.draft;
   d.os.arch = archFromEmulator(r.cmd.emulator);
+  // NB: an emulator named for KVM (qemu-kvm, kvm) runs KVM guests without being told
+  if ((r.cmd.emulator.split('/').pop() ?? '').includes('kvm')) d.type = 'kvm';
+  const ciphers: XmlElement[] = [];
   for (const m of r.take('-M', '-machine')) {
     const p = optProps(m);
     const type = propStr(p, 'type');
@@ -150,9 +218,14 @@ export function readOsArgv(r: ArgvReader): void {
     const accel = propStr(p, 'accel');
     if (accel) d.type = accel.split(':')[0] === 'kvm' ? 'kvm' : 'qemu';
     for (const k of Object.keys(p)) {
-      if (!['type', 'accel', 'usb', 'dump-guest-core', 'memory-backend'].includes(k)) r.diag.warn('IgnoredProperty', { option: m.written, property: k }, m.valueSpan);
+      // s390 key wrapping: <keywrap><cipher name='aes|dea' state/></keywrap>
+      const wrap = /^(aes|dea)-key-wrap$/.exec(k);
+      const on = propBool(p, k);
+      if (wrap && on !== undefined) ciphers.push(el('cipher', { name: wrap[1], state: on ? 'on' : 'off' }));
+      else if (!['type', 'accel', 'usb', 'dump-guest-core', 'memory-backend'].includes(k)) r.diag.warn('IgnoredProperty', { option: m.written, property: k }, m.valueSpan);
     }
   }
+  if (ciphers.length) d.extra.push(el('keywrap', {}, ciphers));
   for (const a of r.take('-accel')) d.type = propStr(optProps(a), 'accel') === 'kvm' ? 'kvm' : d.type;
   if (r.take('-enable-kvm').length) d.type = 'kvm';
   if (r.take('-no-kvm').length) d.type = 'qemu';

@@ -52,6 +52,8 @@ export const isStandardEnv = (name: string): boolean => STD_ENV.has(name) || DER
 
 export function readProcessArgv(r: ArgvReader): void {
   r.take('-no-user-config', '-nodefaults', '-nodefconfig', '-sandbox', '-msg', '-overcommit', '-daemonize', '-pidfile', '-S');
+  // per-run state, not configuration: the Xen domain id, an incoming migration, privilege drops
+  r.take('-domid', '-incoming', '-runas', '-chroot');
   for (const o of r.take('-object')) {
     const p = optProps(o);
     // libvirt's own master key; other objects are not ours to drop

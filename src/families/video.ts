@@ -217,7 +217,7 @@ export function readVideoArgv(r: ArgvReader): void {
     const heads = propNum(dev.props, 'max_outputs');
     videos.push({
       model,
-      ...(model === 'qxl' ? { ...o('ram', kib('ram_size', 1)), ...o('vram', kib('vram_size', 1)), ...o('vram64', kib('vram64_size_mb', 1024 * 1024)), ...o('vgamem', kib('vgamem_mb', 1024 * 1024)) } : {}),
+      ...(model === 'qxl' ? { ...o('ram', kib('ram_size', 1)), ...o('vram', kib('vram_size', 1)), ...o('vram64', kib('vram64_size_mb', 1024 * 1024) || undefined), ...o('vgamem', kib('vgamem_mb', 1024 * 1024)) } : {}),
       ...(model === 'vga' || model === 'vmvga' ? o('vram', kib('vgamem_mb', 1024 * 1024)) : {}),
       ...(model === 'bochs' ? o('vram', kib('vgamem', 1)) : {}),
       ...o('heads', heads),

@@ -3,10 +3,10 @@
 // addresses from target names, and PCI addresses for devices without one. Both to-native and
 // from-native (unless --minimal) see the domain after this pass.
 import { chardevDefaults } from '../families/chardev.js';
-import { driveAddressFor } from '../families/disk.js';
+import { diskIndex, driveAddressFor } from '../families/disk.js';
 import { withVideoDefaults } from '../families/video.js';
 import { interfacesWithDefaults } from '../families/net.js';
-import type { Controller, Domain } from './domain.js';
+import type { Controller, Disk, Domain } from './domain.js';
 import { assignPciAddresses, defaultUsbModel, insertController } from './pci-addresses.js';
 
 export interface DefaultsOptions {
@@ -14,6 +14,8 @@ export interface DefaultsOptions {
   readonly arch?: string;
   /** QEMU has virtio-*-pci-(non-)transitional (4.0+): virtio devices count as PCIe on q35. */
   readonly virtioTransitional?: boolean;
+  /** Keep i440fx slot 2 for a video card even without one (libvirt <= 5.x, from-native). */
+  readonly reserveVideoSlot?: boolean;
 }
 
 export const isX86 = (arch: string | undefined): boolean => arch === 'x86_64' || arch === 'i686';
@@ -33,7 +35,9 @@ export function applyDefaults(dom: Domain, opts: DefaultsOptions = {}): Domain {
     if (!controllers.some((x) => x.type === c.type && x.index === c.index)) insertController(controllers, c);
   };
 
-  const disks = dom.devices.disks.map((d) => (d.address || !driveAddressFor(d) ? d : { ...d, address: driveAddressFor(d) }));
+  // NB: libvirt keeps disks sorted by target name within each bus (virDomainDiskInsert)
+  const disks: Disk[] = [];
+  for (const d of dom.devices.disks) insertDisk(disks, d.address || !driveAddressFor(d) ? d : { ...d, address: driveAddressFor(d) });
 
   // NB: implicit controllers come in libvirt's order: the driver's defaults first (USB, q35's
   // SATA, the PCI root; qemuDomainDefAddDefaultDevices), then controllers for the drive buses in
@@ -66,7 +70,7 @@ export function applyDefaults(dom: Domain, opts: DefaultsOptions = {}): Domain {
     devices: { ...dom.devices, disks, controllers, interfaces: interfacesWithDefaults(dom, arch, machine), ...chardevDefaults(dom.devices, x86), inputs, videos: withVideoDefaults(dom.devices.videos, dom.devices.graphics.length > 0, x86), memballoon },
   };
   if (!x86 || !(pc || q35)) return withDefaults;
-  return assignPciAddresses(withDefaults, { pc, q35 }, { virtioTransitional: opts.virtioTransitional ?? true });
+  return assignPciAddresses(withDefaults, { pc, q35 }, { virtioTransitional: opts.virtioTransitional ?? true, reserveVideoSlot: opts.reserveVideoSlot ?? false });
 }
 
 /** A pci controller without a model gets the one its index implies on this machine. */
@@ -74,4 +78,16 @@ function withControllerModel(c: Controller, q35: boolean): Controller {
   if (c.type !== 'pci' || c.model !== undefined) return c;
   const model = c.index === 0 ? (q35 ? 'pcie-root' : 'pci-root') : q35 ? 'pcie-root-port' : 'pci-bridge';
   return { ...c, model };
+}
+
+function insertDisk(list: Disk[], d: Disk): void {
+  let at = -1;
+  for (let i = list.length - 1; i >= 0; i--) {
+    const cur = list[i]!;
+    if (cur.target.bus !== d.target.bus) continue;
+    if (diskIndex(cur.target.dev) > diskIndex(d.target.dev)) at = i;
+    else if (at === -1) at = i + 1;
+  }
+  if (at === -1) list.push(d);
+  else list.splice(at, 0, d);
 }

@@ -19,6 +19,8 @@ export interface Domain extends Spanned {
   readonly uuid?: string;
   readonly title?: string;
   readonly description?: string;
+  /** <maxMemory slots>: the hotplug ceiling, KiB */
+  readonly maxMemory?: { readonly size: number; readonly slots?: number };
   /** KiB */
   readonly memory: number;
   /** KiB */
@@ -31,6 +33,8 @@ export interface Domain extends Spanned {
   readonly onPoweroff?: LifecycleAction;
   readonly onReboot?: LifecycleAction;
   readonly onCrash?: LifecycleAction;
+  /** <pm>: whether the guest may suspend to RAM (S3) / disk (S4); unset keeps QEMU's default. */
+  readonly pm?: { readonly suspendToMem?: boolean; readonly suspendToDisk?: boolean };
   readonly devices: Devices;
   readonly qemuCommandline?: QemuCommandline;
   /** Top-level elements not modelled yet, kept verbatim. */
@@ -50,7 +54,7 @@ export interface Os extends Spanned {
   readonly type: 'hvm';
   readonly arch?: string;
   readonly machine?: string;
-  readonly loader?: { readonly path: string; readonly readonly?: boolean; readonly type?: 'rom' | 'pflash'; readonly secure?: boolean };
+  readonly loader?: { readonly path: string; readonly readonly?: boolean; readonly type?: 'rom' | 'pflash'; readonly secure?: boolean; readonly stateless?: boolean };
   readonly nvram?: { readonly path?: string; readonly template?: string };
   readonly kernel?: string;
   readonly initrd?: string;
@@ -78,7 +82,17 @@ export interface Cpu extends Spanned {
   readonly vendor?: string;
   readonly topology?: { readonly sockets: number; readonly dies?: number; readonly cores: number; readonly threads: number };
   readonly features: readonly { readonly policy: 'force' | 'require' | 'optional' | 'disable' | 'forbid'; readonly name: string }[];
+  /** <numa><cell>: guest NUMA nodes (memory in KiB) */
+  readonly numa?: readonly NumaCell[];
   readonly extra: readonly XmlElement[];
+}
+
+export interface NumaCell {
+  readonly id: number;
+  readonly cpus?: string;
+  readonly memory: number;
+  readonly memAccess?: 'shared' | 'private';
+  readonly discard?: boolean;
 }
 
 export interface Clock extends Spanned {
@@ -140,6 +154,8 @@ export type DiskSource =
   | { readonly type: 'file'; readonly file?: string }
   | { readonly type: 'block'; readonly dev?: string }
   | { readonly type: 'dir'; readonly dir?: string }
+  /** Source types libvirt resolves on the host (storage pools, NVMe, vhost-user): kept as written. */
+  | { readonly type: 'volume' | 'nvme' | 'vhostuser'; readonly element?: XmlElement }
   | {
       readonly type: 'network';
       readonly protocol: 'nbd' | 'iscsi' | 'rbd' | 'gluster' | 'sheepdog' | 'http' | 'https' | 'ftp' | 'ftps' | 'tftp' | 'ssh' | 'vxhs' | 'nfs';
@@ -174,10 +190,17 @@ export interface Disk extends DeviceCommon {
     readonly detectZeroes?: 'off' | 'on' | 'unmap';
     readonly errorPolicy?: string;
     readonly rerrorPolicy?: string;
+    readonly queues?: number;
+    readonly queueSize?: number;
+    /** virtio transport options: iommu_platform, ats, packed ring */
+    readonly iommu?: boolean;
+    readonly ats?: boolean;
+    readonly packed?: boolean;
   };
   /** <auth> written before <source> (iscsi, as libvirt's parser placed it) */
   readonly auth?: DiskAuth;
-  readonly target: { readonly dev: string; readonly bus?: DiskBus; readonly tray?: 'open' | 'closed' };
+  readonly target: { readonly dev: string; readonly bus?: DiskBus; readonly tray?: 'open' | 'closed'; readonly rotationRate?: number };
+  readonly blockio?: { readonly logical?: number; readonly physical?: number; readonly discardGranularity?: number };
   readonly readonly?: boolean;
   readonly shareable?: boolean;
   readonly serial?: string;

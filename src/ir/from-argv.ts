@@ -22,7 +22,7 @@ import { readVideoArgv } from '../families/video.js';
 import { parseCommandLine, type CommandLine } from '../lexer/argv-parser.js';
 import { ArgvReader } from './argv-reader.js';
 import { applyDefaults } from './defaults.js';
-import type { Domain } from './domain.js';
+import type { Disk, Domain } from './domain.js';
 import { finishDraft, newDraft } from './draft.js';
 
 export interface FromArgvOptions {
@@ -82,5 +82,18 @@ export function domainFromCommandLine(cmd: CommandLine, opts: FromArgvOptions = 
   if (!draft.devices.memballoon) draft.devices.memballoon = { model: 'none', extra: [] };
   const domain = finishDraft(draft);
   if (!cmd.emulator) return fail('EmptyCommandLine', {}, cmd.emulatorSpan);
-  return { domain: opts.minimal ? domain : applyDefaults(domain), diagnostics: diag };
+  // NB: from-native gives libvirt 5.4's defaults (the last release with this direction), which
+  // kept i440fx slot 2 for a video card even when there was none.
+  return { domain: opts.minimal ? domain : applyDefaults(withQemuDiskDrivers(domain), { reserveVideoSlot: true }), diagnostics: diag };
+}
+
+/** libvirt's QEMU driver names itself as every disk's driver and reads local images as raw
+ * unless told a format (qemuDomainDeviceDiskDefPostParse). */
+function withQemuDiskDrivers(dom: Domain): Domain {
+  const disks = dom.devices.disks.map((d): Disk => {
+    const local = d.source.type === 'file' || d.source.type === 'block';
+    const type = d.driver?.type ?? (local ? 'raw' : undefined);
+    return { ...d, driver: { ...d.driver, name: d.driver?.name ?? 'qemu', ...(type ? { type } : {}) } };
+  });
+  return { ...dom, devices: { ...dom.devices, disks } };
 }

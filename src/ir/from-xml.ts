@@ -11,8 +11,8 @@ import { readInterfaceXml } from '../families/net.js';
 import { readAudioXml, readSoundXml } from '../families/sound.js';
 import { readVideoXml } from '../families/video.js';
 import { readFeaturesXml } from '../families/features.js';
-import { readMemory, readUuid, readVcpu } from '../families/general.js';
-import { readLifecycleXml } from '../families/lifecycle.js';
+import { readMaxMemory, readMemory, readUuid, readVcpu } from '../families/general.js';
+import { readLifecycleXml, readPmXml } from '../families/lifecycle.js';
 import { readMemballoonXml } from '../families/memballoon.js';
 import { readOsXml } from '../families/os.js';
 import { readXml } from '../xml/read.js';
@@ -26,7 +26,7 @@ import { finishDraft, newDraft } from './draft.js';
 const DEVICE_READERS: Readonly<Record<string, (e: XmlElement, d: DevicesDraft) => void>> = {
   emulator: (e, d) => void (d.emulator = e.text.trim()),
   disk: (e, d) => void d.disks.push(readDiskXml(e)),
-  controller: (e, d) => void d.controllers.push(readControllerXml(e)),
+  controller: (e, d) => void d.controllers.push(readControllerXml(e, d.controllers)),
   interface: (e, d) => void d.interfaces.push(readInterfaceXml(e)),
   serial: (e, d) => void d.serials.push(readChardevXml(e)),
   parallel: (e, d) => void d.parallels.push(readChardevXml(e)),
@@ -48,6 +48,7 @@ const DOMAIN_READERS: Readonly<Record<string, (e: XmlElement, d: DomainDraft) =>
   description: (e, d) => void (d.description = e.text),
   memory: (e, d) => void (d.memory = readMemory(e)),
   currentMemory: (e, d) => void (d.currentMemory = readMemory(e)),
+  maxMemory: (e, d) => void (d.maxMemory = readMaxMemory(e)),
   vcpu: (e, d) => void (d.vcpu = readVcpu(e)),
   os: (e, d) => {
     const os = readOsXml(e);
@@ -62,6 +63,7 @@ const DOMAIN_READERS: Readonly<Record<string, (e: XmlElement, d: DomainDraft) =>
   on_poweroff: (e, d) => void (d.onPoweroff = readLifecycleXml(e)),
   on_reboot: (e, d) => void (d.onReboot = readLifecycleXml(e)),
   on_crash: (e, d) => void (d.onCrash = readLifecycleXml(e)),
+  pm: (e, d) => void (d.pm = readPmXml(e)),
   devices: (e, d) => {
     for (const c of e.children) {
       const reader = DEVICE_READERS[c.name];

@@ -204,6 +204,8 @@ interface Slotted {
 export interface PciAssignOptions {
   /** Whether QEMU knows virtio-*-pci-(non-)transitional (QEMU 4.0+): virtio devices are then PCIe on q35. */
   readonly virtioTransitional: boolean;
+  /** libvirt <= 5.x kept i440fx slot 2 free for a primary video card even when there was none. */
+  readonly reserveVideoSlot?: boolean;
 }
 
 const isPci = (a: Address | undefined): a is Pci => a?.type === 'pci';
@@ -374,7 +376,7 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
           set.reserve(at(2), flags, true);
           primary.address = at(2);
         }
-      }
+      } else if (!primary && opts.reserveVideoSlot && !set.slotInUse(0, 2)) set.reserve(at(2), flags, true);
     }
     if (machine.q35) {
       const flags = PCIE_DEVICE;

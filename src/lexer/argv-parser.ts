@@ -121,9 +121,22 @@ function classify(words: readonly Word[]): IToken[] {
   return toks;
 }
 
+/**
+ * NB: libvirt wrote old-style rbd monitors as an unquoted `CEPH_ARGS=-m HOSTS` and its parser
+ * accepted the space, so the word after a bare `CEPH_ARGS=-m` is that variable's value.
+ */
+function joinCephArgs(words: Word[]): Word[] {
+  // only in the env prefix: after the emulator the same text is an ordinary argument
+  const prefix = words.findIndex((w) => !ENV_RE.test(w.text));
+  const i = words.findIndex((w) => w.text === 'CEPH_ARGS=-m');
+  const next = words[i + 1];
+  if (i < 0 || (prefix >= 0 && i > prefix) || !next || ENV_RE.test(next.text)) return words;
+  return [...words.slice(0, i), { text: `CEPH_ARGS=-m ${next.text}`, span: words[i]!.span }, ...words.slice(i + 2)];
+}
+
 /** Parses command-line text (shell syntax or NUL-separated) into env, emulator and options. */
 export function parseCommandLine(text: string, file?: string): CommandLine {
-  const words = shellWords(text, file);
+  const words = joinCephArgs(shellWords(text, file));
   if (words.length === 0 || words.every((w) => ENV_RE.test(w.text))) {
     return fail('EmptyCommandLine', {}, { file, line: 1, column: 1 });
   }

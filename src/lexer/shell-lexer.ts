@@ -59,7 +59,9 @@ export const SHELL_TOKENS: TokenType[] = [
   Continuation, Blank, Comment, SingleQuoted, DoubleQuoted, Escaped, OpenSingle, OpenDouble, LoneBackslash, Bare,
 ];
 
-const shellLexer = new Lexer(SHELL_TOKENS, { positionTracking: 'full', ensureOptimizations: false });
+// built on first use: to-native never splits shell words, and building costs start-up time
+let lexerInstance: Lexer | undefined;
+const shellLexer = (): Lexer => (lexerInstance ??= new Lexer(SHELL_TOKENS, { positionTracking: 'full', ensureOptimizations: false }));
 
 export interface Word {
   readonly text: string;
@@ -69,13 +71,9 @@ export interface Word {
 /** Splits command-line text into words, as `sh` would; NUL-separated text is split on NULs only. */
 export function shellWords(text: string, file?: string): Word[] {
   if (text.includes('\0')) return nulWords(text, file);
-  const result = shellLexer.tokenize(text);
-  if (result.errors.length) {
-    const e = result.errors[0]!;
-    return fail('BadOptionValue', { option: 'command line', value: text.substr(e.offset, 10), reason: e.message }, {
-      file, line: e.line ?? 1, column: e.column ?? 1, offset: e.offset,
-    });
-  }
+  const result = shellLexer().tokenize(text);
+  // NB: every character starts some token (the Open*/LoneBackslash tokens catch what is left
+  // unterminated), so chevrotain reports no lexing errors: malformed input fails below, by code.
   const words: Word[] = [];
   let cur: string | undefined;
   let start: IToken | undefined;

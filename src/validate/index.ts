@@ -13,6 +13,8 @@ export { formatText, type ValidationDiagnostic, type ValidationResult } from './
 export interface ValidateOptions extends RuleOptions {
   /** Shown in diagnostics (FILE:LINE:COLUMN). */
   readonly file?: string;
+  /** Run the semantic rules after the schema (default true); false checks only what the RelaxNG checks. */
+  readonly rules?: boolean;
 }
 
 export function validateDomainXml(text: string, options: ValidateOptions = {}): ValidationResult {
@@ -31,6 +33,7 @@ export function validateDomainXml(text: string, options: ValidateOptions = {}): 
   const at = locator(text, file);
   const schema = schemaCheck(toJson(root), at);
   const diagnostics: ValidationDiagnostic[] = [...schema.diagnostics];
+  if (options.rules === false) return { valid: schema.valid, diagnostics };
   const paths = elementPaths(root);
   semanticCheck(
     root,

@@ -32,7 +32,7 @@ export const RULE_DOCS: Readonly<Record<string, RuleDoc>> = {
   DuplicateDriveAddress: { severity: 'error', doc: 'Two disks at the same drive controller:bus:target:unit on one bus type.' },
   CurrentMemoryAboveMemory: { severity: 'warning', doc: '<currentMemory> exceeds <memory>: libvirt lowers it to <memory>.' },
   VcpuCurrentAboveCount: { severity: 'error', doc: "<vcpu current='N'> exceeds the vcpu count (libvirt: maxvcpus must not be less than current vcpus)." },
-  DiskBusInvalid: { severity: 'error', doc: 'A disk bus the device kind cannot use: floppies only on fdc, fdc only for floppies, lun only on virtio or scsi, cdrom not on virtio.' },
+  DiskBusInvalid: { severity: 'error', doc: 'A disk bus or source the device kind cannot use: floppies only on fdc, fdc only for floppies, lun only on virtio or scsi with a block source, cdrom not on virtio.' },
   GraphicsListenMismatch: { severity: 'error', doc: "<graphics listen='A'> differs from its first <listen address>: libvirt refuses it." },
   DuplicateGraphics: { severity: 'error', doc: 'Two graphics devices of one type (QEMU supports one each of vnc, spice, sdl, dbus, egl-headless).' },
   DuplicateAlias: { severity: 'error', doc: 'Two devices with the same <alias name>: aliases must be unique.' },
@@ -213,7 +213,8 @@ function checkDiskBus(devs: readonly XmlElement[], report: Report): void {
     if (device === 'floppy' && bus !== 'fdc') problem = `a floppy disk must use bus 'fdc', not '${bus}'`;
     else if (device !== 'floppy' && bus === 'fdc') problem = `bus 'fdc' is only for floppy disks, not device '${device}'`;
     else if (device === 'lun' && bus !== 'virtio' && bus !== 'scsi') problem = `disk device 'lun' needs bus 'virtio' or 'scsi', not '${bus}'`;
-    else if (device === 'cdrom' && bus === 'virtio') problem = "a cdrom cannot use bus 'virtio' (virtio-blk has no removable media)";
+    else if (device === 'lun' && d.attrs.type !== 'block' && d.attrs.type !== 'network') problem = "disk device 'lun' is only valid for a block (or network iSCSI) source";
+    else if (device === 'cdrom' && bus === 'virtio') problem = "a cdrom cannot use bus 'virtio': virtio-blk does not support ejectable media";
     if (problem) report('DiskBusInvalid', problem, t, 'bus');
   }
 }

@@ -23,6 +23,8 @@ interface Hint {
   readonly text?: ValueHint;
   readonly anyElement?: boolean;
   readonly anyAttribute?: boolean;
+  /** Children some variant allows more than once. */
+  readonly repeat?: readonly string[];
 }
 
 interface AjvError {
@@ -80,7 +82,7 @@ function hintPass(doc: JsonDocument, at: Locator): ValidationDiagnostic[] {
     const h = table[`${parent}>${name}`];
     if (!h) return;
     const element = doc.elementOf.get(o);
-    const shown = displayName(name);
+    const shown = element?.name ?? displayName(name);
     for (const [key, value] of Object.entries(o)) {
       if (key.startsWith('@')) {
         const attr = key.slice(1);
@@ -107,22 +109,23 @@ function hintPass(doc: JsonDocument, at: Locator): ValidationDiagnostic[] {
         if (!h.text) {
           if (h.anyElement) continue;
           out.push({ code: 'UnexpectedText', severity: 'error', message: `<${shown}> takes no text, found '${clip(value as string)}'`, found: value as string, ...where });
-        } else if (!h.text.open && !h.text.values.includes(value as string)) {
+        } else if (!h.text.open && !h.text.values.includes((value as string).trim())) {
           out.push(badValue(`the content of <${shown}>`, value as string, h.text.values, where));
         }
       } else {
         const items = value as JsonElement[];
         items.forEach((item, i) => {
-          const childPath = `${path}/${displayName(key)}${items.length > 1 ? `[${i + 1}]` : ''}`;
+          const written = doc.elementOf.get(item)?.name ?? displayName(key);
+          const childPath = `${path}/${written}${items.length > 1 ? `[${i + 1}]` : ''}`;
           if (table[`${name}>${key}`]) walk(item, key, name, childPath);
-          else if (!h.anyElement) out.push(unknownElement(key, name, h, { path: childPath, ...at(doc.elementOf.get(item)) }));
+          else if (!h.anyElement) out.push(unknownElement(key, written, shown, h, { path: childPath, ...at(doc.elementOf.get(item)) }));
         });
       }
     }
   };
   for (const [key, roots] of Object.entries(doc.instance)) {
     for (const root of roots as JsonElement[]) {
-      if (table[`>${key}`]) walk(root, key, '', `/${displayName(key)}`);
+      if (table[`>${key}`]) walk(root, key, '', `/${doc.elementOf.get(root)?.name ?? displayName(key)}`);
       else {
         out.push({
           code: 'UnknownElement',
@@ -139,8 +142,7 @@ function hintPass(doc: JsonDocument, at: Locator): ValidationDiagnostic[] {
   return out;
 }
 
-function unknownElement(key: string, parent: string, h: Hint, where: Pick<ValidationDiagnostic, 'path' | 'line' | 'column' | 'file'>): ValidationDiagnostic {
-  const shown = displayName(key);
+function unknownElement(key: string, shown: string, parent: string, h: Hint, where: Pick<ValidationDiagnostic, 'path' | 'line' | 'column' | 'file'>): ValidationDiagnostic {
   const elsewhere = (parentsOf?.get(key) ?? []).filter((p) => p !== '').map((p) => `<${displayName(p)}>`);
   const suggestion = didYouMean(key, h.children);
   const hint = elsewhere.length
@@ -151,7 +153,7 @@ function unknownElement(key: string, parent: string, h: Hint, where: Pick<Valida
   return {
     code: elsewhere.length ? 'MisplacedElement' : 'UnknownElement',
     severity: 'error',
-    message: `${elsewhere.length ? 'element' : 'unknown element'} <${shown}> is not allowed in <${displayName(parent)}>${hint}${h.children.length ? ` (allowed: ${listOf(h.children.map(displayName))})` : ' (it takes no child elements)'}`,
+    message: `${elsewhere.length ? 'element' : 'unknown element'} <${shown}> is not allowed in <${parent}>${hint}${h.children.length ? ` (allowed: ${listOf(h.children.map(displayName))})` : ' (it takes no child elements)'}`,
     found: shown,
     allowed: h.children.map(displayName),
     ...(suggestion && !elsewhere.length ? { suggestion: displayName(suggestion) } : {}),
@@ -190,6 +192,7 @@ interface Candidate {
 function errorPass(doc: JsonDocument, errors: readonly AjvError[], at: Locator): ValidationDiagnostic[] {
   const table = hintTable();
   const byKey = new Map<string, Candidate>();
+  const selectors = new Map<string, { pointer: string; key: string; present: string | undefined; values: string[]; element: XmlElement | undefined; path: string }>();
   const add = (key: string, c: Candidate): void => {
     const prev = byKey.get(key);
     if (!prev) byKey.set(key, c);
@@ -244,7 +247,8 @@ function errorPass(doc: JsonDocument, errors: readonly AjvError[], at: Locator):
           add(`value ${e.instancePath}`, { cascade: validElsewhere, elementPointer, d: badValue(what, value, allowed, where) });
         } else {
           const format = typeof e.parentSchema?.description === 'string' ? e.parentSchema.description : undefined;
-          const expected = e.keyword === 'pattern' ? `${format ? `${format} ` : ''}(pattern ${String(e.params.pattern)})` : e.keyword === 'maxLength' ? `at most ${String(e.params.limit)} characters` : 'a different value';
+          // an integer type's description says its range, clearer than the digit regex
+          const expected = e.keyword === 'pattern' ? (format?.includes('an integer') ? format : `${format ? `${format} ` : ''}(pattern ${String(e.params.pattern)})`) : e.keyword === 'maxLength' ? `at most ${String(e.params.limit)} characters` : 'a different value';
           add(`value ${e.instancePath}`, {
             cascade: validElsewhere && vh?.values.includes(value) === true,
             elementPointer,
@@ -278,16 +282,16 @@ function errorPass(doc: JsonDocument, errors: readonly AjvError[], at: Locator):
       }
       case 'unevaluatedProperties': {
         const key = String(e.params.unevaluatedProperty);
-        const h = hintAt(e.instancePath);
         const where = locate(doc, `${e.instancePath}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`);
         const label = keyLabel(key);
+        const variant = selector(doc, e.instancePath);
         add(`extra ${e.instancePath} ${key}`, {
           cascade: true,
           elementPointer,
           d: {
             code: 'NotAllowedHere',
             severity: 'error',
-            message: `${label} is not allowed on <${elName}> together with the rest of it${h ? '' : ''}`,
+            message: `${label} is not allowed on <${elName}>${variant ? ` with ${variant}` : ' in this combination'}`,
             path: where.path,
             found: displayName(key.replace(/^@/, '')),
             ...at(key.startsWith('@') ? el : (where.element ?? el), key.startsWith('@') ? key.slice(1) : undefined),
@@ -303,8 +307,9 @@ function errorPass(doc: JsonDocument, errors: readonly AjvError[], at: Locator):
         const parentLoc = locate(doc, elementPointer.slice(0, elementPointer.lastIndexOf('/')));
         const first = e.keyword === 'maxItems' ? items[limit] : undefined;
         const target = first ? doc.elementOf.get(first as object) : parentLoc.element;
+        const parentHint = hintAt(elementPointer.slice(0, elementPointer.lastIndexOf('/')));
         add(`count ${e.instancePath}`, {
-          cascade: false,
+          cascade: e.keyword === 'maxItems' && parentHint?.repeat?.includes(last) === true,
           elementPointer: e.instancePath.slice(0, e.instancePath.lastIndexOf('/')),
           d: {
             code: e.keyword === 'maxItems' ? 'TooMany' : 'TooFew',
@@ -319,6 +324,20 @@ function errorPass(doc: JsonDocument, errors: readonly AjvError[], at: Locator):
         });
         break;
       }
+      case 'if': {
+        // a variant picked by an attribute value (<clock offset='utc'>): the attribute is missing
+        // or has a value no variant takes
+        const sel = (e.parentSchema?.if ?? {}) as { required?: string[]; properties?: Record<string, { enum?: string[] }> };
+        const key = sel.required?.[0];
+        if (!key) break;
+        const values = sel.properties?.[key]?.enum ?? [];
+        const node = locate(doc, e.instancePath);
+        const present = node.element ? nodeAt(doc, e.instancePath)?.[key] : undefined;
+        const id = `selector ${e.instancePath} ${key}`;
+        const prev = selectors.get(id);
+        selectors.set(id, { pointer: e.instancePath, key, present: present as string | undefined, values: [...(prev?.values ?? []), ...values], element: node.element, path: node.path });
+        break;
+      }
       case 'false schema': {
         add(`false ${e.instancePath}`, {
           cascade: true,
@@ -330,13 +349,70 @@ function errorPass(doc: JsonDocument, errors: readonly AjvError[], at: Locator):
       default:
     }
   }
+  for (const sel of selectors.values()) {
+    const allowed = [...new Set(sel.values)].sort();
+    const name = displayName(sel.key.slice(1));
+    if (sel.present === undefined) {
+      add(`required ${sel.pointer} ${sel.key}`, {
+        cascade: false,
+        elementPointer: sel.pointer,
+        d: {
+          code: 'MissingAttribute',
+          severity: 'error',
+          message: `<${sel.element?.name ?? '?'}> is missing attribute '${name}' (one of: ${listOf(allowed)})`,
+          path: sel.path,
+          allowed,
+          ...at(sel.element),
+        },
+      });
+    } else if (!allowed.includes(sel.present)) {
+      // a value another choice of the same element takes is that choice's business
+      const h = hintAt(sel.pointer);
+      add(`value ${sel.pointer}/${sel.key}`, {
+        cascade: h?.attributes[sel.key.slice(1)]?.values.includes(sel.present) === true,
+        elementPointer: sel.pointer,
+        d: badValue(`attribute '${name}' of <${sel.element?.name ?? '?'}>`, sel.present, allowed, { path: `${sel.path}/@${name}`, ...at(sel.element, name) }),
+      });
+    }
+  }
+  collapseMissing(byKey);
   const all = [...byKey.values()];
   const primary = all.filter((c) => !c.cascade);
-  // A missing part of an element whose subtree has its own complaints is usually a variant the
-  // document did not choose; the deeper complaint is the real one.
-  const deeper = (c: Candidate) => primary.some((o) => o !== c && o.elementPointer.startsWith(`${c.elementPointer}/`));
-  const chosen = primary.length ? primary.filter((c) => !(c.d.code.startsWith('Missing') && deeper(c))) : deepest(all);
+  // Next to a wrong value or count, a missing part is usually the need of a variant the document
+  // did not choose (a failed branch leaves its siblings' requirements behind): the value is the mistake.
+  const definite = primary.filter((c) => !c.d.code.startsWith('Missing'));
+  const chosen = definite.length ? definite : primary.length ? primary : deepest(all);
   return chosen.map((c) => c.d);
+}
+
+/**
+ * Several parts missing from one element are the needs of its different variants: one of them
+ * is missing, so they become one complaint listing the alternatives.
+ */
+function collapseMissing(byKey: Map<string, Candidate>): void {
+  const byElement = new Map<string, Array<[string, Candidate]>>();
+  for (const [k, c] of byKey) {
+    if (c.d.code === 'MissingAttribute' || c.d.code === 'MissingElement') {
+      byElement.set(c.elementPointer, [...(byElement.get(c.elementPointer) ?? []), [k, c]]);
+    }
+  }
+  for (const list of byElement.values()) {
+    if (list.length < 2) continue;
+    const first = list[0]![1];
+    const parts = list.map(([, c]) => c.d.message.replace(/^<[^>]*> is missing /, ''));
+    for (const [k] of list) byKey.delete(k);
+    byKey.set(`missing ${first.elementPointer}`, {
+      ...first,
+      d: { ...first.d, code: list.every(([, c]) => c.d.code === 'MissingElement') ? 'MissingElement' : 'MissingAttribute', message: `${first.d.message.replace(/ is missing .*$/, '')} is incomplete: it needs ${parts.join(', or ')}` },
+    });
+  }
+}
+
+/** The JSON object at a pointer. */
+function nodeAt(doc: JsonDocument, pointer: string): JsonElement | undefined {
+  let node: unknown = doc.instance;
+  for (const t of pointerTokens(pointer)) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[t] : undefined;
+  return node && typeof node === 'object' && !Array.isArray(node) ? (node as JsonElement) : undefined;
 }
 
 /** The complaints about the most deeply nested element: the closest to the actual mistake. */
@@ -354,6 +430,25 @@ function conflictKeys(e: AjvError, doc: JsonDocument, pointer: string): string[]
   let node: unknown = doc.instance;
   for (const t of pointerTokens(pointer)) node = (node as Record<string, unknown>)[t];
   return keys.filter((k) => node && typeof node === 'object' && k in (node as object));
+}
+
+/** The nearest element on the pointer (itself first) whose type= picks its variant: "<disk type='file'>". */
+function selector(doc: JsonDocument, pointer: string): string | undefined {
+  const tokens = pointerTokens(pointer);
+  const nodes: unknown[] = [];
+  let node: unknown = doc.instance;
+  for (const t of tokens) {
+    node = (node as Record<string, unknown>)[t];
+    nodes.push(node);
+  }
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const n = nodes[i];
+    if (n && typeof n === 'object' && !Array.isArray(n) && typeof (n as JsonElement)['@type'] === 'string') {
+      const el = doc.elementOf.get(n);
+      return `<${el?.name ?? '?'} type='${String((n as JsonElement)['@type'])}'>`;
+    }
+  }
+  return undefined;
 }
 
 function keyLabel(key: string): string {

@@ -1,7 +1,7 @@
 // Maps an XmlElement tree to the JSON instance that schemas/domain.schema.json describes, and JSON pointers back to elements.
 //
 // Mapping: element → object; attribute a → "@a"; children named n → "n": [object, …] in document
-// order; non-blank text → "#text" (trimmed). Namespaced names use Clark notation ({uri}local);
+// order; non-blank text → "#text" (as written). Namespaced names use Clark notation ({uri}local);
 // xmlns declarations are dropped (they are not attributes to RelaxNG).
 import type { XmlElement } from '../xml/tree.js';
 
@@ -54,8 +54,8 @@ export function toJson(root: XmlElement): JsonDocument {
       const list = (o[key] ??= []) as JsonElement[];
       list.push(convert(c, scope));
     }
-    const text = e.text.trim();
-    if (text !== '') o['#text'] = text;
+    // NB: kept as written: RelaxNG ignores blank text, but a value's own blanks matter to patterns
+    if (e.text.trim() !== '') o['#text'] = e.text;
     elementOf.set(o, e);
     return o;
   };
@@ -91,15 +91,15 @@ export function locate(doc: JsonDocument, pointer: string): Located {
     const next = (node as Record<string, unknown>)[t];
     if (Array.isArray(next)) {
       const idx = tokens[i + 1];
-      const label = displayName(t);
       if (idx !== undefined && /^\d+$/.test(idx)) {
         const item = next[Number(idx)];
+        const label = (item && doc.elementOf.get(item as object)?.name) ?? displayName(t);
         path += next.length > 1 ? `/${label}[${Number(idx) + 1}]` : `/${label}`;
         node = item;
         element = (item && doc.elementOf.get(item as object)) ?? element;
         i++;
       } else {
-        path += `/${label}`;
+        path += `/${displayName(t)}`;
         node = next;
       }
     } else if (t.startsWith('@')) {

@@ -7,7 +7,8 @@
 //   golden/CASE/from-native.minimal.xml        the same with {minimal: true}
 //   golden/CASE/PROFILE.warnings               the warnings of that profile (absent: none)
 //   golden/CASE/options.json                   optional: {"config": "qemu.conf" (a file in the
-//                                              folder), "stateDir", "envPath", "about": "…"}
+//                                              folder), "stateDir", "envPath", "about": "…",
+//                                              "oracle": [profiles printed by the real libvirt]}
 // A profile exists when its expected file exists; to add one, create the file empty and run
 // `npm run golden:update`.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -22,6 +23,8 @@ export interface GoldenOptions {
   readonly stateDir?: string;
   readonly envPath?: string;
   readonly about?: string;
+  /** Profiles whose expected file is the real libvirt's output: golden:update never rewrites them. */
+  readonly oracle?: readonly string[];
 }
 
 export interface GoldenCase {

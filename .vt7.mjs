@@ -1,0 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+const v = createRequire(import.meta.url)('./schemas/domain.validate.cjs');
+const { readXml } = await import('./dist/xml/read.js');
+const { toJson } = await import('./dist/validate/to-json.js');
+const files = readFileSync('/tmp/xl.txt','utf8').trim().split('\n').map(l=>l.split(' ')[0]);
+const texts = files.map(f => readFileSync(f, 'utf8'));
+let t0 = Date.now();
+const roots = texts.map(t => readXml(t));
+console.log('readXml', Date.now()-t0); t0 = Date.now();
+const docs = roots.map(r => toJson(r));
+console.log('toJson', Date.now()-t0); t0 = Date.now();
+for (const d of docs) v(d.instance);
+console.log('validate', Date.now()-t0); t0 = Date.now();
+for (const d of docs) v(d.instance);
+console.log('validate again', Date.now()-t0); t0 = Date.now();
