@@ -67,6 +67,8 @@ export const CATALOGUE = {
 
   // --- reading XML -------------------------------------------------------------------------
   XmlSyntax: entry<{ reason: string }>('error', (p) => `XML syntax error: ${p.reason}`),
+  XmlDoctype: entry('error', () => 'DOCTYPE and ENTITY declarations are not accepted (no entity expansion)'),
+  XmlTooDeep: entry<{ limit: number }>('error', (p) => `elements nested more than ${p.limit} deep`),
   XmlNotDomain: entry<{ root: string }>('error', (p) => `expected a <domain> root element, found <${p.root}>`),
   XmlMissingElement: entry<{ element: string; parent: string }>(
     'error',
@@ -107,6 +109,11 @@ export const CATALOGUE = {
 
   // --- configuration and CLI ---------------------------------------------------------------
   ConfigSyntax: entry<{ reason: string }>('error', (p) => `qemu.conf: ${p.reason}`),
+  InputTooLarge: entry<{ what: string; size: number; limit: number }>(
+    'error',
+    (p) => `${p.what} too large: ${p.size} exceeds the limit of ${p.limit}`,
+  ),
+  BadEncoding: entry<{ what: string }>('error', (p) => `${p.what} is not valid UTF-8`),
   Io: entry<{ reason: string }>('error', (p) => p.reason),
 } as const;
 

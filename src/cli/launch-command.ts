@@ -1,7 +1,7 @@
 // The launcher's verbs (virsh's capabilities, list, dominfo, shutdown, destroy,
 // qemu-monitor-command, and `launch`, which libvirt spells define+start): calling src/launch.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -61,8 +61,14 @@ async function launchDetached(a: ConnArgs & { file: string; fixPermissions: bool
     const args = [...process.execArgv, process.argv[1]!, 'launch', a.file, '--foreground', '--notify', sock, '--connect', a.connect ?? defaultUri()];
     if (a.config) args.push('--config', a.config);
     if (a.fixPermissions) args.push('--fix-permissions');
-    const child = spawn(process.execPath, args, { detached: true, stdio: 'ignore', cwd: '/' });
-    const died = new Promise<{ ok: boolean; lines?: string[]; error?: string }>((res) => child.once('exit', (code) => res({ ok: false, error: `the supervisor exited (status ${code}) before the guest started` })));
+    // the supervisor's own stderr, to explain a crash before it could report (the file is unlinked below)
+    const errFile = join(dir, 'supervisor.err');
+    const errFd = openSync(errFile, 'w', 0o600);
+    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'ignore', errFd], cwd: '/' });
+    closeSync(errFd);
+    const died = new Promise<{ ok: boolean; lines?: string[]; error?: string }>((res) =>
+      child.once('exit', (code) => res({ ok: false, error: `the supervisor exited (status ${code}) before the guest started: ${readFileSync(errFile, 'utf8').trim()}` })),
+    );
     const m = await Promise.race([message, died]);
     child.unref();
     if (!m.ok) throw new LaunchError(m.error ?? 'launch failed');

@@ -1,20 +1,18 @@
 // The domxml command line: virsh's verbs, calling the library. No conversion logic lives here.
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import yargs, { type Argv as Yargs } from 'yargs';
-import { hideBin } from 'yargs/helpers';
+//
+// Start-up time is part of the interface (scripts call domxml once per guest), so nothing is
+// loaded before it is needed: the common conversions are dispatched without yargs when their
+// arguments are plain (see quickParse), and each verb imports its own modules (the bundle in
+// dist/bundle/ turns these dynamic imports into chunks: to-native never loads chevrotain,
+// validate never loads the emitters). Help, usage errors and the other verbs go through yargs.
+import { readFileSync } from 'node:fs';
+import type { Argv as Yargs, CommandModule, Options } from 'yargs';
 import { DomxmlError, formatDiagnostic, type Diagnostic } from '../errors.js';
-import { printArgvLine, printArgvPretty } from '../emit/argv.js';
-import { domainToArgv } from '../emit/to-argv.js';
-import { domainFromArgvText } from '../ir/from-argv.js';
-import { domainFromXml } from '../ir/from-xml.js';
-import { domainToXml } from '../ir/to-xml.js';
 import { DEFAULT_QEMU_VERSION } from '../qemu/caps.js';
-import { parseQemuConf, type QemuConf } from '../qemu/config.js';
-import { parseVersion, versionFromBanner, type QemuVersion } from '../qemu/version.js';
-import { launchCommands } from './launch-command.js';
+import { parseQemuConf } from '../qemu/config.js';
+import { parseVersion } from '../qemu/version.js';
+import { emulatorVersion } from './emulator-version.js';
 import { readInput, writeFileAtomic } from './io.js';
-import { validateCommand } from './validate-command.js';
 
 const EXIT_OK = 0;
 const EXIT_INVALID = 1;
@@ -26,6 +24,22 @@ interface Common {
   files: string[];
   output?: string;
   quiet?: boolean;
+}
+
+interface ToNativeArgs extends Common {
+  format: string;
+  'qemu-version'?: string;
+  config?: string;
+  'state-dir'?: string;
+  runnable?: boolean;
+  pretty?: boolean;
+}
+
+interface FromNativeArgs extends Common {
+  format: string;
+  pid?: number;
+  minimal?: boolean;
+  strict?: boolean;
 }
 
 function say(kind: 'error' | 'warning', text: string): void {
@@ -67,20 +81,9 @@ function runBatch(a: Common, convert: (text: string, file: string) => { output: 
   return failed ? EXIT_INVALID : EXIT_OK;
 }
 
-function emulatorVersion(xmlText: string): QemuVersion | undefined {
+function domainEmulatorVersion(xmlText: string) {
   const m = /<emulator>\s*([^<\s]+)\s*<\/emulator>/.exec(xmlText);
-  if (!m || !existsSync(m[1]!)) return undefined;
-  try {
-    const out = execFileSync(m[1]!, ['-version'], { encoding: 'utf8', timeout: 10000, stdio: ['ignore', 'pipe', 'ignore'] });
-    return versionFromBanner(out);
-  } catch {
-    return undefined;
-  }
-}
-
-function loadConfig(file: string | undefined): QemuConf | undefined {
-  if (!file) return undefined;
-  return parseQemuConf(readInput(file), file);
+  return m ? emulatorVersion(m[1]!) : undefined;
 }
 
 const toNativeHelp = `Compile domain XML to the QEMU command line libvirt would run.
@@ -89,8 +92,158 @@ Default output is what \`virsh domxml-to-native qemu-argv\` prints (libvirt 9.0,
 --runnable prints a command QEMU can run as-is instead: libvirt's pre-opened file descriptors
 (monitor fd, tap/vhost fds) are replaced by paths and named devices.`;
 
-export async function main(argv: string[]): Promise<number> {
+const fromNativeHelp = `Turn a QEMU command line (legacy or modern syntax) into domain XML.
+
+Options with no domain XML equivalent are kept in <qemu:commandline>, each named in a warning.`;
+
+// NB: quickParse reads these same tables, so an option added here works on both paths.
+const TO_NATIVE_OPTIONS = {
+  'qemu-version': { type: 'string', describe: `target QEMU version X.Y[.Z] (default: the emulator's -version, else ${DEFAULT_QEMU_VERSION})` },
+  config: { type: 'string', describe: 'libvirt qemu.conf to read (user, vnc_listen, spice_tls, …)' },
+  'state-dir': { type: 'string', describe: 'per-domain state directory (default /var/lib/libvirt/qemu/domain--1-NAME)' },
+  runnable: { type: 'boolean', describe: 'print a command QEMU can run as-is (no pre-opened fds)' },
+  pretty: { type: 'boolean', describe: "one option per line, as libvirt's .args test files" },
+  output: { alias: 'o', type: 'string', describe: 'write to FILE (atomically) instead of stdout' },
+  quiet: { alias: 'q', type: 'boolean', describe: 'no warnings' },
+} as const satisfies Record<string, Options>;
+
+const FROM_NATIVE_OPTIONS = {
+  pid: { type: 'number', describe: 'read the command line of a running QEMU from /proc/PID' },
+  minimal: { type: 'boolean', describe: 'leave out what libvirt fills in (implicit controllers, addresses, balloon, inputs)' },
+  strict: { type: 'boolean', describe: 'fail when an option has to be kept verbatim in <qemu:commandline>' },
+  output: { alias: 'o', type: 'string', describe: 'write to FILE (atomically) instead of stdout' },
+  quiet: { alias: 'q', type: 'boolean', describe: 'no warnings' },
+} as const satisfies Record<string, Options>;
+
+async function toNative(a: ToNativeArgs): Promise<number> {
+  checkFormat(a.format);
+  const [{ domainFromXml }, { domainToArgv }, { printArgvLine, printArgvPretty }] = await Promise.all([
+    import('../ir/from-xml.js'),
+    import('../emit/to-argv.js'),
+    import('../emit/argv.js'),
+  ]);
+  const config = a.config ? parseQemuConf(readInput(a.config), a.config) : undefined;
+  const fixed = a['qemu-version'] !== undefined ? parseVersion(String(a['qemu-version'])) : undefined;
+  return runBatch(a, (text, file) => {
+    const { domain, diagnostics: readDiag } = domainFromXml(text, file);
+    const { argv, diagnostics } = domainToArgv(domain, {
+      qemuVersion: fixed ?? domainEmulatorVersion(text) ?? DEFAULT_QEMU_VERSION,
+      ...(config ? { config } : {}),
+      ...(a['state-dir'] ? { stateDir: String(a['state-dir']) } : {}),
+      runnable: Boolean(a.runnable),
+      hostEnv: process.env,
+    });
+    const out = a.pretty ? printArgvPretty(argv) : printArgvLine(argv);
+    return { output: out + '\n', diagnostics: [...readDiag.items, ...diagnostics.items] };
+  });
+}
+
+async function fromNative(a: FromNativeArgs): Promise<number> {
+  checkFormat(a.format);
+  const { files, pid } = a;
+  if (pid === undefined && files.length === 0) throw new UsageError('give a FILE, - for stdin, or --pid N');
+  const [{ domainFromArgvText }, { domainToXml }] = await Promise.all([import('../ir/from-argv.js'), import('../ir/to-xml.js')]);
+  const convert = (text: string, file: string) => {
+    const { domain, diagnostics } = domainFromArgvText(text, file, { minimal: Boolean(a.minimal) });
+    if (a.strict) {
+      const kept = diagnostics.items.find((d) => d.severity === 'warning');
+      if (kept) throw new DomxmlError({ ...kept, severity: 'error' });
+    }
+    return { output: domainToXml(domain), diagnostics: diagnostics.items };
+  };
+  if (pid !== undefined) {
+    const text = procCommandLine(pid);
+    return runBatch({ ...a, files: ['-'] }, () => convert(text, `/proc/${pid}/cmdline`));
+  }
+  return runBatch(a, convert);
+}
+
+type OptionTable = Readonly<Record<string, Options>>;
+
+/**
+ * Reads `FORMAT [options] FILE…` the way yargs would when every word is plain: positionals, and
+ * the table's options as --name, --name=value, --name value or their one-letter alias. Anything
+ * else (help, an unknown or repeated option, --no-x, a value that looks like an option) returns
+ * undefined so that yargs handles it, with its messages. A lone "-" is a file (standard input).
+ */
+function quickParse(words: readonly string[], table: OptionTable): { positionals: string[]; options: Record<string, string | number | boolean> } | undefined {
+  const positionals: string[] = [];
+  const options: Record<string, string | number | boolean> = {};
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === '-' || !w.startsWith('-')) {
+      positionals.push(w);
+      continue;
+    }
+    let name: string | undefined;
+    let value: string | undefined;
+    if (w.startsWith('--')) {
+      const eq = w.indexOf('=');
+      name = eq < 0 ? w.slice(2) : w.slice(2, eq);
+      if (eq >= 0) value = w.slice(eq + 1);
+    } else if (w.length === 2) name = Object.keys(table).find((k) => table[k]!.alias === w[1]);
+    const spec = name !== undefined && Object.hasOwn(table, name) ? table[name] : undefined;
+    if (!spec || name === undefined || Object.hasOwn(options, name)) return undefined;
+    if (spec.type === 'boolean') {
+      if (value !== undefined) return undefined;
+      options[name] = true;
+      continue;
+    }
+    if (value === undefined) {
+      value = words[++i];
+      if (value === undefined || (value.startsWith('-') && value !== '-')) return undefined;
+    }
+    if (spec.type === 'number') {
+      if (!/^\d+$/.test(value)) return undefined;
+      options[name] = Number(value);
+    } else options[name] = value;
+  }
+  return { positionals, options };
+}
+
+/** The yargs-free path for to-native and from-native; undefined when yargs must decide. */
+function quickRun(argv: readonly string[]): Promise<number> | undefined {
+  const [verb, ...rest] = argv;
+  if (verb === 'domxml-to-native' || verb === 'to-native') {
+    const p = quickParse(rest, TO_NATIVE_OPTIONS);
+    if (!p || p.positionals.length < 2) return undefined;
+    const [format, ...files] = p.positionals;
+    return toNative({ ...p.options, format: format!, files } as ToNativeArgs);
+  }
+  if (verb === 'domxml-from-native' || verb === 'from-native') {
+    const p = quickParse(rest, FROM_NATIVE_OPTIONS);
+    if (!p || p.positionals.length < 1) return undefined;
+    const [format, ...files] = p.positionals;
+    return fromNative({ ...p.options, format: format!, files } as FromNativeArgs);
+  }
+  return undefined;
+}
+
+/** NB: yargs drops a lone '-' from array positionals; standard input was asked for if it is on the command line. */
+function withStdin(argv: readonly string[], files: string[] | undefined): string[] {
+  const list = files ?? [];
+  return argv.includes('-') && !list.includes('-') ? [...list, '-'] : list;
+}
+
+/**
+ * The other verbs by module, so that one verb loads only its own; a word not listed here (help,
+ * a typo, a verb added to a module but not here) loads them all and lets yargs decide.
+ */
+const VERB_MODULES: readonly (readonly [verbs: readonly string[], load: (setCode: (c: number) => void) => Promise<CommandModule[]>])[] = [
+  [['validate'], async (setCode) => [(await import('./validate-command.js')).validateCommand(setCode)]],
+  [
+    ['capabilities', 'launch', 'list', 'dominfo', 'shutdown', 'destroy', 'qemu-monitor-command'],
+    async (setCode) => (await import('./launch-command.js')).launchCommands(setCode) as unknown as CommandModule[],
+  ],
+];
+
+async function fullCli(argv: string[]): Promise<number> {
   let code = EXIT_OK;
+  const setCode = (c: number) => (code = c);
+  const { default: yargs } = await import('yargs');
+  const verb = argv[0];
+  const own = VERB_MODULES.find(([verbs]) => verb !== undefined && verbs.includes(verb));
+  const modules = (await Promise.all((own ? [own] : VERB_MODULES).map(([, load]) => load(setCode)))).flat();
   const cli: Yargs = yargs(argv)
     .scriptName('domxml')
     .usage('$0 <command> [options]')
@@ -101,69 +254,31 @@ export async function main(argv: string[]): Promise<number> {
         y
           .positional('format', { describe: 'output format: qemu-argv', type: 'string', demandOption: true })
           .positional('files', { describe: 'domain XML files, - for stdin', type: 'string', array: true, demandOption: true })
-          .option('qemu-version', { type: 'string', describe: `target QEMU version X.Y[.Z] (default: the emulator's -version, else ${DEFAULT_QEMU_VERSION})` })
-          .option('config', { type: 'string', describe: "libvirt qemu.conf to read (user, vnc_listen, spice_tls, …)" })
-          .option('state-dir', { type: 'string', describe: 'per-domain state directory (default /var/lib/libvirt/qemu/domain--1-NAME)' })
-          .option('runnable', { type: 'boolean', describe: 'print a command QEMU can run as-is (no pre-opened fds)' })
-          .option('pretty', { type: 'boolean', describe: "one option per line, as libvirt's .args test files" })
-          .option('output', { alias: 'o', type: 'string', describe: 'write to FILE (atomically) instead of stdout' })
-          .option('quiet', { alias: 'q', type: 'boolean', describe: 'no warnings' })
+          .options(TO_NATIVE_OPTIONS)
           .example('$0 domxml-to-native qemu-argv guest.xml', 'what libvirt 9.0 would run')
           .example('$0 to-native qemu-argv --qemu-version 0.12 guest.xml', 'the same guest for an old QEMU')
           .example('$0 to-native qemu-argv --runnable guest.xml > run.sh', 'a command to run by hand'),
-      (a) => {
-        checkFormat(String(a.format));
-        const config = loadConfig(a.config as string | undefined);
-        const fixed = a['qemu-version'] !== undefined ? parseVersion(String(a['qemu-version'])) : undefined;
-        code = runBatch(a as unknown as Common, (text, file) => {
-          const { domain, diagnostics: readDiag } = domainFromXml(text, file);
-          const { argv, diagnostics } = domainToArgv(domain, {
-            qemuVersion: fixed ?? emulatorVersion(text) ?? DEFAULT_QEMU_VERSION,
-            ...(config ? { config } : {}),
-            ...(a['state-dir'] ? { stateDir: String(a['state-dir']) } : {}),
-            runnable: Boolean(a.runnable),
-            hostEnv: process.env,
-          });
-          const out = a.pretty ? printArgvPretty(argv) : printArgvLine(argv);
-          return { output: out + '\n', diagnostics: [...readDiag.items, ...diagnostics.items] };
-        });
+      async (a) => {
+        const args = a as unknown as ToNativeArgs;
+        code = await toNative({ ...args, format: String(args.format), files: withStdin(argv, args.files) });
       },
     )
     .command(
       ['domxml-from-native <format> [files..]', 'from-native <format> [files..]'],
-      'Turn a QEMU command line (legacy or modern syntax) into domain XML.\n\nOptions with no domain XML equivalent are kept in <qemu:commandline>, each named in a warning.',
+      fromNativeHelp,
       (y) =>
         y
           .positional('format', { describe: 'input format: qemu-argv', type: 'string', demandOption: true })
           .positional('files', { describe: 'command-line files (shell syntax or /proc/PID/cmdline), - for stdin', type: 'string', array: true })
-          .option('pid', { type: 'number', describe: 'read the command line of a running QEMU from /proc/PID' })
-          .option('minimal', { type: 'boolean', describe: "leave out what libvirt fills in (implicit controllers, addresses, balloon, inputs)" })
-          .option('strict', { type: 'boolean', describe: 'fail when an option has to be kept verbatim in <qemu:commandline>' })
-          .option('output', { alias: 'o', type: 'string', describe: 'write to FILE (atomically) instead of stdout' })
-          .option('quiet', { alias: 'q', type: 'boolean', describe: 'no warnings' })
-          .example("$0 domxml-from-native qemu-argv run-guest.sh", 'a hand-written script to domain XML')
+          .options(FROM_NATIVE_OPTIONS)
+          .example('$0 domxml-from-native qemu-argv run-guest.sh', 'a hand-written script to domain XML')
           .example('$0 from-native qemu-argv --pid 1234', 'a running QEMU'),
-      (a) => {
-        checkFormat(String(a.format));
-        const files = (a.files as string[] | undefined) ?? [];
-        const pid = a.pid as number | undefined;
-        if (pid === undefined && files.length === 0) throw new UsageError('give a FILE, - for stdin, or --pid N');
-        const convert = (text: string, file: string) => {
-          const { domain, diagnostics } = domainFromArgvText(text, file, { minimal: Boolean(a.minimal) });
-          if (a.strict) {
-            const kept = diagnostics.items.find((d) => d.severity === 'warning');
-            if (kept) throw new DomxmlError({ ...kept, severity: 'error' });
-          }
-          return { output: domainToXml(domain), diagnostics: diagnostics.items };
-        };
-        if (pid !== undefined) {
-          const text = procCommandLine(pid);
-          code = runBatch({ ...(a as unknown as Common), files: ['-'] }, () => convert(text, `/proc/${pid}/cmdline`));
-        } else code = runBatch({ ...(a as unknown as Common), files }, convert);
+      async (a) => {
+        const args = a as unknown as FromNativeArgs;
+        code = await fromNative({ ...args, format: String(args.format), files: withStdin(argv, args.files) });
       },
     )
-    .command(validateCommand((c) => (code = c)))
-    .command(launchCommands((c) => (code = c)))
+    .command(modules)
     .demandCommand(1, 'give a command')
     .strict()
     .help()
@@ -174,8 +289,13 @@ export async function main(argv: string[]): Promise<number> {
       if (err) throw err;
       throw new UsageError(msg);
     });
+  await cli.parseAsync();
+  return code;
+}
+
+export async function main(argv: string[]): Promise<number> {
   try {
-    await cli.parseAsync();
+    return await (quickRun(argv) ?? fullCli(argv));
   } catch (err) {
     if (err instanceof UsageError) {
       say('error', err.message);
@@ -189,7 +309,6 @@ export async function main(argv: string[]): Promise<number> {
     say('error', `internal error: ${(err as Error).message}`);
     return EXIT_INVALID;
   }
-  return code;
 }
 
 /** /proc/PID/cmdline plus the QEMU-relevant part of /proc/PID/environ, NUL-separated. */
@@ -209,6 +328,6 @@ function procCommandLine(pid: number): string {
   }
 }
 
-main(hideBin(process.argv)).then((c) => {
+main(process.argv.slice(2)).then((c) => {
   process.exitCode = c;
 });

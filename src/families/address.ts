@@ -1,5 +1,5 @@
 // Device addresses: <address type='pci'|'drive'|'usb'|…> in XML, bus=/addr=/unit= on -device.
-import type { Address, Domain } from '../ir/domain.js';
+import type { Address, Domain, VirtioDriverOpts } from '../ir/domain.js';
 import { el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, intAttr } from '../xml/values.js';
 
@@ -78,4 +78,31 @@ export function pciBusAlias(dom: Domain, bus: number): string {
 export function pciPlacement(dom: Domain, a: Address | undefined): { bus?: string; multifunction?: boolean; addr?: string } {
   if (a?.type !== 'pci') return {};
   return { bus: pciBusAlias(dom, a.bus), ...(a.multifunction !== undefined ? { multifunction: a.multifunction } : {}), addr: pciAddrText(a) };
+}
+
+/** <driver queues= cmd_per_lun= max_sectors= ioeventfd= iothread= iommu= ats= packed=> of a virtio device. */
+export function readVirtioDriverXml(e: XmlElement | undefined): { driver?: VirtioDriverOpts } {
+  if (!e) return {};
+  const n = (k: string) => (e.attrs[k] !== undefined ? intAttr(e, k) : undefined);
+  const b = (k: string) => (e.attrs[k] !== undefined ? e.attrs[k] === 'on' : undefined);
+  const d: Record<string, number | boolean | undefined> = {
+    queues: n('queues'), cmdPerLun: n('cmd_per_lun'), maxSectors: n('max_sectors'), ioeventfd: b('ioeventfd'),
+    iothread: n('iothread'), iommu: b('iommu'), ats: b('ats'), packed: b('packed'),
+  };
+  for (const k of Object.keys(d)) if (d[k] === undefined) delete d[k];
+  return Object.keys(d).length ? { driver: d as VirtioDriverOpts } : {};
+}
+
+export function writeVirtioDriverXml(d: VirtioDriverOpts | undefined): XmlElement | undefined {
+  if (!d) return undefined;
+  const oo = (v: boolean | undefined) => (v === undefined ? undefined : v ? 'on' : 'off');
+  return el('driver', {
+    queues: d.queues, cmd_per_lun: d.cmdPerLun, max_sectors: d.maxSectors, ioeventfd: oo(d.ioeventfd),
+    iothread: d.iothread, iommu: oo(d.iommu), ats: oo(d.ats), packed: oo(d.packed),
+  });
+}
+
+/** The -device properties of the virtio transport options (iommu_platform, ats, packed). */
+export function virtioTransportProps(d: VirtioDriverOpts | undefined): Record<string, boolean | undefined> {
+  return { iommu_platform: d?.iommu, ats: d?.ats, packed: d?.packed };
 }

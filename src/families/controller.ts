@@ -9,10 +9,10 @@ import { propStr, props, type Props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, intAttr, reqAttr } from '../xml/values.js';
-import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { parsePciAddr, pciPlacement, readAddressXml, readVirtioDriverXml, virtioTransportProps, writeAddressXml, writeVirtioDriverXml } from './address.js';
 
 const TYPES = ['ide', 'fdc', 'scsi', 'sata', 'virtio-serial', 'ccid', 'usb', 'pci', 'xenbus', 'isa'] as const;
-const KNOWN = new Set(['address', 'alias', 'master', 'model', 'target']);
+const KNOWN = new Set(['address', 'alias', 'master', 'model', 'target', 'driver']);
 
 /** `before`: the controllers read so far; one without index= takes the lowest free index of its type. */
 export function readControllerXml(e: XmlElement, before: readonly Controller[] = []): Controller {
@@ -28,6 +28,7 @@ export function readControllerXml(e: XmlElement, before: readonly Controller[] =
     ...(e.attrs.vectors !== undefined ? { vectors: intAttr(e, 'vectors') } : {}),
     ...(master ? { masterStartport: intAttr(master, 'startport') ?? 0 } : {}),
     ...(type === 'pci' ? readPciOpts(e) : {}),
+    ...readVirtioDriverXml(child(e, 'driver')),
     ...(alias?.attrs.name ? { alias: alias.attrs.name } : {}),
     ...(address ? { address: readAddressXml(address) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
@@ -63,6 +64,7 @@ export function writeControllerXml(c: Controller): XmlElement {
     'controller',
     { type: c.type, index: c.index, model: c.model, ports: c.ports, vectors: c.vectors },
     c.extra,
+    writeVirtioDriverXml(c.driver),
     p?.modelName !== undefined && el('model', { name: p.modelName }),
     target && Object.values(target).some((v) => v !== undefined) && el('target', target),
     c.masterStartport !== undefined && el('master', { startport: c.masterStartport }),
@@ -158,11 +160,18 @@ function controllerProps(ctx: EmitContext, c: Controller, driver: string): Props
       return props({ driver, ...(xhci && c.ports !== undefined ? { p2: c.ports, p3: c.ports } : {}), id, ...place });
     }
     case 'virtio-serial':
-      return props({ driver, id, max_ports: c.ports, vectors: c.vectors, ...place });
+      return props({ driver, ...virtioTransportProps(c.driver), id, max_ports: c.ports, vectors: c.vectors, ...place });
     case 'scsi':
       if (driver === 'spapr-vscsi') {
         const before = dom.devices.controllers.filter((x) => x.type === 'scsi' && x.model === 'ibmvscsi' && x.index < c.index).length;
         return props({ driver, id, reg: VIO_SCSI_REG + 0x1000 * before });
+      }
+      if (driver.startsWith('virtio-scsi')) {
+        const d = c.driver;
+        return props({
+          driver, ...virtioTransportProps(d), iothread: d?.iothread !== undefined ? `iothread${d.iothread}` : undefined, id,
+          num_queues: d?.queues, cmd_per_lun: d?.cmdPerLun, max_sectors: d?.maxSectors, ioeventfd: d?.ioeventfd, ...place,
+        });
       }
       return props({ driver, id, ...place });
     default:

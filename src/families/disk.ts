@@ -20,7 +20,7 @@ import { DEFAULT_SCSI_MODEL } from '../ir/pci-addresses.js';
 const DISK_TYPES = ['file', 'block', 'dir', 'network', 'volume', 'nvme', 'vhostuser'] as const;
 const DEVICES = ['disk', 'cdrom', 'floppy', 'lun'] as const;
 const BUSES = ['ide', 'scsi', 'virtio', 'xen', 'usb', 'sata', 'fdc', 'sd', 'uml'] as const;
-const KNOWN = new Set(['driver', 'source', 'target', 'readonly', 'shareable', 'serial', 'wwn', 'boot', 'alias', 'address', 'blockio']);
+const KNOWN = new Set(['driver', 'source', 'target', 'readonly', 'shareable', 'serial', 'wwn', 'boot', 'alias', 'address', 'blockio', 'geometry']);
 
 // --- XML -> IR ---------------------------------------------------------------------------------
 
@@ -35,6 +35,7 @@ export function readDiskXml(e: XmlElement): Disk {
   const address = child(e, 'address');
   const alias = child(e, 'alias');
   const blockio = child(e, 'blockio');
+  const geometry = child(e, 'geometry');
   const dev = reqAttr(target, 'dev');
   return {
     source: readSource(type, src),
@@ -51,6 +52,7 @@ export function readDiskXml(e: XmlElement): Disk {
             ...(drv.attrs.error_policy ? { errorPolicy: drv.attrs.error_policy } : {}),
             ...(drv.attrs.rerror_policy ? { rerrorPolicy: drv.attrs.rerror_policy } : {}),
             ...(drv.attrs.queues ? { queues: intAttr(drv, 'queues') } : {}),
+            ...(drv.attrs.iothread ? { iothread: intAttr(drv, 'iothread') } : {}),
             ...(drv.attrs.queue_size ? { queueSize: intAttr(drv, 'queue_size') } : {}),
             ...(drv.attrs.iommu ? { iommu: drv.attrs.iommu === 'on' } : {}),
             ...(drv.attrs.ats ? { ats: drv.attrs.ats === 'on' } : {}),
@@ -64,6 +66,9 @@ export function readDiskXml(e: XmlElement): Disk {
       ...(target.attrs.tray ? { tray: enumAttr(target, 'tray', ['open', 'closed'] as const) } : {}),
       ...(target.attrs.rotation_rate ? { rotationRate: intAttr(target, 'rotation_rate') } : {}),
     },
+    ...(geometry
+      ? { geometry: { cyls: intAttr(geometry, 'cyls') ?? 0, heads: intAttr(geometry, 'heads') ?? 0, secs: intAttr(geometry, 'secs') ?? 0, ...(geometry.attrs.trans ? { trans: geometry.attrs.trans } : {}) } }
+      : {}),
     ...(blockio
       ? {
           blockio: {
@@ -173,12 +178,13 @@ export function writeDiskXml(d: Disk): XmlElement {
     { type: s.type, device: d.device, snapshot: d.snapshot },
     drv && el('driver', {
       name: drv.name, type: drv.type, cache: drv.cache, error_policy: drv.errorPolicy, rerror_policy: drv.rerrorPolicy, io: drv.io,
-      discard: drv.discard, queues: drv.queues, queue_size: drv.queueSize, detect_zeroes: drv.detectZeroes,
+      discard: drv.discard, queues: drv.queues, queue_size: drv.queueSize, detect_zeroes: drv.detectZeroes, iothread: drv.iothread,
       iommu: onOff(drv.iommu), ats: onOff(drv.ats), packed: onOff(drv.packed),
     }),
     d.auth && authXml(d.auth),
     sourceXml(s),
     el('target', { dev: d.target.dev, bus: d.target.bus, tray: d.target.tray, rotation_rate: d.target.rotationRate }),
+    d.geometry && el('geometry', { cyls: d.geometry.cyls, heads: d.geometry.heads, secs: d.geometry.secs, trans: d.geometry.trans }),
     d.blockio && el('blockio', { logical_block_size: d.blockio.logical, physical_block_size: d.blockio.physical, discard_granularity: d.blockio.discardGranularity }),
     d.bootOrder !== undefined && el('boot', { order: d.bootOrder }),
     d.readonly && el('readonly'),
@@ -256,6 +262,10 @@ export function buildDisks(ctx: EmitContext, bootIndexes: ReadonlyMap<object, nu
     // a floppy boots through its controller's bootindexA/B, not its own bootindex
     const bootindex = fdc && disk.target.bus === 'fdc' ? undefined : bootIndexes.get(disk);
     const src = disk.source;
+    if (src.type === 'vhostuser' && src.element?.attrs.path && has(ctx.caps, 'blockdev')) {
+      buildVhostUserDisk(ctx, disk, src.element, bootindex);
+      return;
+    }
     if (src.type === 'volume' || src.type === 'nvme' || src.type === 'vhostuser') {
       ctx.diag.warn('UnsupportedForTarget', { what: `<disk type='${src.type}'> ${disk.target.dev}`, target: 'a converter without access to the host' }, disk.$span);
       return;
@@ -264,6 +274,30 @@ export function buildDisks(ctx: EmitContext, bootIndexes: ReadonlyMap<object, nu
     else if (has(ctx.caps, 'device')) buildDriveDeviceDisk(ctx, disk, bootindex);
     else buildLegacyDrive(ctx, disk);
   });
+}
+
+/** A vhost-user disk: a backend process serves the blocks over a UNIX socket; no blockdev nodes. */
+function buildVhostUserDisk(ctx: EmitContext, disk: Disk, source: XmlElement, bootindex: number | undefined): void {
+  const alias = diskAlias(disk);
+  const chardev = `chr-vu-${alias}`;
+  const reconnect = child(source, 'reconnect');
+  ctx.out.keyval('-chardev', props({
+    backend: 'socket',
+    id: chardev,
+    path: source.attrs.path,
+    reconnect: reconnect?.attrs.enabled === 'yes' ? reconnect.attrs.timeout : undefined,
+  }));
+  const drv = disk.driver;
+  ctx.out.object('-device', props({
+    driver: 'vhost-user-blk-pci',
+    iommu_platform: drv?.iommu, ats: drv?.ats, packed: drv?.packed,
+    ...pciPlacement(ctx.dom, disk.address),
+    chardev,
+    id: alias,
+    bootindex,
+    'num-queues': drv?.queues,
+    'queue-size': drv?.queueSize,
+  }));
 }
 
 /** Whether the machine's floppy controller must be created explicitly (q35 2.12 and later). */
@@ -293,8 +327,9 @@ function buildFloppyController(ctx: EmitContext, bootIndexes: ReadonlyMap<object
 
 function protocolDriver(disk: Disk): string {
   const s = disk.source;
-  // NB: libvirt asks the host whether a block cdrom is a real drive (host_cdrom); unknown here
-  if (s.type === 'block') return 'host_device';
+  // NB: libvirt asks the host whether a block cdrom is a real drive (host_cdrom); without the
+  // host we take the kernel's names for optical drives (/dev/cdrom, /dev/srN) to be ones
+  if (s.type === 'block') return disk.device === 'cdrom' && /^\/dev\/(cdrom|sr\d+)$/.test(s.dev ?? '') ? 'host_cdrom' : 'host_device';
   if (s.type === 'network') return s.protocol;
   return 'file';
 }
@@ -435,11 +470,15 @@ function deviceProps(ctx: EmitContext, disk: Disk, drive: string | undefined, bo
     'write-cache': cache && bus !== 'fdc' && bus !== 'sd' ? (cache.writeback ? 'on' : 'off') : undefined,
     ...errorProps(disk),
     rotation_rate: disk.target.rotationRate,
+    cyls: disk.geometry?.cyls,
+    heads: disk.geometry?.heads,
+    secs: disk.geometry?.secs,
+    'bios-chs-trans': disk.geometry?.trans?.toLowerCase(),
     logical_block_size: disk.blockio?.logical,
     physical_block_size: disk.blockio?.physical,
     discard_granularity: disk.blockio?.discardGranularity,
     ...(bus === 'virtio'
-      ? { 'num-queues': disk.driver?.queues, 'queue-size': disk.driver?.queueSize, iommu_platform: disk.driver?.iommu, ats: disk.driver?.ats, packed: disk.driver?.packed }
+      ? { iothread: disk.driver?.iothread !== undefined ? `iothread${disk.driver.iothread}` : undefined, 'num-queues': disk.driver?.queues, 'queue-size': disk.driver?.queueSize, iommu_platform: disk.driver?.iommu, ats: disk.driver?.ats, packed: disk.driver?.packed }
       : {}),
   });
 }
@@ -538,8 +577,7 @@ export function readDisksArgv(r: ArgvReader): void {
     }
     const bus = IF_BUS[iface];
     if (!bus) {
-      r.diag.warn('IgnoredProperty', { option: '-drive', property: `if=${iface}` }, o.valueSpan);
-      r.draft.qemuArgs.push(o.written, o.rawValue ?? '');
+      r.unclaim(o); // if=mtd and the like have no <disk>: left to <qemu:commandline>
       continue;
     }
     const media = propStr(p, 'media');

@@ -3,7 +3,7 @@
 import { fail } from '../errors.js';
 import type { ArgvReader, DomainDraft } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
-import type { Domain, Vcpu } from '../ir/domain.js';
+import type { Domain, NumaCell, Vcpu } from '../ir/domain.js';
 import { has } from '../qemu/caps.js';
 import { propNum, propStr, props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
@@ -60,6 +60,7 @@ export function writeGeneral(d: Domain): XmlElement[] {
     el('memory', { unit: 'KiB' }, String(d.memory)),
     el('currentMemory', { unit: 'KiB' }, String(d.currentMemory ?? d.memory)),
     el('vcpu', { placement: d.vcpu.placement ?? 'static', cpuset: d.vcpu.cpuset, current: d.vcpu.current }, String(d.vcpu.count)),
+    d.iothreads !== undefined ? el('iothreads', {}, String(d.iothreads)) : undefined,
   ].filter((x): x is XmlElement => x !== undefined);
 }
 
@@ -71,10 +72,13 @@ export function buildName(ctx: EmitContext): void {
   else out.raw('-name', dom.name);
 }
 
+/** NB: libvirt aligns each NUMA cell's memory up to a whole MiB at define time. */
+const cellKiB = (c: NumaCell): number => Math.ceil(c.memory / 1024) * 1024;
+
 /** Guest RAM at start in KiB: the NUMA cells' sum when there are cells, else <memory>. */
 function initialKiB(dom: Domain): number {
   const cells = dom.cpu?.numa ?? [];
-  return cells.length ? cells.reduce((n, c) => n + c.memory, 0) : dom.memory;
+  return cells.length ? cells.reduce((n, c) => n + cellKiB(c), 0) : dom.memory;
 }
 
 /** Guest RAM in MiB as -m prints it. */
@@ -119,10 +123,40 @@ function hugepagePath(ctx: EmitContext, size: number | undefined): string {
   return `${mount}/libvirt/qemu/${domainShortName(-1, ctx.dom.name)}`;
 }
 
-function ramBackend(ctx: EmitContext, id: string, kib: number, page: { size?: number } | undefined, extra: Record<string, unknown> = {}): void {
+/** <memoryBacking><source type>, <access mode>: where guest RAM comes from and whether it is shared. */
+function backing(dom: Domain): { source?: string; shared?: boolean } {
+  const mb = dom.extra.find((e) => e.name === 'memoryBacking');
+  const mode = mb && child(mb, 'access')?.attrs.mode;
+  return { ...(mb && child(mb, 'source') ? { source: child(mb, 'source')!.attrs.type } : {}), ...(mode ? { shared: mode === 'shared' } : {}) };
+}
+
+/**
+ * One RAM backend (qemuBuildMemoryBackendProps): hugepages and file-backed RAM are
+ * memory-backend-file, memfd memory-backend-memfd, else memory-backend-ram; `shared` is the
+ * access mode (the cell's, else the domain's). The machine-wide backend of a file/memfd guest
+ * keeps its RAM block name (x-use-canonical-path-for-ramblock-id=off) for migration.
+ */
+/** <numatune>: host NUMA binding of guest RAM, for one cell (memnode) or all of it (memory). */
+function hostNodes(dom: Domain, cell: number | undefined): { 'host-nodes'?: number[]; policy?: string } {
+  const nt = dom.extra.find((e) => e.name === 'numatune');
+  const e = cell === undefined ? nt && child(nt, 'memory') : nt?.children.find((c) => c.name === 'memnode' && Number(c.attrs.cellid) === cell);
+  const policy = { strict: 'bind', preferred: 'preferred', interleave: 'interleave' }[e?.attrs.mode ?? 'strict'];
+  // NB: restrictive mode leaves placement to cgroups, not to QEMU
+  if (!e?.attrs.nodeset || !policy) return {};
+  return { 'host-nodes': parseIdSet(e.attrs.nodeset), policy };
+}
+
+function ramBackend(ctx: EmitContext, id: string, kib: number, page: { size?: number } | undefined, shared: boolean | undefined, machineWide: boolean, cell?: number): void {
   const size = kib * 1024;
-  if (page) ctx.out.object('-object', props({ 'qom-type': 'memory-backend-file', id, 'mem-path': hugepagePath(ctx, page.size), ...extra, prealloc: true, size }));
-  else ctx.out.object('-object', props({ 'qom-type': 'memory-backend-ram', id, ...extra, size }));
+  const numa = hostNodes(ctx.dom, machineWide ? undefined : cell);
+  const src = backing(ctx.dom).source;
+  const share = shared === undefined ? {} : { share: shared };
+  const canonical = machineWide ? { 'x-use-canonical-path-for-ramblock-id': false } : {};
+  if (page || src === 'file') {
+    const path = page ? hugepagePath(ctx, page.size) : `${ctx.conf.memoryBackingDir}/${domainShortName(-1, ctx.dom.name)}/${id}`;
+    ctx.out.object('-object', props({ 'qom-type': 'memory-backend-file', id, 'mem-path': path, ...share, ...canonical, ...(page ? { prealloc: true } : {}), size, ...numa }));
+  } else if (src === 'memfd') ctx.out.object('-object', props({ 'qom-type': 'memory-backend-memfd', id, ...share, ...canonical, size, ...numa }));
+  else ctx.out.object('-object', props({ 'qom-type': 'memory-backend-ram', id, ...share, size, ...numa }));
 }
 
 export function buildMemory(ctx: EmitContext): void {
@@ -134,7 +168,7 @@ export function buildMemory(ctx: EmitContext): void {
   // NUMA guests get one backend per node instead (see buildSmp)
   if (has(ctx.caps, 'memory-backend') && !dom.cpu?.numa?.length) {
     const page = hugepages(dom)?.find((p) => !p.nodes);
-    ramBackend(ctx, ramBackendId(ctx), memoryMiB(ctx) * 1024, page, page ? { 'x-use-canonical-path-for-ramblock-id': false } : {});
+    ramBackend(ctx, ramBackendId(ctx), memoryMiB(ctx) * 1024, page, backing(dom).shared, true);
   }
 }
 
@@ -146,7 +180,7 @@ function buildNuma(ctx: EmitContext): void {
   for (const cell of cells) {
     const id = `ram-node${cell.id}`;
     const page = pages?.find((p) => !p.nodes || p.nodes.includes(cell.id));
-    ramBackend(ctx, id, cell.memory, page, cell.memAccess === 'shared' ? { share: true } : cell.memAccess === 'private' ? { share: false } : {});
+    ramBackend(ctx, id, cellKiB(cell), page, cell.memAccess ? cell.memAccess === 'shared' : backing(ctx.dom).shared, false, cell.id);
     const cpus = cell.cpus ? cell.cpus.split(',').map((c) => `,cpus=${c}`).join('') : '';
     ctx.out.raw('-numa', `node,nodeid=${cell.id}${cpus},memdev=${id}`);
   }
@@ -175,6 +209,7 @@ export function buildSmp(ctx: EmitContext): void {
     threads: topo?.threads ?? 1,
   }));
   buildNuma(ctx);
+  if (has(ctx.caps, 'device')) for (let i = 1; i <= (ctx.dom.iothreads ?? 0); i++) ctx.out.object('-object', props({ 'qom-type': 'iothread', id: `iothread${i}` }));
 }
 
 export function buildUuid(ctx: EmitContext): void {

@@ -4,7 +4,7 @@ import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
 import { SPICE_CHANNELS, type Graphics, type GraphicsGl, type GraphicsListen, type SpiceChannelName, type SpiceMode } from '../ir/domain.js';
 import { has } from '../qemu/caps.js';
-import { propBool, propNum, propStr, props, type Props } from '../qemu/props.js';
+import { propBool, propNum, propStr, props, splitQemuOpts, type Props } from '../qemu/props.js';
 import { domainShortName, type EmitContext } from '../emit/context.js';
 import { fail } from '../errors.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
@@ -210,6 +210,8 @@ function effectiveListen(ctx: EmitContext, g: Extract<Graphics, { type: 'vnc' | 
     ctx.diag.warn('UnsupportedForTarget', { what: `<listen type='network' network='${first.network ?? ''}'>`, target: 'a command line without the network driver (listening on the qemu.conf address)' }, g.$span);
     return { type: 'address', address: vnc ? ctx.conf.vncListen : ctx.conf.spiceListen };
   }
+  // NB: a socket listen without a path gets one in the domain directory, as libvirt makes it
+  if (first.type === 'socket' && !first.socket) return { type: 'socket', socket: `${ctx.paths.stateDir}/${vnc ? 'vnc' : 'spice'}.sock` };
   if (first.type !== 'address' || first.address !== undefined) return first;
   const autoSocket = vnc ? ctx.conf.vncAutoUnixSocket : ctx.conf.spiceAutoUnixSocket;
   // NB: the automatic socket replaces only a listen that neither names an address nor came from listen=
@@ -286,7 +288,8 @@ function spicePorts(ctx: EmitContext, g: Extract<Graphics, { type: 'spice' }>): 
     if (needPort || port === -1) port = 5901;
     if (needTls || tlsPort === -1) tlsPort = 5902;
   }
-  return { port, tlsPort: ctx.conf.spiceTls ? tlsPort : 0 };
+  if (tlsPort > 0 && !ctx.conf.spiceTls) return fail('UnsupportedDevice', { what: 'a spice TLS port with spice_tls disabled in qemu.conf' }, g.$span);
+  return { port, tlsPort };
 }
 
 function buildSpice(ctx: EmitContext, g: Extract<Graphics, { type: 'spice' }>): void {
@@ -415,10 +418,9 @@ const VNC_MAPPED = new Set(['websocket', 'share', 'power-control']);
 const VNC_CONF_ONLY = new Set(['sasl', 'tls', 'x509', 'x509verify', 'tls-creds', 'audiodev']);
 
 function readVncArgv(r: ArgvReader, text: string, span: XmlElement['span'], keymap: string | undefined): Graphics | undefined {
-  const parts = text.split(/,(?!,)/);
+  const parts = splitQemuOpts(text);
   const first = parts[0] ?? '';
-  const named = first.startsWith('vnc=') ? first.slice(4) : first;
-  const disp = readVncDisplay(named.replace(/,,/g, ','));
+  const disp = readVncDisplay(first.startsWith('vnc=') ? first.slice(4) : first);
   if (!disp) return undefined;
   const p: Record<string, string> = {};
   for (const kv of parts.slice(1)) {
@@ -451,7 +453,7 @@ function readSpiceArgv(r: ArgvReader, pr: Props, span: XmlElement['span'], keyma
   const channels: { name: SpiceChannelName; mode: SpiceMode }[] = [];
   let defaultMode: SpiceMode | undefined;
   // NB: tls-channel/plaintext-channel repeat; QemuOpts keeps every occurrence, so read the raw text
-  for (const kv of raw.split(/,(?!,)/)) {
+  for (const kv of splitQemuOpts(raw)) {
     const m = /^(tls|plaintext)-channel=(.*)$/.exec(kv);
     if (!m) continue;
     const mode: SpiceMode = m[1] === 'tls' ? 'secure' : 'insecure';

@@ -10,7 +10,7 @@ import type { EmitContext } from '../emit/context.js';
 import { fail } from '../errors.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, enumAttr, reqAttr } from '../xml/values.js';
-import { parsePciAddr, pciAddrText, pciBusName, readAddressXml, writeAddressXml } from './address.js';
+import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 
 const TYPES = ['mouse', 'keyboard', 'tablet', 'passthrough', 'evdev'] as const;
 const BUSES = ['ps2', 'usb', 'virtio', 'xen', 'none'] as const;
@@ -204,7 +204,6 @@ export function buildInputs(ctx: EmitContext): void {
       const a = usbPortOf(ctx.dom, i);
       ctx.out.object('-device', props({ driver: USB_DRIVER[i.type] ?? 'usb-tablet', id, bus: `usb.${a?.bus ?? 0}`, port: a?.port }));
     } else if (i.bus === 'virtio') {
-      const a = i.address?.type === 'pci' ? i.address : undefined;
       // NB: virtio input devices are virtio 1.0 only: QEMU has no (non-)transitional variants
       if (i.model && i.model !== 'virtio') {
         return fail('UnsupportedDevice', { what: `virtio (non-)transitional model for input type=${i.type}` }, i.$span);
@@ -214,7 +213,7 @@ export function buildInputs(ctx: EmitContext): void {
         ...virtioOptions(i.extra),
         id,
         evdev: i.type === 'passthrough' ? i.source?.evdev : undefined,
-        ...(a ? { bus: pciBusName(a.bus), addr: pciAddrText(a) } : {}),
+        ...pciPlacement(ctx.dom, i.address),
       }));
     }
   });

@@ -6,10 +6,10 @@ import { propBool, propStr, props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, intAttr, reqAttr } from '../xml/values.js';
-import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { parsePciAddr, pciPlacement, readAddressXml, readVirtioDriverXml, virtioTransportProps, writeAddressXml, writeVirtioDriverXml } from './address.js';
 
 const MODELS = ['virtio', 'virtio-transitional', 'virtio-non-transitional', 'xen', 'none'] as const;
-const KNOWN = new Set(['address', 'alias', 'stats']);
+const KNOWN = new Set(['address', 'alias', 'stats', 'driver']);
 
 export function readMemballoonXml(e: XmlElement): Memballoon {
   const address = child(e, 'address');
@@ -20,6 +20,7 @@ export function readMemballoonXml(e: XmlElement): Memballoon {
     ...(e.attrs.autodeflate !== undefined ? { autodeflate: boolAttr(e, 'autodeflate') } : {}),
     ...(e.attrs.freePageReporting !== undefined ? { freePageReporting: boolAttr(e, 'freePageReporting') } : {}),
     ...(stats ? { statsPeriod: intAttr(stats, 'period') } : {}),
+    ...readVirtioDriverXml(child(e, 'driver')),
     ...(alias?.attrs.name ? { alias: alias.attrs.name } : {}),
     ...(address ? { address: readAddressXml(address) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
@@ -33,6 +34,7 @@ export function writeMemballoonXml(m: Memballoon): XmlElement {
     'memballoon',
     { model: m.model, autodeflate: onOff(m.autodeflate), freePageReporting: onOff(m.freePageReporting) },
     m.statsPeriod !== undefined && el('stats', { period: m.statsPeriod }),
+    writeVirtioDriverXml(m.driver),
     m.extra,
     m.alias !== undefined && el('alias', { name: m.alias }),
     writeAddressXml(m.address),
@@ -46,6 +48,7 @@ export function buildMemballoon(ctx: EmitContext): void {
   const suffix = m.model === 'virtio' ? '' : m.model.slice('virtio'.length);
   ctx.out.object('-device', props({
     driver: `virtio-balloon-pci${suffix}`,
+    ...virtioTransportProps(m.driver),
     id: m.alias ?? 'balloon0',
     'deflate-on-oom': m.autodeflate,
     'free-page-reporting': m.freePageReporting,

@@ -205,6 +205,24 @@ export function archFromEmulator(emulator: string): string {
   return 'i686';
 }
 
+/**
+ * -machine pflashN=NODE: the firmware (0) or its variable store (1) as a -blockdev format node
+ * over a file node; both nodes are claimed here.
+ */
+function readPflashNode(r: ArgvReader, key: 'pflash0' | 'pflash1', node: string): void {
+  const byName = (name: string) => r.cmd.options.find((o) => o.name === '-blockdev' && !r.isClaimed(o) && propStr(optProps(o), 'node-name') === name);
+  const format = byName(node);
+  const storage = format ? byName(propStr(optProps(format), 'file') ?? '') : undefined;
+  const file = storage ?? format;
+  const path = file ? propStr(optProps(file), 'filename') : undefined;
+  if (!format || path === undefined) return r.diag.warn('IgnoredProperty', { option: '-machine', property: `${key}=${node}` }, undefined);
+  r.claim(format);
+  if (storage) r.claim(storage);
+  const d = r.draft;
+  if (key === 'pflash0') d.os.loader = { path, readonly: propBool(optProps(format), 'read-only') === true, type: 'pflash' };
+  else d.os.nvram = { path };
+}
+
 export function readOsArgv(r: ArgvReader): void {
   const d = r.draft;
   d.os.arch = archFromEmulator(r.cmd.emulator);
@@ -222,6 +240,9 @@ export function readOsArgv(r: ArgvReader): void {
       const wrap = /^(aes|dea)-key-wrap$/.exec(k);
       const on = propBool(p, k);
       if (wrap && on !== undefined) ciphers.push(el('cipher', { name: wrap[1], state: on ? 'on' : 'off' }));
+      else if (k === 'pflash0' || k === 'pflash1') readPflashNode(r, k, propStr(p, k) ?? '');
+      // machine switches libvirt keeps as <features>: <smm state/>, <vmport state/>
+      else if ((k === 'smm' || k === 'vmport') && on !== undefined) d.features.push({ kind: 'other', element: el(k, { state: on ? 'on' : 'off' }) });
       else if (!['type', 'accel', 'usb', 'dump-guest-core', 'memory-backend'].includes(k)) r.diag.warn('IgnoredProperty', { option: m.written, property: k }, m.valueSpan);
     }
   }

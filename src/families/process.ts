@@ -29,7 +29,10 @@ export function buildNoDefaults(ctx: EmitContext): void {
 }
 
 export function buildOvercommit(ctx: EmitContext): void {
-  if (has(ctx.caps, 'overcommit')) ctx.out.keyval('-overcommit', props({ 'mem-lock': 'off' }));
+  // <memoryBacking><locked/> keeps guest RAM out of swap
+  const mb = ctx.dom.extra.find((e) => e.name === 'memoryBacking');
+  const locked = !!mb?.children.some((c) => c.name === 'locked');
+  if (has(ctx.caps, 'overcommit')) ctx.out.keyval('-overcommit', props({ 'mem-lock': locked ? 'on' : 'off' }));
 }
 
 export function buildSandbox(ctx: EmitContext): void {

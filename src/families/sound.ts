@@ -9,7 +9,7 @@ import type { EmitContext } from '../emit/context.js';
 import { fail } from '../errors.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, intAttr, reqAttr, yesNo } from '../xml/values.js';
-import { parsePciAddr, pciAddrText, pciBusName, readAddressXml, writeAddressXml } from './address.js';
+import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 import { usbPortOf } from './input.js';
 
 const MODELS = ['sb16', 'es1370', 'pcspk', 'ac97', 'ich6', 'ich9', 'usb', 'ich7', 'virtio'] as const;
@@ -236,7 +236,7 @@ export function audioEnv(ctx: EmitContext): Array<[string, string]> {
 
 function addressProps(ctx: EmitContext, s: Sound): Record<string, PropValue | undefined> {
   const a = s.address;
-  if (a?.type === 'pci') return { bus: pciBusName(a.bus), addr: pciAddrText(a) };
+  if (a?.type === 'pci') return pciPlacement(ctx.dom, a);
   if (s.model === 'usb') {
     const u = usbPortOf(ctx.dom, s);
     return { bus: `usb.${u?.bus ?? 0}`, port: u?.port };

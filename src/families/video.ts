@@ -9,10 +9,10 @@ import type { EmitContext } from '../emit/context.js';
 import { fail } from '../errors.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, intAttr, yesNo } from '../xml/values.js';
-import { parsePciAddr, pciAddrText, pciBusName, readAddressXml, writeAddressXml } from './address.js';
+import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 
 const MODELS = ['default', 'vga', 'cirrus', 'vmvga', 'xen', 'vbox', 'qxl', 'parallels', 'virtio', 'gop', 'none', 'bochs', 'ramfb'] as const;
-const KNOWN = new Set(['model', 'driver', 'alias', 'address']);
+const KNOWN = new Set(['model', 'driver', 'alias', 'address', 'acpi']);
 
 export function readVideoXml(e: XmlElement): Video {
   const m = child(e, 'model');
@@ -21,6 +21,7 @@ export function readVideoXml(e: XmlElement): Video {
   const address = child(e, 'address');
   const alias = child(e, 'alias');
   const driver = child(e, 'driver');
+  const acpi = child(e, 'acpi');
   const n = (k: string) => (m ? intAttr(m, k) : undefined);
   const o = <T>(k: string, v: T | undefined) => (v === undefined ? {} : { [k]: v });
   return {
@@ -37,6 +38,7 @@ export function readVideoXml(e: XmlElement): Video {
     ...o('rendernode', accel?.attrs.rendernode),
     ...(res ? { resolution: { x: intAttr(res, 'x') ?? 0, y: intAttr(res, 'y') ?? 0 } } : {}),
     ...(driver ? { driver: driver.attrs } : {}),
+    ...o('acpiIndex', acpi ? intAttr(acpi, 'index') : undefined),
     ...(alias?.attrs.name ? { alias: alias.attrs.name } : {}),
     ...(address ? { address: readAddressXml(address) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
@@ -58,6 +60,7 @@ export function writeVideoXml(v: Video): XmlElement {
     ),
     v.extra,
     v.alias !== undefined && el('alias', { name: v.alias }),
+    v.acpiIndex !== undefined && el('acpi', { index: v.acpiIndex }),
     writeAddressXml(v.address),
   );
 }
@@ -178,11 +181,8 @@ export function buildVideos(ctx: EmitContext): void {
       p.xres = v.resolution.x;
       p.yres = v.resolution.y;
     }
-    const a = v.address;
-    if (a?.type === 'pci') {
-      p.bus = pciBusName(a.bus);
-      p.addr = pciAddrText(a);
-    }
+    Object.assign(p, pciPlacement(ctx.dom, v.address));
+    p['acpi-index'] = v.acpiIndex;
     ctx.out.object('-device', props(p));
   });
 }
@@ -222,6 +222,7 @@ export function readVideoArgv(r: ArgvReader): void {
       ...(model === 'bochs' ? o('vram', kib('vgamem', 1)) : {}),
       ...o('heads', heads),
       ...(dev.driver.includes('-gl') ? { accel3d: true } : {}),
+      ...o('acpiIndex', propNum(dev.props, 'acpi-index')),
       ...(addr ? { address: { type: 'pci' as const, domain: 0, bus: bus ? Number(bus[1]) : 0, slot: addr.slot, function: addr.function } } : {}),
       extra: [],
       $span: dev.opt.span,

@@ -26,6 +26,8 @@ export interface Domain extends Spanned {
   /** KiB */
   readonly currentMemory?: number;
   readonly vcpu: Vcpu;
+  /** <iothreads>: how many I/O threads (iothread1…N) devices may be pinned to */
+  readonly iothreads?: number;
   readonly os: Os;
   readonly features: readonly Feature[];
   readonly cpu?: Cpu;
@@ -192,6 +194,7 @@ export interface Disk extends DeviceCommon {
     readonly rerrorPolicy?: string;
     readonly queues?: number;
     readonly queueSize?: number;
+    readonly iothread?: number;
     /** virtio transport options: iommu_platform, ats, packed ring */
     readonly iommu?: boolean;
     readonly ats?: boolean;
@@ -201,6 +204,7 @@ export interface Disk extends DeviceCommon {
   readonly auth?: DiskAuth;
   readonly target: { readonly dev: string; readonly bus?: DiskBus; readonly tray?: 'open' | 'closed'; readonly rotationRate?: number };
   readonly blockio?: { readonly logical?: number; readonly physical?: number; readonly discardGranularity?: number };
+  readonly geometry?: { readonly cyls: number; readonly heads: number; readonly secs: number; readonly trans?: string };
   readonly readonly?: boolean;
   readonly shareable?: boolean;
   readonly serial?: string;
@@ -221,7 +225,20 @@ export interface Controller extends DeviceCommon {
   readonly masterStartport?: number;
   /** pci controllers: <model name=…/> and <target …/> (chassis/port are filled in at define time) */
   readonly pci?: PciControllerOpts;
+  /** <driver>: virtio-scsi/virtio-serial tuning and virtio transport options */
+  readonly driver?: VirtioDriverOpts;
   readonly extra: readonly XmlElement[];
+}
+
+export interface VirtioDriverOpts {
+  readonly queues?: number;
+  readonly cmdPerLun?: number;
+  readonly maxSectors?: number;
+  readonly ioeventfd?: boolean;
+  readonly iothread?: number;
+  readonly iommu?: boolean;
+  readonly ats?: boolean;
+  readonly packed?: boolean;
 }
 
 export interface PciControllerOpts {
@@ -437,6 +454,8 @@ export interface Video extends DeviceCommon {
   readonly resolution?: { readonly x: number; readonly y: number };
   /** <driver …> attributes (iommu, ats, packed, name=vhostuser…) */
   readonly driver?: Readonly<Record<string, string>>;
+  /** <acpi index=…>: the slot's ACPI index, for stable guest NIC/GPU names */
+  readonly acpiIndex?: number;
   readonly extra: readonly XmlElement[];
 }
 
@@ -475,6 +494,7 @@ export interface Audio extends Spanned {
 
 export interface Memballoon extends DeviceCommon {
   readonly model: 'virtio' | 'virtio-transitional' | 'virtio-non-transitional' | 'xen' | 'none';
+  readonly driver?: VirtioDriverOpts;
   readonly autodeflate?: boolean;
   readonly freePageReporting?: boolean;
   readonly statsPeriod?: number;

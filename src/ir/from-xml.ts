@@ -17,7 +17,7 @@ import { readMemballoonXml } from '../families/memballoon.js';
 import { readOsXml } from '../families/os.js';
 import { readXml } from '../xml/read.js';
 import { child, type XmlElement } from '../xml/tree.js';
-import { checkEnum } from '../xml/values.js';
+import { checkEnum, parseIntValue } from '../xml/values.js';
 import type { DevicesDraft, DomainDraft } from './argv-reader.js';
 import type { Domain } from './domain.js';
 import { finishDraft, newDraft } from './draft.js';
@@ -50,6 +50,7 @@ const DOMAIN_READERS: Readonly<Record<string, (e: XmlElement, d: DomainDraft) =>
   currentMemory: (e, d) => void (d.currentMemory = readMemory(e)),
   maxMemory: (e, d) => void (d.maxMemory = readMaxMemory(e)),
   vcpu: (e, d) => void (d.vcpu = readVcpu(e)),
+  iothreads: (e, d) => void (d.iothreads = parseIntValue(e, 'iothreads', e.text)),
   os: (e, d) => {
     const os = readOsXml(e);
     d.os = { ...os, boot: [...os.boot], extra: [...os.extra] };

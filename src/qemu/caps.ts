@@ -56,8 +56,18 @@ export interface Caps {
 
 export const DEFAULT_QEMU_VERSION = '7.2';
 
+// one Caps per version and arch: a batch converts many domains for the same QEMU
+const capsCache = new Map<string, Caps>();
+
 export function capsFor(version: QemuVersion | string, arch = 'x86_64'): Caps {
   const v = typeof version === 'string' ? parseVersion(version) : version;
+  const key = `${v.join('.')}/${arch}`;
+  let caps = capsCache.get(key);
+  if (!caps) capsCache.set(key, (caps = computeCaps(v, arch)));
+  return caps;
+}
+
+function computeCaps(v: QemuVersion, arch: string): Caps {
   const flags = new Set<Capability>();
   for (const [name, spec] of Object.entries(CAPABILITIES) as Array<[Capability, CapSpec]>) {
     if (inRange(v, spec.since, spec.until)) flags.add(name);

@@ -23,9 +23,17 @@ export function formatVersion(v: QemuVersion): string {
   return v[2] ? `${v[0]}.${v[1]}.${v[2]}` : `${v[0]}.${v[1]}`;
 }
 
+// the bounds are a few dozen literals from the option and capability tables, asked per option printed
+const bounds = new Map<string, QemuVersion>();
+const bound = (text: string): QemuVersion => {
+  let v = bounds.get(text);
+  if (!v) bounds.set(text, (v = parseVersion(text)));
+  return v;
+};
+
 /** True when `v` lies in [since, until). Either bound may be absent. */
 export function inRange(v: QemuVersion, since?: string, until?: string): boolean {
-  if (since && compareVersions(v, parseVersion(since)) < 0) return false;
-  if (until && compareVersions(v, parseVersion(until)) >= 0) return false;
+  if (since && compareVersions(v, bound(since)) < 0) return false;
+  if (until && compareVersions(v, bound(until)) >= 0) return false;
   return true;
 }

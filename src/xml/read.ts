@@ -1,7 +1,9 @@
 // Reads domain XML text into an XmlElement tree with line:column spans, using fast-xml-parser.
 //
 // fast-xml-parser does not report positions, so a small scanner finds the start tags in document
-// order and the n-th element of the parse gets the n-th start tag's position.
+// order and the n-th element of the parse gets the n-th start tag's position. The same scanner
+// enforces the hardening limits before the parser sees the text: no DOCTYPE (so no entity
+// expansion, internal or external), a size limit and a nesting limit.
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { fail, type Span } from '../errors.js';
 import type { XmlElement } from './tree.js';
@@ -20,6 +22,13 @@ const parser = new XMLParser({
   commentPropName: '#comment',
 });
 
+/** Largest document accepted, in characters (libvirt's own domain XML files are a few KiB). */
+export const MAX_XML_CHARS = 16 * 1024 * 1024;
+/** Deepest element nesting accepted (a domain nests about 6 deep). */
+export const MAX_XML_DEPTH = 64;
+/** The one namespace extension of the domain schema that domxml compiles. */
+export const QEMU_NS = 'http://libvirt.org/schemas/domain/qemu/1.0';
+
 type FxpNode = Record<string, unknown> & { ':@'?: Record<string, string> };
 
 export function readXml(text: string, file?: string): XmlElement {
@@ -34,31 +43,39 @@ export function readXml(text: string, file?: string): XmlElement {
     }
     return { file, line: lo + 1, column: offset - lines[lo]! + 1, offset };
   };
+  if (text.length > MAX_XML_CHARS) {
+    return fail('InputTooLarge', { what: 'XML document', size: text.length, limit: MAX_XML_CHARS }, at(MAX_XML_CHARS));
+  }
+  const { starts, doctype, tooDeep } = scanTags(text);
+  if (doctype !== undefined) return fail('XmlDoctype', {}, at(doctype));
+  if (tooDeep !== undefined) return fail('XmlTooDeep', { limit: MAX_XML_DEPTH }, at(tooDeep));
   const valid = XMLValidator.validate(text, { allowBooleanAttributes: false });
   if (valid !== true) {
     const { msg, line, col } = valid.err;
     return fail('XmlSyntax', { reason: msg }, { file, line, column: col });
   }
-  const starts = startTagOffsets(text);
   let next = 0;
-  const convert = (node: FxpNode): XmlElement | undefined => {
-    const name = Object.keys(node).find((k) => k !== ':@');
-    if (!name || name === '#text' || name === '#comment') return undefined;
+  const convert = (node: FxpNode, scope: ReadonlyMap<string, string>): XmlElement | undefined => {
+    const raw = Object.keys(node).find((k) => k !== ':@');
+    if (!raw || raw === '#text' || raw === '#comment') return undefined;
     const span = next < starts.length ? at(starts[next++]!) : undefined;
+    const attrs = { ...(node[':@'] ?? {}) };
+    const inner = bindings(attrs, scope);
+    const name = qualify(raw, inner, span);
     const kids = (node[name] as FxpNode[]) ?? [];
     const children: XmlElement[] = [];
     let textContent = '';
     for (const k of kids) {
       if ('#text' in k) textContent += String(k['#text']);
       else {
-        const c = convert(k);
+        const c = convert(k, inner);
         if (c) children.push(c);
       }
     }
-    return { name, attrs: { ...(node[':@'] ?? {}) }, children, text: textContent, ...(span ? { span } : {}) };
+    return { name, attrs, children, text: textContent, ...(span ? { span } : {}) };
   };
   const doc = parser.parse(text) as FxpNode[];
-  const roots = doc.map(convert).filter((e): e is XmlElement => e !== undefined);
+  const roots = doc.map((n) => convert(n, new Map())).filter((e): e is XmlElement => e !== undefined);
   if (roots.length !== 1) return fail('XmlSyntax', { reason: 'expected exactly one root element' }, at(0));
   return roots[0]!;
 }
@@ -69,22 +86,77 @@ function lineStarts(text: string): number[] {
   return out;
 }
 
-/** Offsets of '<' of each start tag, skipping comments, CDATA, declarations and PIs. */
-function startTagOffsets(text: string): number[] {
-  const out: number[] = [];
+/** The namespace prefixes in scope inside an element with these attributes. */
+function bindings(attrs: Record<string, string>, outer: ReadonlyMap<string, string>): ReadonlyMap<string, string> {
+  let inner: Map<string, string> | undefined;
+  for (const [k, v] of Object.entries(attrs)) {
+    if (!k.startsWith('xmlns:')) continue;
+    inner ??= new Map(outer);
+    inner.set(k.slice(6), v);
+  }
+  return inner ?? outer;
+}
+
+/**
+ * An element's name as the domain reader sees it: `qemu:NAME` for an element in the QEMU
+ * namespace whatever prefix the document chose, the name as written otherwise. Elements of
+ * other namespaces stay unknown to the readers, which keep them and warn that they are not
+ * compiled.
+ */
+function qualify(raw: string, scope: ReadonlyMap<string, string>, span: Span | undefined): string {
+  const colon = raw.indexOf(':');
+  if (colon < 0) return raw;
+  const prefix = raw.slice(0, colon);
+  const uri = scope.get(prefix);
+  if (uri === undefined) return fail('XmlSyntax', { reason: `namespace prefix ${prefix} on <${raw}> is not defined` }, span);
+  if (uri === QEMU_NS) return `qemu:${raw.slice(colon + 1)}`;
+  // NB: the `qemu` prefix bound to another namespace must not pass for the QEMU extension
+  return prefix === 'qemu' ? `{${uri}}${raw.slice(colon + 1)}` : raw;
+}
+
+interface TagScan {
+  /** Offsets of '<' of each start tag, in document order. */
+  readonly starts: number[];
+  /** Offset of a <!DOCTYPE or <!ENTITY declaration, if any. */
+  readonly doctype?: number;
+  /** Offset of the first start tag nested deeper than MAX_XML_DEPTH, if any. */
+  readonly tooDeep?: number;
+}
+
+/** Start tags, skipping comments, CDATA and PIs; stops at a DOCTYPE or too deep a nesting. */
+function scanTags(text: string): TagScan {
+  const starts: number[] = [];
+  let depth = 0;
   let i = 0;
   while ((i = text.indexOf('<', i)) >= 0) {
     if (text.startsWith('<!--', i)) i = after(text, '-->', i);
     else if (text.startsWith('<![CDATA[', i)) i = after(text, ']]>', i);
     else if (text.startsWith('<?', i)) i = after(text, '?>', i);
-    else if (text.startsWith('<!', i)) i = after(text, '>', i);
-    else if (text[i + 1] === '/') i += 2;
-    else {
-      out.push(i);
-      i += 1;
+    else if (text.startsWith('<!', i)) return { starts, doctype: i };
+    else if (text[i + 1] === '/') {
+      depth--;
+      i += 2;
+    } else {
+      starts.push(i);
+      const end = tagEnd(text, i + 1);
+      if (text[end - 1] !== '/' && ++depth > MAX_XML_DEPTH) return { starts, tooDeep: i };
+      i = end + 1;
     }
   }
-  return out;
+  return { starts };
+}
+
+/** Offset of the '>' closing the tag whose name starts at `from` ('>' in quoted values skipped). */
+function tagEnd(text: string, from: number): number {
+  let quote = '';
+  for (let i = from; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = '';
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '>') return i;
+  }
+  return text.length;
 }
 
 function after(text: string, end: string, from: number): number {
