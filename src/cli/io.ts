@@ -73,7 +73,8 @@ export function writeFileAtomic(file: string, text: string): void {
   let fd: number | undefined;
   try {
     fd = openSync(tmp, 'w', 0o644);
-    writeSync(fd, text);
+    const bytes = Buffer.from(text, 'utf8');
+    for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;

@@ -68,9 +68,10 @@ function runBatch(a: Common, convert: (text: string, file: string) => { output: 
       for (const d of diagnostics) report(d, label, a.quiet);
       results.push(a.files.length > 1 ? `# ${label}\n${output}` : output);
     } catch (err) {
-      if (!(err instanceof DomxmlError)) throw err;
       failed++;
-      report(err.diagnostic, label, false);
+      // NB: a bug hit by one input must not stop the batch: it is reported for that file alone
+      if (err instanceof DomxmlError) report(err.diagnostic, label, false);
+      else say('error', `${label}: internal error: ${(err as Error)?.message ?? String(err)}`);
     }
   }
   const text = results.join('');
@@ -306,7 +307,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`domxml: ${formatDiagnostic(err.diagnostic)}\n`);
       return EXIT_INVALID;
     }
-    say('error', `internal error: ${(err as Error).message}`);
+    say('error', `internal error: ${(err as Error)?.message ?? String(err)}`);
     return EXIT_INVALID;
   }
 }
@@ -328,6 +329,13 @@ function procCommandLine(pid: number): string {
   }
 }
 
-main(process.argv.slice(2)).then((c) => {
-  process.exitCode = c;
-});
+main(process.argv.slice(2)).then(
+  (c) => {
+    process.exitCode = c;
+  },
+  // NB: the last guard: whatever escapes main is one line on stderr, never a stack trace
+  (err: unknown) => {
+    say('error', `internal error: ${(err as Error)?.message ?? String(err)}`);
+    process.exitCode = EXIT_INVALID;
+  },
+);

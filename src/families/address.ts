@@ -70,7 +70,8 @@ export function pciBusName(bus: number): string {
 /** The id of PCI bus N: its controller's alias (pcie.0 for q35's root, pci.0 for pc's, pci.N). */
 export function pciBusAlias(dom: Domain, bus: number): string {
   const c = dom.devices.controllers.find((x) => x.type === 'pci' && x.index === bus);
-  if (c?.alias) return c.alias;
+  // NB: the root bus is QEMU's own; a user alias on its controller does not rename it
+  if (c?.alias && c.model !== 'pci-root' && c.model !== 'pcie-root') return c.alias;
   return c?.model === 'pcie-root' ? 'pcie.0' : pciBusName(bus);
 }
 

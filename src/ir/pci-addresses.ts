@@ -24,6 +24,8 @@ const ENDPOINT = PCI_DEVICE | PCIE_DEVICE;
 const AUTOASSIGN = 1 << 10;
 const HOTPLUGGABLE = 1 << 11;
 const AGGREGATE_SLOT = 1 << 12;
+/** built into the root complex: may be auto-placed on pcie-root itself */
+const INTEGRATED = 1 << 13;
 
 const ROOT_MODELS = new Set(['pci-root', 'pcie-root']);
 
@@ -106,6 +108,10 @@ class AddressSet {
   private compatible(bus: number, busFlags: number, devFlags: number, fromConfig: boolean): boolean {
     let bf = busFlags;
     let df = devFlags;
+    if (df & INTEGRATED) {
+      if (bus !== 0) return false;
+      bf |= AUTOASSIGN;
+    }
     if (fromConfig) {
       // a config may put a PCI device in a PCIe slot and vice versa, and a pci-bridge anywhere
       // a PCI device would go
@@ -113,7 +119,6 @@ class AddressSet {
       if (df & PCI_BRIDGE) df |= PCI_DEVICE;
     } else if (df & AUTOASSIGN && !(bf & AUTOASSIGN)) return false;
     if (df & HOTPLUGGABLE && !(bf & HOTPLUGGABLE)) return false;
-    void bus;
     return (df & bf & TYPES_MASK) !== 0;
   }
 
@@ -234,9 +239,9 @@ function extraConnect(e: XmlElement, pci: number, virtio: number, pcie: number):
     case 'crypto':
       return pci;
     case 'iommu':
-      return e.attrs.model === 'virtio' ? virtio : 0;
+      return e.attrs.model === 'virtio' ? virtio | INTEGRATED : 0;
     case 'panic':
-      return e.attrs.model === 'pvpanic' ? pci : 0;
+      return e.attrs.model === 'pvpanic' ? pci | INTEGRATED : 0;
     default:
       return 0;
   }
