@@ -60,6 +60,10 @@ export const CATALOGUE = {
     'warning',
     (p) => `${p.option}: ${p.what} is a descriptor the parent process passed; its path is not on the command line`,
   ),
+  ArgvLimit: entry<{ what: string; size: number; limit: number }>(
+    'error',
+    (p) => `${p.what} ${p.size} exceeds the limit of ${p.limit} (Linux's execve limits)`,
+  ),
   DanglingReference: entry<{ option: string; ref: string; kind: string }>(
     'error',
     (p) => `${p.option} refers to ${p.kind} '${p.ref}', which no option defines`,

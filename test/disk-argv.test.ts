@@ -56,13 +56,20 @@ describe('-blockdev', () => {
   test('format over storage node, frontend placement and cache mode', () => {
     const [d] = disks(`-blockdev '{"driver":"file","filename":"/i.qcow2","node-name":"s","cache":{"direct":true,"no-flush":false}}' `
       + `-blockdev '{"node-name":"f","read-only":false,"cache":{"direct":true,"no-flush":false},"driver":"qcow2","file":"s"}' `
-      + `-device '{"driver":"virtio-blk-pci","bus":"pci.0","addr":"0x4","drive":"f","id":"virtio-disk0","bootindex":1,"write-cache":"on"}'`);
+      + `-device '{"driver":"virtio-blk-pci","bus":"pci.0","addr":"0x4","drive":"f","id":"virtio-disk0","bootindex":2,"write-cache":"on"}'`);
     expect(d).toMatchObject({
       source: { type: 'file', file: '/i.qcow2' },
       driver: { type: 'qcow2', cache: 'none' },
       target: { dev: 'vda', bus: 'virtio' },
-      bootOrder: 1,
+      bootOrder: 2,
       address: { type: 'pci', bus: 0, slot: 4, function: 0 },
     });
+  });
+
+  test("bootindex 1 on the first disk reads back as <boot dev='hd'/>", () => {
+    const dom = domainFromArgvText(`/usr/bin/qemu-system-x86_64 -M pc -blockdev '{"driver":"file","filename":"/i","node-name":"s"}' `
+      + `-device '{"driver":"ide-hd","bus":"ide.0","unit":0,"drive":"s","id":"ide0-0-0","bootindex":1}'`).domain;
+    expect(dom.os.boot).toEqual(['hd']);
+    expect(dom.devices.disks[0]!.bootOrder).toBeUndefined();
   });
 });

@@ -3,14 +3,14 @@
 import { basename, dirname } from 'node:path';
 import type { ArgvReader, DeviceOption } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
-import type { Address, Chardev, ChardevReconnect, ChardevSource, Devices } from '../ir/domain.js';
+import type { Address, Chardev, ChardevReconnect, ChardevSource, Devices, Domain } from '../ir/domain.js';
 import type { ParsedOption } from '../lexer/argv-parser.js';
 import { has } from '../qemu/caps.js';
 import { propBool, propNum, propStr, props, type Props, type PropValue } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, onOff, yesNo } from '../xml/values.js';
-import { parsePciAddr, pciAddrText, pciBusName, readAddressXml, writeAddressXml } from './address.js';
+import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 import { usbPortOf } from './input.js';
 
 const KNOWN = new Set(['source', 'protocol', 'log', 'target', 'alias', 'address']);
@@ -388,10 +388,11 @@ export function buildChardev(ctx: EmitContext, c: Pick<Chardev, 'source' | 'log'
 }
 
 /** bus/addr, USB bus/port and ISA iobase/irq, as libvirt adds them after driver/chardev/id. */
-function addressProps(a: Address | undefined): Record<string, PropValue | undefined> {
+function addressProps(dom: Domain, a: Address | undefined): Record<string, PropValue | undefined> {
   switch (a?.type) {
     case 'pci':
-      return { bus: pciBusName(a.bus), addr: pciAddrText(a) };
+      // the root bus is pcie.0 on q35; user aliases name buses too
+      return pciPlacement(dom, a);
     case 'usb':
       return { bus: `usb.${a.bus}`, port: a.port };
     case 'isa':
@@ -466,7 +467,7 @@ export function buildSerials(ctx: EmitContext): void {
       driver,
       chardev,
       id,
-      ...addressProps(usb ? { type: 'usb', ...usb } : s.address),
+      ...addressProps(ctx.dom, usb ? { type: 'usb', ...usb } : s.address),
       index: driver === 'isa-serial' ? s.targetPort : undefined,
     }));
   });
@@ -479,7 +480,7 @@ export function buildParallels(ctx: EmitContext): void {
     if (!has(ctx.caps, 'chardev')) return emitLegacy(ctx, '-parallel', p);
     const id = p.alias ?? `parallel${i}`;
     const chardev = buildChardev(ctx, p, id);
-    if (chardev) ctx.out.object('-device', props({ driver: 'isa-parallel', chardev, id, ...addressProps(p.address) }));
+    if (chardev) ctx.out.object('-device', props({ driver: 'isa-parallel', chardev, id, ...addressProps(ctx.dom, p.address) }));
   });
 }
 

@@ -1,5 +1,6 @@
 // <controller>: usb, pci, ide, sata, scsi, virtio-serial, fdc, ccid.
 // argv: -device piix3-usb-uhci/…, virtio-scsi-pci, ahci, virtio-serial-pci, pci bridges; legacy -usb.
+import { fail } from '../errors.js';
 import type { ArgvReader } from '../ir/argv-reader.js';
 import type { Controller, ControllerType, Domain, PciControllerOpts } from '../ir/domain.js';
 import { isQ35 } from '../ir/defaults.js';
@@ -14,6 +15,16 @@ import { parsePciAddr, pciPlacement, readAddressXml, readVirtioDriverXml, virtio
 const TYPES = ['ide', 'fdc', 'scsi', 'sata', 'virtio-serial', 'ccid', 'usb', 'pci', 'xenbus', 'isa'] as const;
 const KNOWN = new Set(['address', 'alias', 'master', 'model', 'target', 'driver']);
 
+/** index=: PCI bus numbers are 8-bit (libvirt: "PCI controller index N too high, maximum is 255"). */
+function controllerIndex(e: XmlElement, type: ControllerType): number | undefined {
+  const index = intAttr(e, 'index');
+  const max = type === 'pci' ? 255 : 0x7fffffff;
+  if (index !== undefined && (index < 0 || index > max)) {
+    return fail('XmlBadValue', { what: `${type} controller index`, value: String(index), expected: `0 to ${max}` }, e.span);
+  }
+  return index;
+}
+
 /** `before`: the controllers read so far; one without index= takes the lowest free index of its type. */
 export function readControllerXml(e: XmlElement, before: readonly Controller[] = []): Controller {
   const type = checkEnum(e, 'controller type', reqAttr(e, 'type'), TYPES);
@@ -22,7 +33,7 @@ export function readControllerXml(e: XmlElement, before: readonly Controller[] =
   const alias = child(e, 'alias');
   return {
     type,
-    index: intAttr(e, 'index') ?? lowestFreeIndex(before.filter((c) => c.type === type)),
+    index: controllerIndex(e, type) ?? lowestFreeIndex(before.filter((c) => c.type === type)),
     ...(e.attrs.model !== undefined ? { model: e.attrs.model } : {}),
     ...(e.attrs.ports !== undefined ? { ports: intAttr(e, 'ports') } : {}),
     ...(e.attrs.vectors !== undefined ? { vectors: intAttr(e, 'vectors') } : {}),

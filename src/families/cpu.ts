@@ -158,6 +158,8 @@ export function readCpuArgv(r: ArgvReader): void {
     const m = /^([+-])(.+)$/.exec(flag) ?? /^([^=]+)=(on|off|true|false|yes|no)$/.exec(flag);
     const hv = /^hv[_-]([^=]+)(?:=(.*))?$/.exec(flag);
     if (flag === 'hv_crash' || flag === 'hv-crash') d.devices.extra.push(el('panic', { model: 'hyperv' }));
+    // the Hyper-V reference clock is a <clock> timer, not an enlightenment
+    else if (hv && hv[1] === 'time') d.clock.timers = [...d.clock.timers.filter((t) => t.name !== 'hypervclock'), { name: 'hypervclock', present: hv[2] !== 'off' }];
     else if (hv && HYPERV_FLAGS.has(hv[1]!.replace(/-/g, '_'))) {
       const name = hv[1]!.replace(/-/g, '_');
       const value = hv[2];

@@ -467,7 +467,7 @@ function deviceProps(ctx: EmitContext, disk: Disk, drive: string | undefined, bo
     serial: disk.serial,
     wwn: disk.wwn !== undefined ? wwnNumber(disk.wwn) : undefined,
     removable: bus === 'usb' ? false : undefined,
-    'write-cache': cache && bus !== 'fdc' && bus !== 'sd' ? (cache.writeback ? 'on' : 'off') : undefined,
+    'write-cache': cache && bus !== 'sd' ? (cache.writeback ? 'on' : 'off') : undefined,
     ...errorProps(disk),
     rotation_rate: disk.target.rotationRate,
     cyls: disk.geometry?.cyls,
@@ -721,6 +721,23 @@ function blockdevCache(format: Props | undefined, dev: Props): NonNullable<Disk[
   return wc === false ? 'writethrough' : 'writeback';
 }
 
+/**
+ * Target names taken in a growing list of disks read so far, and per prefix the lowest index that
+ * may be free: asked once per disk, rescanning the list every time made 1,000 disks quadratic.
+ * NB: the list only grows, so the lowest free index only grows too.
+ */
+const namesTaken = new WeakMap<readonly Disk[], { seen: number; taken: Set<string>; from: Map<string, number> }>();
+
+function nextFreeName(disks: readonly Disk[], prefix: string): string {
+  let t = namesTaken.get(disks);
+  if (!t) namesTaken.set(disks, (t = { seen: 0, taken: new Set(), from: new Map() }));
+  for (; t.seen < disks.length; t.seen++) t.taken.add(disks[t.seen]!.target.dev);
+  let i = t.from.get(prefix) ?? 0;
+  while (t.taken.has(diskNameFromIndex(prefix, i))) i++;
+  t.from.set(prefix, i);
+  return diskNameFromIndex(prefix, i);
+}
+
 function blockdevDisk(
   dp: Props, fe: (typeof FRONTENDS)[string], source: DiskSource, format: Props | undefined, storage: Props | undefined,
   q35: boolean, disks: readonly Disk[], span: Span | undefined, raw: string | undefined,
@@ -728,12 +745,7 @@ function blockdevDisk(
   const busProp = propStr(dp, 'bus') ?? '';
   const bus: DiskBus = fe.bus === 'ide-or-sata' ? (q35 || /^sata|^ahci/.test(busProp) ? 'sata' : 'ide') : fe.bus;
   // NB: target names are the guest's business; libvirt's own tests number them in order
-  const nextFree = (prefix: string) => {
-    const taken = new Set(disks.filter((d) => d.target.dev.startsWith(prefix)).map((d) => d.target.dev));
-    let i = 0;
-    while (taken.has(diskNameFromIndex(prefix, i))) i++;
-    return diskNameFromIndex(prefix, i);
-  };
+  const nextFree = (prefix: string) => nextFreeName(disks, prefix);
   const num = (k: string) => propNum(dp, k);
   const busNum = Number(/\.(\d+)$/.exec(busProp)?.[1] ?? 0);
   const ctl = Number(/^[a-z]+(\d+)\./.exec(busProp)?.[1] ?? 0);
@@ -801,12 +813,21 @@ function blockdevDisk(
   };
 }
 
+/** -drive bus=/unit=: QEMU reads an int and rejects a unit beyond the bus's devices. */
+function driveNumber(p: Props, key: 'bus' | 'unit', max: number): number | undefined {
+  const n = propNum(p, key);
+  if (n !== undefined && !(Number.isInteger(n) && n >= 0 && n <= max)) {
+    return fail('BadOptionValue', { option: '-drive', value: String(p[key]), reason: `${key} must be an integer from 0 to ${max}` });
+  }
+  return n;
+}
+
 /** The drive's place on its bus from bus=/unit= (libvirt: IDE has 2 units a bus, SCSI 7). */
 function driveIndex(p: Props, bus: DiskBus, disks: readonly Disk[]): number {
-  const b = propNum(p, 'bus');
-  const u = propNum(p, 'unit');
+  const perBus = bus === 'ide' ? 2 : bus === 'scsi' ? 7 : 0;
+  const b = driveNumber(p, 'bus', 0x7fffffff);
+  const u = driveNumber(p, 'unit', perBus ? perBus - 1 : 0x7fffffff);
   if (b !== undefined || u !== undefined) {
-    const perBus = bus === 'ide' ? 2 : bus === 'scsi' ? 7 : 0;
     return (b ?? 0) * perBus + (u ?? 0);
   }
   // neither: the next free index on this bus, as QEMU allocates

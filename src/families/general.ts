@@ -247,6 +247,12 @@ export function readGeneralArgv(r: ArgvReader): void {
     const slots = propNum(p, 'slots');
     if (maxKib !== undefined) d.maxMemory = { size: maxKib, ...(slots !== undefined ? { slots } : {}) };
   }
+  // the guest RAM's own backend (-machine memory-backend=…): -m says the same
+  const ramId = r.cmd.options.filter((o) => o.name === '-machine' || o.name === '-M').map((o) => propStr(optProps(o), 'memory-backend')).find((x) => x);
+  for (const o of r.take('-object')) {
+    const p = optProps(o);
+    if (!(ramId && propStr(p, 'id') === ramId && (propStr(p, 'qom-type') ?? '').startsWith('memory-backend-'))) r.unclaim(o);
+  }
   const smp = r.takeLast('-smp');
   if (smp) {
     const p = optProps(smp);

@@ -10,7 +10,7 @@ import { domainShortName, type EmitContext } from '../emit/context.js';
 import type { Span } from '../errors.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, onOff, reqAttr } from '../xml/values.js';
-import { parsePciAddr, pciAddrText, pciBusName, readAddressXml, writeAddressXml } from './address.js';
+import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 import type { Bootable } from './boot-order.js';
 
 const TYPES = ['user', 'network', 'bridge', 'ethernet', 'direct', 'vhostuser', 'server', 'client', 'mcast', 'udp', 'hostdev', 'vdpa', 'null', 'vds'] as const;
@@ -302,7 +302,7 @@ function buildNic(ctx: EmitContext, n: NetInterface, alias: string, bootindex: n
   const netdev = netdevProps(ctx, n, alias);
   if (!netdev) return;
   ctx.out.object('-netdev', { ...netdev, id: `host${alias}` });
-  ctx.out.object('-device', nicDeviceProps(n, alias, bootindex));
+  ctx.out.object('-device', nicDeviceProps(ctx.dom, n, alias, bootindex));
 }
 
 /** Elements libvirt applies on the host side (bandwidth, vlan, filters…) never reach QEMU's command line. */
@@ -423,7 +423,7 @@ function passtProps(ctx: EmitContext, n: NetInterface, alias: string): Props {
   return props({ type: 'stream', addr: { type: 'unix', path }, server: false });
 }
 
-function nicDeviceProps(n: NetInterface, alias: string, bootindex: number | undefined): Props {
+function nicDeviceProps(dom: Domain, n: NetInterface, alias: string, bootindex: number | undefined): Props {
   const d = n.driver;
   const virtio = isVirtio(n);
   const queues = d?.queues && d.queues > 1 ? d.queues : 1;
@@ -456,15 +456,16 @@ function nicDeviceProps(n: NetInterface, alias: string, bootindex: number | unde
     id: alias,
     mac: n.mac,
     bootindex,
-    ...addressProps(n.address),
+    ...addressProps(dom, n.address),
     'acpi-index': n.acpiIndex,
     // NB: a disabled ROM is an empty romfile, and then the BAR setting does not matter
     ...(n.rom?.enabled === false ? { romfile: '' } : n.rom ? { rombar: n.rom.bar === undefined ? undefined : n.rom.bar ? 1 : 0, romfile: n.rom.file } : {}),
   });
 }
 
-function addressProps(a: Address | undefined): Record<string, PropValue | undefined> {
-  if (a?.type === 'pci') return { bus: pciBusName(a.bus), addr: pciAddrText(a), multifunction: a.multifunction };
+function addressProps(dom: Domain, a: Address | undefined): Record<string, PropValue | undefined> {
+  // the root bus is pcie.0 on q35; user aliases name buses too
+  if (a?.type === 'pci') return pciPlacement(dom, a);
   if (a?.type === 'usb') return { bus: `usb.${a.bus}`, port: a.port };
   return {};
 }

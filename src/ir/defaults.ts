@@ -46,11 +46,14 @@ export function applyDefaults(dom: Domain, opts: DefaultsOptions = {}): Domain {
   if (q35) addController({ type: 'sata', index: 0, extra: [] });
   if (x86) addController({ type: 'pci', index: 0, model: q35 ? 'pcie-root' : 'pci-root', extra: [] });
   for (const bus of ['scsi', 'fdc', 'ide', 'sata'] as const) {
+    // controllers 0..the highest a disk uses (insertController keeps them in index order): one
+    // pass, where adding 0..N per disk made many disks on many controllers cubic
+    let top = -1;
     for (const d of disks) {
       const a = d.address;
-      if (a?.type !== 'drive' || d.target.bus !== bus) continue;
-      for (let i = 0; i <= a.controller; i++) addController({ type: bus, index: i, extra: [] });
+      if (a?.type === 'drive' && d.target.bus === bus && a.controller > top) top = a.controller;
     }
+    for (let i = 0; i <= top; i++) addController({ type: bus, index: i, extra: [] });
   }
   for (const c of [...dom.devices.channels, ...dom.devices.consoles]) {
     if (c.targetType !== 'virtio') continue;
@@ -81,11 +84,23 @@ function withControllerModel(c: Controller, q35: boolean): Controller {
 }
 
 function insertDisk(list: Disk[], d: Disk): void {
+  const idx = diskIndex(d.target.dev);
+  // NB: each bus's disks are kept sorted, so a disk sorting after the bus's last one goes right
+  // after it: the common case (targets in order) costs one look instead of a scan of the list
+  for (let i = list.length - 1; i >= 0; i--) {
+    const cur = list[i]!;
+    if (cur.target.bus !== d.target.bus) continue;
+    if (diskIndex(cur.target.dev) <= idx) {
+      list.splice(i + 1, 0, d);
+      return;
+    }
+    break;
+  }
   let at = -1;
   for (let i = list.length - 1; i >= 0; i--) {
     const cur = list[i]!;
     if (cur.target.bus !== d.target.bus) continue;
-    if (diskIndex(cur.target.dev) > diskIndex(d.target.dev)) at = i;
+    if (diskIndex(cur.target.dev) > idx) at = i;
     else if (at === -1) at = i + 1;
   }
   if (at === -1) list.push(d);

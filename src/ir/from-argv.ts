@@ -22,7 +22,8 @@ import { readVideoArgv } from '../families/video.js';
 import { parseCommandLine, type CommandLine } from '../lexer/argv-parser.js';
 import { ArgvReader } from './argv-reader.js';
 import { applyDefaults } from './defaults.js';
-import type { Disk, Domain } from './domain.js';
+import type { BootDevice, Disk, Domain } from './domain.js';
+import type { DomainDraft } from './argv-reader.js';
 import { finishDraft, newDraft } from './draft.js';
 
 export interface FromArgvOptions {
@@ -56,7 +57,23 @@ const READERS: ReadonlyArray<(r: ArgvReader) => void> = [
 ];
 
 export function domainFromArgvText(text: string, file?: string, opts: FromArgvOptions = {}): FromArgvResult {
-  return domainFromCommandLine(parseCommandLine(text, file), opts);
+  return domainFromCommandLine(checkArgvLimits(parseCommandLine(text, file)), opts);
+}
+
+/** Linux's execve limit on one argument (MAX_ARG_STRLEN): no runnable command line has a longer one. */
+export const MAX_ARG_CHARS = 128 * 1024;
+/** More options than any QEMU command line has; bounds the work a hostile input can cause. */
+export const MAX_ARG_COUNT = 65536;
+
+function checkArgvLimits(cmd: CommandLine): CommandLine {
+  if (cmd.options.length > MAX_ARG_COUNT) {
+    return fail('ArgvLimit', { what: 'number of options', size: cmd.options.length, limit: MAX_ARG_COUNT }, cmd.options[MAX_ARG_COUNT]!.span);
+  }
+  for (const o of cmd.options) {
+    const word = o.rawValue ?? '';
+    if (word.length > MAX_ARG_CHARS) return fail('ArgvLimit', { what: `length of the ${o.written || 'positional'} argument`, size: word.length, limit: MAX_ARG_CHARS }, o.valueSpan ?? o.span);
+  }
+  return cmd;
 }
 
 export function domainFromCommandLine(cmd: CommandLine, opts: FromArgvOptions = {}): FromArgvResult {
@@ -72,6 +89,7 @@ export function domainFromCommandLine(cmd: CommandLine, opts: FromArgvOptions = 
     // libvirt requires a name; QEMU has none by default
     draft.name = 'unnamed';
   }
+  bootIndexesToBootDevs(draft);
   const perDeviceBoot = [...draft.devices.disks, ...draft.devices.interfaces].some((d) => d.bootOrder !== undefined);
   if (!draft.os.boot.length && !perDeviceBoot) draft.os.boot = ['hd'];
   if (!draft.onPoweroff) draft.onPoweroff = 'destroy';
@@ -85,6 +103,38 @@ export function domainFromCommandLine(cmd: CommandLine, opts: FromArgvOptions = 
   // NB: from-native gives libvirt 5.4's defaults (the last release with this direction), which
   // kept i440fx slot 2 for a video card even when there was none.
   return { domain: opts.minimal ? domain : applyDefaults(withQemuDiskDrivers(domain), { reserveVideoSlot: true }), diagnostics: diag };
+}
+
+/**
+ * NB: libvirt turns <os><boot dev=…/> into bootindex=1,2,… on the first device of each kind (the
+ * first disk, CD-ROM, floppy, NIC). Bootindexes that fit that pattern exactly are read back as
+ * <boot dev>; any other assignment can only have come from per-device <boot order>.
+ */
+function bootIndexesToBootDevs(draft: DomainDraft): void {
+  const dev = draft.devices;
+  if (draft.os.boot.length) return;
+  const firsts: Array<[BootDevice, { bootOrder?: number } | undefined]> = [
+    ['hd', dev.disks.find((d) => d.device === 'disk')],
+    ['cdrom', dev.disks.find((d) => d.device === 'cdrom')],
+    ['fd', dev.disks.find((d) => d.device === 'floppy')],
+    ['network', dev.interfaces[0]],
+  ];
+  const ordered = [...dev.disks, ...dev.interfaces].filter((d) => d.bootOrder !== undefined);
+  if (!ordered.length) return;
+  const byFirst = firsts.filter(([, d]) => d?.bootOrder !== undefined);
+  if (byFirst.length !== ordered.length) return;
+  const orders = byFirst.map(([, d]) => d!.bootOrder!).sort((a, b) => a - b);
+  if (orders.some((o, i) => o !== i + 1)) return;
+  draft.os.boot = [...byFirst].sort((a, b) => a[1]!.bootOrder! - b[1]!.bootOrder!).map(([kind]) => kind);
+  const clear = new Set(byFirst.map(([, d]) => d));
+  dev.disks = dev.disks.map((d) => (clear.has(d) ? withoutBootOrder(d) : d));
+  dev.interfaces = dev.interfaces.map((n) => (clear.has(n) ? withoutBootOrder(n) : n));
+}
+
+function withoutBootOrder<T extends { bootOrder?: number }>(d: T): T {
+  const copy = { ...d };
+  delete copy.bootOrder;
+  return copy;
 }
 
 /** libvirt's QEMU driver names itself as every disk's driver and reads local images as raw

@@ -62,7 +62,7 @@ export function readXml(text: string, file?: string): XmlElement {
     const attrs = { ...(node[':@'] ?? {}) };
     const inner = bindings(attrs, scope);
     const name = qualify(raw, inner, span);
-    const kids = (node[name] as FxpNode[]) ?? [];
+    const kids = (node[raw] as FxpNode[]) ?? [];
     const children: XmlElement[] = [];
     let textContent = '';
     for (const k of kids) {

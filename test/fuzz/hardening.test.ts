@@ -1,0 +1,155 @@
+// Hostile and broken input: XML hardening limits, CLI input checks, atomic output, batch runs.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DomxmlError, domainFromArgvText, domainFromXml, domainToArgv } from '../../src/index.js';
+import { MAX_XML_CHARS, MAX_XML_DEPTH } from '../../src/xml/read.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const BIN = join(ROOT, 'bin', 'domxml');
+const GOOD = readFileSync(join(ROOT, 'golden', 'kernel-boot', 'input.xml'), 'utf8');
+
+function domxml(args: string[], input?: string | Buffer) {
+  const r = spawnSync(BIN, args, { cwd: ROOT, encoding: 'utf8', timeout: 60000, ...(input !== undefined ? { input } : {}) });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function readError(text: string): DomxmlError {
+  try {
+    domainFromXml(text, 'x.xml');
+  } catch (err) {
+    if (err instanceof DomxmlError) return err;
+    throw err;
+  }
+  throw new Error('no error');
+}
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'domxml-hostile-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('XML reader limits', () => {
+  test('billion laughs: no DOCTYPE, no entity expansion', () => {
+    const laughs = `<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">\n]>\n<domain type='qemu'><name>&lol2;</name></domain>`;
+    const e = readError(laughs);
+    expect(e.diagnostic.code).toBe('XmlDoctype');
+    expect(e.diagnostic.span).toMatchObject({ file: 'x.xml', line: 2, column: 1 });
+  });
+  test('external entity: never read', () => {
+    const e = readError(`<!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/passwd">]><domain type='qemu'><name>&x;</name></domain>`);
+    expect(e.diagnostic.code).toBe('XmlDoctype');
+  });
+  test('depth limit', () => {
+    const deep = `<domain type='qemu'>${'<a>'.repeat(MAX_XML_DEPTH)}${'</a>'.repeat(MAX_XML_DEPTH)}</domain>`;
+    expect(readError(deep).diagnostic).toMatchObject({ code: 'XmlTooDeep', span: { line: 1 } });
+    const ok = `<domain type='qemu'><name>x</name><memory>1</memory><metadata>${'<a/>'.repeat(1000)}</metadata></domain>`;
+    expect(domainFromXml(ok).domain.name).toBe('x');
+  });
+  test('size limit', () => {
+    const big = `<domain type='qemu'><name>x</name><description>${'a'.repeat(MAX_XML_CHARS)}</description></domain>`;
+    expect(readError(big).diagnostic.code).toBe('InputTooLarge');
+  });
+  test('the QEMU namespace by any prefix; qemu: bound elsewhere is not the extension', () => {
+    const q = (prefix: string, uri: string) =>
+      `<domain type='qemu' xmlns:${prefix}='${uri}'><name>x</name><memory>1</memory><${prefix}:commandline><${prefix}:arg value='-S'/></${prefix}:commandline></domain>`;
+    expect(domainFromXml(q('q', 'http://libvirt.org/schemas/domain/qemu/1.0')).domain.qemuCommandline?.args).toEqual(['-S']);
+    expect(domainFromXml(q('qemu', 'http://example.org/other')).domain.qemuCommandline).toBeUndefined();
+    expect(readError(`<domain type='qemu'><name>x</name><memory>1</memory><qemu:commandline/></domain>`).diagnostic.code).toBe('XmlSyntax');
+  });
+});
+
+// inputs the fuzzer found hanging (a loop up to a huge index): now catalogued errors
+describe('fuzz regressions', () => {
+  const caught = (run: () => unknown) => {
+    try {
+      run();
+    } catch (err) {
+      if (err instanceof DomxmlError) return err.diagnostic.code;
+      throw err;
+    }
+    return 'ok';
+  };
+  test('-drive bus=/unit= beyond what QEMU reads', () => {
+    for (const v of ['99999999999999999999999', '-1', '1.5']) {
+      expect(caught(() => domainFromArgvText(`qemu-system-x86_64 -m 64 -drive file=/a.img,if=ide,bus=${v},unit=0`))).toBe('BadOptionValue');
+    }
+    expect(caught(() => domainFromArgvText('qemu-system-x86_64 -m 64 -drive file=/a.img,if=ide,bus=0,unit=2'))).toBe('BadOptionValue');
+    expect(caught(() => domainFromArgvText('qemu-system-x86_64 -m 64 -drive file=/a.img,if=ide,bus=1,unit=1'))).toBe('ok');
+  });
+  test('PCI controller index above 255', () => {
+    const xml = (i: string) =>
+      `<domain type='qemu'><name>x</name><memory>65536</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><controller type='pci' index='${i}' model='pci-bridge'/></devices></domain>`;
+    expect(caught(() => domainToArgv(domainFromXml(xml('4294967296')).domain, { qemuVersion: '7.2' }))).toBe('XmlBadValue');
+    expect(caught(() => domainToArgv(domainFromXml(xml('256')).domain, { qemuVersion: '7.2' }))).toBe('XmlBadValue');
+    expect(caught(() => domainToArgv(domainFromXml(xml('1')).domain, { qemuVersion: '7.2' }))).toBe('ok');
+  });
+});
+
+describe('CLI on hostile input', () => {
+  test('invalid UTF-8 and NUL bytes: a located error, exit 1', () => {
+    const bad = Buffer.concat([Buffer.from("<domain type='qemu'>\n<name>a"), Buffer.from([0xff, 0xfe]), Buffer.from('</name></domain>')]);
+    const r = domxml(['to-native', 'qemu-argv', '-'], bad);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('domxml: error: standard input:2:8: standard input is not valid UTF-8\n');
+    const nul = domxml(['to-native', 'qemu-argv', '-'], "<domain type='qemu'>\0</domain>");
+    expect(nul.code).toBe(1);
+    expect(nul.stderr).toMatch(/^domxml: error: .*\n$/);
+    expect(nul.stderr).not.toMatch(/internal error|    at /);
+  });
+  test('a batch reports each bad file, converts the rest, sums up, exits 1', () => {
+    const good = join(dir, 'good.xml');
+    writeFileSync(good, GOOD);
+    writeFileSync(join(dir, 'bad.xml'), '<domain');
+    const r = domxml(['to-native', 'qemu-argv', good, join(dir, 'bad.xml'), join(dir, 'missing.xml'), good]);
+    expect(r.code).toBe(1);
+    expect(r.stdout.match(/^# .*good\.xml$/gm)).toHaveLength(2);
+    expect(r.stderr).toMatch(/bad\.xml:1:\d+: XML syntax error/);
+    expect(r.stderr).toMatch(/cannot read .*missing\.xml: ENOENT/);
+    expect(r.stderr).toMatch(/domxml: 2 of 4 converted, 2 failed\n$/);
+  });
+});
+
+describe('-o FILE never loses the old file', () => {
+  test('a failed run leaves the old file intact', () => {
+    const out = join(dir, 'kept.args');
+    writeFileSync(out, 'old\n');
+    writeFileSync(join(dir, 'broken.xml'), '<domain type="qemu"><name>');
+    expect(domxml(['to-native', 'qemu-argv', '-o', out, join(dir, 'broken.xml')]).code).toBe(1);
+    expect(readFileSync(out, 'utf8')).toBe('old\n');
+  });
+  test('SIGKILL while writing leaves the old file intact', async () => {
+    const out = join(dir, 'killed.xml');
+    writeFileSync(out, 'old\n');
+    // a large output: many options kept verbatim
+    const args = join(dir, 'big.args');
+    writeFileSync(args, `qemu-system-x86_64 -m 64 ${'-display none '.repeat(20000)}`);
+    for (const delay of [50, 200, 400, 800]) {
+      const child = spawn(BIN, ['from-native', 'qemu-argv', '-q', '-o', out, args], { cwd: ROOT, stdio: 'ignore' });
+      await new Promise((r) => setTimeout(r, delay));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.on('exit', r));
+      const now = readFileSync(out, 'utf8');
+      // either untouched or the complete new output, never a half
+      if (now !== 'old\n') expect(now).toMatch(/<\/domain>\n$/);
+    }
+  });
+  test('a full disk fails cleanly and keeps the old file', () => {
+    const mnt = join(dir, 'tiny');
+    spawnSync('mkdir', [mnt]);
+    if (process.getuid?.() !== 0 || spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16k', 'tmpfs', mnt]).status !== 0) return;
+    try {
+      const out = join(mnt, 'out.args');
+      writeFileSync(out, 'old\n');
+      writeFileSync(join(dir, 'big.xml'), GOOD.replace('</devices>', `${"<serial type='pty'/>".repeat(3)}</devices>`).replace(/<name>[^<]*</, `<name>${'n'.repeat(40000)}<`));
+      const r = domxml(['to-native', 'qemu-argv', '-q', '-o', out, join(dir, 'big.xml')]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^domxml: error: cannot write .*ENOSPC\n$/);
+      expect(readFileSync(out, 'utf8')).toBe('old\n');
+    } finally {
+      spawnSync('umount', [mnt]);
+    }
+  });
+});
