@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the property tests of test/fuzz/ against dist/ with a fixed seed and a time budget.
+// Runs the property tests of test/fuzz/ against dist/ (build first) with a fixed seed and a time budget.
 //
 //   DOMXML_FUZZ_SECONDS   total budget (default 4), shared by the properties
 //   DOMXML_FUZZ_SEED      fast-check seed (default 20261126)

@@ -232,6 +232,7 @@ function withStdin(argv: readonly string[], files: string[] | undefined): string
  */
 const VERB_MODULES: readonly (readonly [verbs: readonly string[], load: (setCode: (c: number) => void) => Promise<CommandModule[]>])[] = [
   [['validate'], async (setCode) => [(await import('./validate-command.js')).validateCommand(setCode)]],
+  [['argv-diff'], async (setCode) => [(await import('./argv-diff-command.js')).argvDiffCommand(setCode)]],
   [
     ['capabilities', 'launch', 'list', 'dominfo', 'shutdown', 'destroy', 'qemu-monitor-command'],
     async (setCode) => (await import('./launch-command.js')).launchCommands(setCode) as unknown as CommandModule[],
