@@ -70,7 +70,9 @@ const SHELL_META = /[\r\t\n !"#$&'()*;<>?[\\\]^`{|}~]/;
 /** Quotes a word only when it holds shell metacharacters, as libvirt's virBufferEscapeShell does. */
 export function shellQuote(word: string): string {
   if (word !== '' && !SHELL_META.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
+  // NB: a backslash-newline inside '…' is a continuation for readers of libvirt's .args layout
+  // (ours included), so that backslash is written outside the quotes, where it stays literal.
+  return `'${word.replace(/'/g, `'\\''`).replace(/\\(?=\r?\n)/g, `'\\\\'`)}'`;
 }
 
 /** NAME=VALUE with only the value quoted: in sh, 'a=b c' would be a command, a='b c' is env. */

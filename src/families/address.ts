@@ -1,5 +1,6 @@
 // Device addresses: <address type='pci'|'drive'|'usb'|…> in XML, bus=/addr=/unit= on -device.
 import type { Address, Domain, VirtioDriverOpts } from '../ir/domain.js';
+import { fail } from '../errors.js';
 import { el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, intAttr } from '../xml/values.js';
 
@@ -10,8 +11,13 @@ export function readAddressXml(e: XmlElement): Address {
       const mf = boolAttr(e, 'multifunction');
       return { type: 'pci', domain: n('domain'), bus: n('bus'), slot: n('slot'), function: n('function'), ...(mf !== undefined ? { multifunction: mf } : {}) };
     }
-    case 'drive':
-      return { type: 'drive', controller: n('controller'), bus: n('bus'), target: n('target'), unit: n('unit') };
+    case 'drive': {
+      // NB: every controller index below a disk's gets an implicit controller (as in libvirt), so
+      // the index is bounded like a PCI controller's (0-255) rather than left to run away.
+      const controller = n('controller');
+      if (controller < 0 || controller > 255) fail('XmlBadValue', { what: 'drive address controller', value: String(controller), expected: 'an index from 0 to 255' }, e.span);
+      return { type: 'drive', controller, bus: n('bus'), target: n('target'), unit: n('unit') };
+    }
     case 'usb':
       return { type: 'usb', bus: n('bus'), ...(e.attrs.port !== undefined ? { port: e.attrs.port } : {}) };
     case 'virtio-serial':

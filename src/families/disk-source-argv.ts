@@ -183,8 +183,16 @@ function urlSource(path: string, protocol: NetSource['protocol'], span?: Span): 
           name: url.hostname.replace(/^\[(.*)\]$/, '$1'),
           ...(url.port ? { port: Number(url.port) } : {}),
         };
-  const name = decodeURIComponent(url.pathname).replace(/^\//, '');
-  const auth: DiskAuth | undefined = url.username ? { username: decodeURIComponent(url.username), ...(protocol === 'iscsi' ? { secretType: 'iscsi' as const } : {}) } : undefined;
+  let name: string;
+  let username: string;
+  try {
+    name = decodeURIComponent(url.pathname).replace(/^\//, '');
+    username = decodeURIComponent(url.username);
+  } catch {
+    // a '%' not followed by two hex digits (or escaping invalid UTF-8)
+    return bad(path, 'bad %-escape in the URL', span);
+  }
+  const auth: DiskAuth | undefined = username ? { username, ...(protocol === 'iscsi' ? { secretType: 'iscsi' as const } : {}) } : undefined;
   return {
     source: { type: 'network', protocol, ...(name ? { name } : {}), hosts: [host] },
     ...(auth ? { auth } : {}),

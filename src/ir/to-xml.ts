@@ -41,30 +41,40 @@ export function domainToElement(d: Domain): XmlElement {
   );
 }
 
-/** NB: device order is libvirt's: emulator, disks, controllers, leases, filesystems, interfaces,
- * smartcards, serials, parallels, consoles, channels, inputs, tpms, graphics, sounds, audios,
- * videos, hostdevs, redirdevs, redirfilter, hubs, watchdog, memballoon, … */
+/** NB: libvirt writes devices by kind in this order (virDomainDefFormatInternal); elements the
+ * IR does not model yet (kept in `extra`) are slotted in by the same table, so they keep the
+ * place libvirt gives them. */
+const DEVICE_ORDER = [
+  'emulator', 'disk', 'controller', 'lease', 'filesystem', 'interface', 'smartcard', 'serial', 'parallel',
+  'console', 'channel', 'input', 'tpm', 'graphics', 'sound', 'audio', 'video', 'hostdev', 'redirdev',
+  'redirfilter', 'hub', 'watchdog', 'memballoon', 'rng', 'nvram', 'panic', 'shmem', 'memory', 'iommu',
+  'vsock', 'crypto',
+];
+const rank = (name: string): number => {
+  const i = DEVICE_ORDER.indexOf(name);
+  return i < 0 ? DEVICE_ORDER.length : i;
+};
+
 function devicesXml(v: Devices): XmlElement {
-  return el(
-    'devices',
-    {},
+  const modelled: XmlElement[] = [
     textEl('emulator', v.emulator),
-    v.disks.map(writeDiskXml),
-    v.controllers.map(writeControllerXml),
-    v.interfaces.map(writeInterfaceXml),
-    v.serials.map((c) => writeChardevXml('serial', c)),
-    v.parallels.map((c) => writeChardevXml('parallel', c)),
-    v.consoles.map((c) => writeChardevXml('console', c)),
-    v.channels.map((c) => writeChardevXml('channel', c)),
-    v.inputs.map(writeInputXml),
-    v.graphics.map(writeGraphicsXml),
-    v.sounds.map(writeSoundXml),
-    v.audios.map(writeAudioXml),
-    v.videos.map(writeVideoXml),
-    // NB: device elements the IR does not model yet keep their place after the modelled ones
-    v.extra,
-    v.memballoon && writeMemballoonXml(v.memballoon),
-  );
+    ...v.disks.map(writeDiskXml),
+    ...v.controllers.map(writeControllerXml),
+    ...v.interfaces.map(writeInterfaceXml),
+    ...v.serials.map((c) => writeChardevXml('serial', c)),
+    ...v.parallels.map((c) => writeChardevXml('parallel', c)),
+    ...v.consoles.map((c) => writeChardevXml('console', c)),
+    ...v.channels.map((c) => writeChardevXml('channel', c)),
+    ...v.inputs.map(writeInputXml),
+    ...v.graphics.map(writeGraphicsXml),
+    ...v.sounds.map(writeSoundXml),
+    ...v.audios.map(writeAudioXml),
+    ...v.videos.map(writeVideoXml),
+    v.memballoon ? writeMemballoonXml(v.memballoon) : undefined,
+  ].filter((e): e is XmlElement => e !== undefined);
+  // a stable sort: within one kind, document order is kept
+  const all = [...modelled, ...v.extra].map((e, i) => ({ e, i })).sort((a, b) => rank(a.e.name) - rank(b.e.name) || a.i - b.i);
+  return el('devices', {}, all.map((x) => x.e));
 }
 
 export function domainToXml(d: Domain): string {

@@ -79,6 +79,10 @@ describe('fuzz regressions', () => {
     expect(caught(() => domainFromArgvText('qemu-system-x86_64 -m 64 -drive file=/a.img,if=ide,bus=0,unit=2'))).toBe('BadOptionValue');
     expect(caught(() => domainFromArgvText('qemu-system-x86_64 -m 64 -drive file=/a.img,if=ide,bus=1,unit=1'))).toBe('ok');
   });
+  test('a network disk URL with a bad %-escape', () => {
+    expect(caught(() => domainFromArgvText('qemu-system-x86_64 -m 64 -drive file=iscsi://example.org:6000/iqn%3,format=raw,if=virtio'))).toBe('BadOptionValue');
+    expect(caught(() => domainFromArgvText('qemu-system-x86_64 -m 64 -drive file=iscsi://u%ff@example.org:6000/iqn/1,format=raw,if=virtio'))).toBe('BadOptionValue');
+  });
   test('PCI controller index above 255', () => {
     const xml = (i: string) =>
       `<domain type='qemu'><name>x</name><memory>65536</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><controller type='pci' index='${i}' model='pci-bridge'/></devices></domain>`;
