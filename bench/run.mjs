@@ -172,6 +172,18 @@ if (argsFiles.length) {
   row('  domxml from-native, 5.4 corpus ×30', (b.ok / b.ms) * 1000, 'domains/s', undefined, undefined, `${b.ok} of ${b.total} converted; process start included (virsh has no from-native since 5.5)`);
 }
 
+// validation of the whole shared corpus: one domxml process against xmllint run file by file
+const allXml = [...xmlFiles, ...argsFiles.map((f) => f.replace(/\.args$/, '.xml')).filter((f) => existsSync(f))];
+if (allXml.length) {
+  const [vms, vres] = wall(() => spawnSync(BIN, ['validate', '-q', ...allXml], { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 30 }));
+  let xms;
+  if (haveXmllint) {
+    [xms] = wall(() => { for (const f of allXml) spawnSync('xmllint', ['--noout', '--relaxng', RNG, f], { stdio: 'ignore' }); });
+    row(`  xmllint --relaxng, ${allXml.length} corpus files one by one`, xms, 'ms', undefined, undefined, 'one xmllint process per file');
+  }
+  row(`  domxml validate, ${allXml.length} corpus files, one process`, vms, 'ms', xms !== undefined ? 'xmllint' : undefined, xms, `exit ${vres.status}`);
+}
+
 // --- 3-4. library, memory, linear cost (a child with --expose-gc) ---------------------------
 const libScript = join(work, 'lib.mjs');
 writeFileSync(
