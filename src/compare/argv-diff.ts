@@ -60,6 +60,17 @@ export function canonOption(o: ParsedOption): CanonOption {
 
 const key = (c: CanonOption): string => `${c.name}\0${c.text}`;
 
+/** The options of `a` left over after taking out one equal option of `b` for each (a - b). */
+function multisetMinus(a: readonly CanonOption[], b: readonly CanonOption[]): CanonOption[] {
+  const count = new Map<string, number>();
+  for (const c of b) count.set(key(c), (count.get(key(c)) ?? 0) + 1);
+  return a.filter((c) => {
+    const n = count.get(key(c)) ?? 0;
+    if (n > 0) count.set(key(c), n - 1);
+    return n === 0;
+  });
+}
+
 export function diffArgv(a: string, b: string, fileA?: string, fileB?: string): ArgvDiff {
   const ca = parseCommandLine(a, fileA);
   const cb = parseCommandLine(b, fileB);
@@ -68,23 +79,8 @@ export function diffArgv(a: string, b: string, fileA?: string, fileB?: string): 
   const env = { missing: [...envA].filter((e) => !envB.has(e)), extra: [...envB].filter((e) => !envA.has(e)) };
   const oa = ca.options.map(canonOption);
   const ob = cb.options.map(canonOption);
-  // multiset difference
-  const count = new Map<string, number>();
-  for (const c of ob) count.set(key(c), (count.get(key(c)) ?? 0) + 1);
-  const missingAll: CanonOption[] = [];
-  for (const c of oa) {
-    const n = count.get(key(c)) ?? 0;
-    if (n > 0) count.set(key(c), n - 1);
-    else missingAll.push(c);
-  }
-  const countA = new Map<string, number>();
-  for (const c of oa) countA.set(key(c), (countA.get(key(c)) ?? 0) + 1);
-  const extraAll: CanonOption[] = [];
-  for (const c of ob) {
-    const n = countA.get(key(c)) ?? 0;
-    if (n > 0) countA.set(key(c), n - 1);
-    else extraAll.push(c);
-  }
+  const missingAll = multisetMinus(oa, ob);
+  const extraAll = multisetMinus(ob, oa);
   // pair missing/extra options with the same identity as changes
   const changed: Change[] = [];
   const extra = [...extraAll];

@@ -1,6 +1,6 @@
 // validateDomainXml: domain XML text → verdict and located diagnostics (schema, then libvirt's semantic rules).
 import { DomxmlError } from '../errors.js';
-import { readXml } from '../xml/read.js';
+import { readXml, tagEnd as endOfTag } from '../xml/read.js';
 import type { XmlElement } from '../xml/tree.js';
 import type { ValidationDiagnostic, ValidationResult } from './diagnostic.js';
 import { elementPaths, RULE_DOCS, semanticCheck, type RuleOptions } from './rules.js';
@@ -55,7 +55,7 @@ function locator(text: string, file: string | undefined): Locator {
     if (!span) return base;
     if (attribute !== undefined && span.offset !== undefined) {
       const local = attribute.replace(/^\{[^}]*\}/, '').replace(/^@/, '');
-      const tagEnd = startTagEnd(text, span.offset);
+      const tagEnd = Math.min(endOfTag(text, span.offset) + 1, text.length);
       const tag = text.slice(span.offset, tagEnd);
       const m = new RegExp(`\\s((?:[\\w.-]+:)?${local.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')})\\s*=`).exec(tag);
       if (m) {
@@ -73,17 +73,4 @@ function locator(text: string, file: string | undefined): Locator {
     }
     return { ...base, line: span.line, column: span.column };
   };
-}
-
-/** The offset after the '>' closing the start tag at `from`, skipping quoted attribute values. */
-function startTagEnd(text: string, from: number): number {
-  let quote = '';
-  for (let i = from; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quote) {
-      if (ch === quote) quote = '';
-    } else if (ch === '"' || ch === "'") quote = ch;
-    else if (ch === '>') return i + 1;
-  }
-  return text.length;
 }

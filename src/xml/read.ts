@@ -147,7 +147,7 @@ function scanTags(text: string): TagScan {
 }
 
 /** Offset of the '>' closing the tag whose name starts at `from` ('>' in quoted values skipped). */
-function tagEnd(text: string, from: number): number {
+export function tagEnd(text: string, from: number): number {
   let quote = '';
   for (let i = from; i < text.length; i++) {
     const c = text[i]!;
