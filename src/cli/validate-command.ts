@@ -89,7 +89,9 @@ function run(a: ValidateArgs): number {
   if (a.format === 'json') process.stdout.write(JSON.stringify(results, null, 2) + '\n');
   else if (a.format === 'sarif') process.stdout.write(JSON.stringify(sarif(results), null, 2) + '\n');
   else {
-    for (const r of results) for (const d of r.diagnostics) process.stdout.write(formatText(d) + '\n');
+    // colours only on a terminal, and never when NO_COLOR is set (no-color.org)
+    const color = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+    for (const r of results) for (const d of r.diagnostics) process.stdout.write(formatText(d, { color }) + '\n');
     if (!a.quiet) {
       const invalid = results.filter((r) => !r.valid).length;
       const count = (s: string) => results.reduce((n, r) => n + r.diagnostics.filter((d) => d.severity === s).length, 0);

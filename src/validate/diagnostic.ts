@@ -63,7 +63,9 @@ export function listOf(items: readonly string[], max = 12): string {
   return items.length <= max ? items.join(', ') : `${items.slice(0, max).join(', ')}, … (${items.length} in all)`;
 }
 
-export function formatText(d: ValidationDiagnostic): string {
+/** One line per diagnostic; `color` marks the severity with ANSI colours (for a terminal). */
+export function formatText(d: ValidationDiagnostic, opts: { readonly color?: boolean } = {}): string {
   const where = d.file !== undefined || d.line !== undefined ? `${d.file ?? '<input>'}${d.line !== undefined ? `:${d.line}:${d.column ?? 1}` : ''}: ` : '';
-  return `${where}${d.severity} ${d.code}: ${d.message} [${d.path}]`;
+  const severity = opts.color ? `\x1b[${d.severity === 'error' ? '1;31' : '1;33'}m${d.severity}\x1b[0m` : d.severity;
+  return `${where}${severity} ${d.code}: ${d.message} [${d.path}]`;
 }
