@@ -52,6 +52,14 @@ export const CATALOGUE = {
     'warning',
     (p) => `${p.option}: property '${p.property}' is not mapped and was dropped`,
   ),
+  EmulatorPath: entry<{ written: string; path: string }>(
+    'warning',
+    (p) => `emulator '${p.written}' is not an absolute path, which libvirt needs: written as ${p.path}`,
+  ),
+  AssumedDiskFormat: entry<{ path: string; format: string }>(
+    'warning',
+    (p) => `${p.path}: no format given (QEMU would probe the image): ${p.format}, as its name says`,
+  ),
   PositionalArgument: entry<{ value: string }>(
     'warning',
     (p) => `positional argument '${p.value}' (a disk image for QEMU): read as the first IDE disk`,

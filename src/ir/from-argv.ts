@@ -79,7 +79,12 @@ function checkArgvLimits(cmd: CommandLine): CommandLine {
 export function domainFromCommandLine(cmd: CommandLine, opts: FromArgvOptions = {}): FromArgvResult {
   const diag = new Diagnostics();
   const draft = newDraft();
-  draft.devices.emulator = cmd.emulator;
+  // NB: libvirt needs an absolute emulator path; a script that relied on $PATH gets the usual place
+  if (cmd.emulator.startsWith('/')) draft.devices.emulator = cmd.emulator;
+  else {
+    draft.devices.emulator = `/usr/bin/${cmd.emulator.split('/').pop()}`;
+    diag.warn('EmulatorPath', { written: cmd.emulator, path: draft.devices.emulator }, cmd.emulatorSpan);
+  }
   draft.$span = cmd.emulatorSpan;
   const r = new ArgvReader(cmd, diag, draft);
   for (const read of READERS) read(r);
@@ -102,7 +107,7 @@ export function domainFromCommandLine(cmd: CommandLine, opts: FromArgvOptions = 
   if (!cmd.emulator) return fail('EmptyCommandLine', {}, cmd.emulatorSpan);
   // NB: from-native gives libvirt 5.4's defaults (the last release with this direction), which
   // kept i440fx slot 2 for a video card even when there was none.
-  return { domain: opts.minimal ? domain : applyDefaults(withQemuDiskDrivers(domain), { reserveVideoSlot: true }), diagnostics: diag };
+  return { domain: opts.minimal ? domain : applyDefaults(withQemuDiskDrivers(domain, diag), { reserveVideoSlot: true }), diagnostics: diag };
 }
 
 /**
@@ -137,12 +142,22 @@ function withoutBootOrder<T extends { bootOrder?: number }>(d: T): T {
   return copy;
 }
 
+/** Image formats a file name tells, for scripts that let QEMU probe the format. */
+const FORMAT_BY_SUFFIX: ReadonlyArray<readonly [RegExp, string]> = [
+  [/\.qcow2$/i, 'qcow2'], [/\.qcow$/i, 'qcow'], [/\.qed$/i, 'qed'], [/\.vmdk$/i, 'vmdk'], [/\.vdi$/i, 'vdi'], [/\.vhdx$/i, 'vhdx'],
+];
+
 /** libvirt's QEMU driver names itself as every disk's driver and reads local images as raw
- * unless told a format (qemuDomainDeviceDiskDefPostParse). */
-function withQemuDiskDrivers(dom: Domain): Domain {
+ * unless told a format (qemuDomainDeviceDiskDefPostParse). NB: a legacy script that gave no
+ * format= had QEMU probe it; reading a qcow2 image as raw would hand the guest the container,
+ * so a file name that tells the format is followed, with a warning. */
+function withQemuDiskDrivers(dom: Domain, diag: Diagnostics): Domain {
   const disks = dom.devices.disks.map((d): Disk => {
     const local = d.source.type === 'file' || d.source.type === 'block';
-    const type = d.driver?.type ?? (local ? 'raw' : undefined);
+    const path = d.source.type === 'file' ? d.source.file ?? '' : '';
+    const guessed = d.driver?.type === undefined ? FORMAT_BY_SUFFIX.find(([re]) => re.test(path))?.[1] : undefined;
+    if (guessed) diag.warn('AssumedDiskFormat', { path, format: guessed }, d.$span);
+    const type = d.driver?.type ?? guessed ?? (local ? 'raw' : undefined);
     return { ...d, driver: { ...d.driver, name: d.driver?.name ?? 'qemu', ...(type ? { type } : {}) } };
   });
   return { ...dom, devices: { ...dom.devices, disks } };

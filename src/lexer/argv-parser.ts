@@ -134,9 +134,20 @@ function joinCephArgs(words: Word[]): Word[] {
   return [...words.slice(0, i), { text: `CEPH_ARGS=-m ${next.text}`, span: words[i]!.span }, ...words.slice(i + 2)];
 }
 
+/** Words that only launch the next command: `exec qemu …` in a start script, `sudo qemu …`. */
+const LAUNCHERS = new Set(['exec', 'sudo', 'nohup', 'env', 'setsid', 'command']);
+
+/** Drops launcher words between the env prefix and the emulator; they are the shell's, not QEMU's. */
+function dropLaunchers(words: Word[]): Word[] {
+  let i = 0;
+  while (i < words.length && (ENV_RE.test(words[i]!.text) || LAUNCHERS.has(words[i]!.text))) i++;
+  const prefix = words.slice(0, i).filter((w) => !LAUNCHERS.has(w.text));
+  return prefix.length === i ? words : [...prefix, ...words.slice(i)];
+}
+
 /** Parses command-line text (shell syntax or NUL-separated) into env, emulator and options. */
 export function parseCommandLine(text: string, file?: string): CommandLine {
-  const words = joinCephArgs(shellWords(text, file));
+  const words = dropLaunchers(joinCephArgs(shellWords(text, file)));
   if (words.length === 0 || words.every((w) => ENV_RE.test(w.text))) {
     return fail('EmptyCommandLine', {}, { file, line: 1, column: 1 });
   }
