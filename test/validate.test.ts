@@ -18,7 +18,7 @@ function check(name: string): string {
   const text = readFileSync(join(FIXTURES, name), 'utf8');
   // NB: the host rule is exercised as if on a host without /dev/kvm, whatever this machine has
   const r = validateDomainXml(text, { file: name, host: true, kvmAvailable: false });
-  return `${r.valid ? 'valid' : 'invalid'}\n${r.diagnostics.map(formatText).join('\n')}\n`;
+  return `${r.valid ? 'valid' : 'invalid'}\n${r.diagnostics.map((d) => formatText(d)).join('\n')}\n`;
 }
 
 describe('golden diagnostics (test/fixtures/validate/NAME.xml → NAME.expected)', () => {
