@@ -153,6 +153,9 @@ export function buildAccel(ctx: EmitContext): void {
       'tb-size': ctx.dom.type !== 'kvm' && tb ? Math.floor(sizeKiB(tb) / 1024) : undefined,
     }));
   } else if (has(ctx.caps, 'kqemu') && ctx.dom.type === 'qemu') ctx.out.flag('-no-kqemu');
+  // NB: before -machine accel= (QEMU 1.0) a KVM guest said so with -enable-kvm, or the line
+  // would run under TCG (and read back as type='qemu')
+  else if (!has(ctx.caps, 'machine-opt') && ctx.dom.type === 'kvm') ctx.out.flag('-enable-kvm');
 }
 
 const LEGACY_BOOT: Record<BootDevice, string> = { fd: 'a', hd: 'c', cdrom: 'd', network: 'n' };
