@@ -72,8 +72,12 @@ const MODERN_ORDER: readonly Step[] = [
   buildKernel,
   buildControllers,
   buildUsbHubs,
-  (ctx) => buildDisks(ctx, bootIndexes(ctx.dom)),
-  (ctx) => buildNetworks(ctx, bootIndexes(ctx.dom)),
+  // NB: disks, then NICs; one boot order map spans both, so it is worked out once for the pair
+  (ctx) => {
+    const boot = bootIndexes(ctx.dom);
+    buildDisks(ctx, boot);
+    buildNetworks(ctx, boot);
+  },
   buildSerials,
   buildParallels,
   buildChannels,
