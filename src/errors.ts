@@ -105,6 +105,10 @@ export const CATALOGUE = {
     (p) => `${p.what} cannot be expressed for ${p.target}: left out`,
   ),
   UnsupportedDevice: entry<{ what: string }>('error', (p) => `${p.what} is not supported`),
+  Unrepresentable: entry<{ what: string; target: string; why: string }>(
+    'error',
+    (p) => `${p.what} cannot be written for ${p.target}: ${p.why}`,
+  ),
   RunnableSubstitute: entry<{ what: string; instead: string }>(
     'warning',
     (p) => `${p.what} needs what libvirt sets up on the host: the runnable command line uses ${p.instead} instead`,

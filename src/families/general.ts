@@ -5,6 +5,7 @@ import type { ArgvReader, DomainDraft } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
 import type { Domain, NumaCell, Vcpu } from '../ir/domain.js';
 import { has } from '../qemu/caps.js';
+import { formatVersion } from '../qemu/version.js';
 import { propNum, propStr, props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { child, children, el, textEl, type XmlElement } from '../xml/tree.js';
@@ -69,7 +70,12 @@ export function writeGeneral(d: Domain): XmlElement[] {
 export function buildName(ctx: EmitContext): void {
   const { dom, out } = ctx;
   if (has(ctx.caps, 'name.guest')) out.keyval('-name', props({ guest: dom.name, 'debug-threads': 'on' }));
-  else out.raw('-name', dom.name);
+  else {
+    // NB: before QemuOpts, QEMU cut -name at the first comma and read the rest as `process=`:
+    // a comma cannot be escaped there, and passing it would hand QEMU a second setting
+    if (dom.name.includes(',')) fail('Unrepresentable', { what: `the name '${dom.name}'`, target: `QEMU ${formatVersion(ctx.caps.version)}`, why: "its -name has no way to escape ','" }, dom.$span);
+    out.raw('-name', dom.name);
+  }
 }
 
 /** NB: libvirt aligns each NUMA cell's memory up to a whole MiB at define time. */

@@ -3,7 +3,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DomxmlError, domainFromArgvText, domainFromXml, domainToArgv } from '../../src/index.js';
+import { DomxmlError, argvWords, domainFromArgvText, domainFromXml, domainToArgv, printArgvLine } from '../../src/index.js';
+import { MAX_ARG_CHARS, MAX_ARG_COUNT } from '../../src/ir/from-argv.js';
 import { MAX_XML_CHARS, MAX_XML_DEPTH } from '../../src/xml/read.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -156,4 +157,71 @@ describe('-o FILE never loses the old file', () => {
       spawnSync('umount', [mnt]);
     }
   });
+});
+
+// Command lines are printed to be pasted into a shell and re-read by from-native: a value must never
+// become a second option (QemuOpts `,`), a second word or a command (shell metacharacters).
+describe('argv hardening', () => {
+  const code = (run: () => unknown): string => {
+    try {
+      run();
+    } catch (err) {
+      if (err instanceof DomxmlError) return err.diagnostic.code;
+      throw err;
+    }
+    return 'ok';
+  };
+  test('limits on argument count and length, with the location of the first one over', () => {
+    expect(code(() => domainFromArgvText(`qemu-system-x86_64 ${'-S '.repeat(MAX_ARG_COUNT)}`))).toBe('ok');
+    expect(code(() => domainFromArgvText(`qemu-system-x86_64 ${'-S '.repeat(MAX_ARG_COUNT + 1)}`))).toBe('ArgvLimit');
+    const long = `qemu-system-x86_64 -m 64\n-name ${'x'.repeat(MAX_ARG_CHARS + 1)}`;
+    let err: DomxmlError | undefined;
+    try {
+      domainFromArgvText(long, 'long.args');
+    } catch (e) {
+      err = e as DomxmlError;
+    }
+    expect(err?.diagnostic.code).toBe('ArgvLimit');
+    expect(err?.diagnostic.span).toMatchObject({ file: 'long.args', line: 2, column: 7 });
+    expect(code(() => domainFromArgvText(`qemu-system-x86_64 -m 64 -name ${'x'.repeat(MAX_ARG_CHARS)}`))).toBe('ok');
+  });
+
+  const SMUGGLED = '/srv/a,if=none,file=/etc/shadow';
+  const SHELLY = "vm $(touch /tmp/pwned) `id` 'q' \"d\"\nline2";
+  const hostile = (name: string) => `<domain type='qemu'>
+  <name>${name.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/"/g, '&quot;')}</name>
+  <memory unit='KiB'>65536</memory>
+  <os><type arch='x86_64' machine='pc'>hvm</type><kernel>/boot/k,initrd=/etc/shadow</kernel></os>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='${SMUGGLED}'/><target dev='vda' bus='virtio'/></disk>
+    <memballoon model='none'/>
+  </devices>
+</domain>`;
+
+  // QEMU before 2.5 cut -name at its first comma, with no escape: such a name is an error there
+  test('a name with a comma cannot be written for an old QEMU', () => {
+    expect(code(() => domainToArgv(domainFromXml(hostile(`a,process=x`), 'hostile.xml').domain, { qemuVersion: '1.0' }))).toBe('Unrepresentable');
+  });
+  for (const [version, NAME] of [['7.2', `${SHELLY},debug-threads=off`], ['1.0', SHELLY]] as const) {
+    test(`QemuOpts commas and shell metacharacters cannot smuggle options (QEMU ${version})`, () => {
+      const { argv } = domainToArgv(domainFromXml(hostile(NAME), 'hostile.xml').domain, { qemuVersion: version });
+      const line = printArgvLine(argv);
+      // the shell runs the printed line as one command with exactly the words and environment we
+      // meant, and nothing else: the emulator is swapped for a script that prints what it got
+      const dump = join(dir, 'argv-dump');
+      writeFileSync(dump, `#!/bin/sh\nprintf '%s\\0' "$HOME" "$@"\n`, { mode: 0o755 });
+      const sh = spawnSync('bash', ['-c', line.replace(argv.emulator, dump)], { encoding: 'utf8', cwd: dir });
+      expect(sh.status).toBe(0);
+      const home = argv.env.find(([k]) => k === 'HOME')![1];
+      expect(sh.stdout.split('\0').slice(0, -1)).toEqual([home, ...argvWords(argv).slice(argv.env.length + 1)]);
+      // read back: one disk with exactly that path, the name and kernel unchanged, no /etc/shadow anywhere else
+      const back = domainFromArgvText(line, 'printed.args').domain;
+      expect(back.name).toBe(NAME);
+      expect(back.os.kernel).toBe('/boot/k,initrd=/etc/shadow');
+      expect(back.devices.disks).toHaveLength(1);
+      expect(back.devices.disks[0]!.source).toMatchObject({ file: SMUGGLED });
+      expect(back.qemuCommandline).toBeUndefined();
+    });
+  }
 });
