@@ -18,7 +18,8 @@ const outdir = `${root}dist/bundle`;
 rmSync(outdir, { recursive: true, force: true });
 const result = await build({
   absWorkingDir: root,
-  entryPoints: { domxml: 'src/cli/main.ts' },
+  // NB: the batch worker is its own entry, so main.ts can start it by URL next to domxml.mjs
+  entryPoints: { domxml: 'src/cli/main.ts', 'batch-worker': 'src/cli/batch-worker.ts' },
   outdir,
   bundle: true,
   splitting: true,

@@ -139,3 +139,31 @@ describe('domxml-from-native', () => {
     expect(domxml('domxml-from-native', 'qemu-argv').code).toBe(2);
   });
 });
+
+// Batches of PARALLEL_MIN_FILES (256) inputs and more are shared among worker threads: the result
+// must be what one thread gives, file for file and in input order.
+describe('large batches', () => {
+  test('worker threads give the one-thread output, in order, with each bad file reported', () => {
+    const dir = join(tmp, 'batch');
+    spawnSync('mkdir', ['-p', dir]);
+    const good = readFileSync(GUEST, 'utf8');
+    const files: string[] = [];
+    for (let i = 0; i < 300; i++) {
+      const f = join(dir, `g${String(i).padStart(3, '0')}.xml`);
+      // every 7th input is broken; the others differ by name, so order mistakes would show
+      writeFileSync(f, i % 7 === 3 ? '<domain type="qemu"><name>' : good.replace(/<name>[^<]*</, `<name>guest${i}<`));
+      files.push(f);
+    }
+    const many = domxml('to-native', 'qemu-argv', '-q', ...STATE, ...files);
+    const few = [0, 1, 2].map((k) => domxml('to-native', 'qemu-argv', '-q', ...STATE, ...files.filter((_, i) => i % 3 === k)));
+    expect(many.code).toBe(1);
+    const failed = files.filter((_, i) => i % 7 === 3).length;
+    expect(many.stderr).toMatch(new RegExp(`domxml: ${300 - failed} of 300 converted, ${failed} failed\\n$`));
+    expect(many.stderr.match(/g\d{3}\.xml:1:\d+: XML syntax error/g)).toHaveLength(failed);
+    // the same sections as the three smaller (single-thread) runs, interleaved back into input order
+    const sections = (out: string) => out.split(/^(?=# )/m).filter(Boolean);
+    const byName = new Map([...few.flatMap((r) => sections(r.stdout))].map((s) => [s.split('\n', 1)[0], s]));
+    expect(sections(many.stdout)).toEqual(files.filter((_, i) => i % 7 !== 3).map((f) => byName.get(`# ${f}`)));
+    expect(many.stdout).toMatch(/-name guest299 /);
+  });
+});

@@ -9,10 +9,8 @@ import { readFileSync } from 'node:fs';
 import type { Argv as Yargs, CommandModule, Options } from 'yargs';
 import { DomxmlError, formatDiagnostic, type Diagnostic } from '../errors.js';
 import { DEFAULT_QEMU_VERSION } from '../qemu/caps.js';
-import { parseQemuConf } from '../qemu/config.js';
-import { parseVersion } from '../qemu/version.js';
-import { emulatorVersion } from './emulator-version.js';
-import { readInput, writeFileAtomic } from './io.js';
+import type { FileResult, Job } from './convert.js';
+import { writeFileAtomic } from './io.js';
 
 const EXIT_OK = 0;
 const EXIT_INVALID = 1;
@@ -56,25 +54,38 @@ function checkFormat(format: string): void {
   if (format !== 'qemu-argv') throw new UsageError(`unsupported configuration: Unsupported config type ${format}`);
 }
 
-/** Runs `convert` on every input; bad inputs are reported and the rest still converted. */
-function runBatch(a: Common, convert: (text: string, file: string) => { output: string; diagnostics: readonly Diagnostic[] }): number {
+/** Fewer inputs than this convert faster on the main thread than it takes to start workers. */
+const PARALLEL_MIN_FILES = 256;
+
+/**
+ * Converts every input; bad inputs are reported and the rest still converted. Large batches are
+ * shared among worker threads (one per core), each converting a contiguous slice; results are
+ * reported and printed in input order either way.
+ */
+async function runBatch(a: Common, job: Job, pidText?: { text: string; label: string }): Promise<number> {
   if (a.output && a.files.length > 1) throw new UsageError('-o/--output takes one input file');
-  const results: string[] = [];
+  const { converterFor, convertFile } = await import('./convert.js');
+  // NB: built before any input is read, so a bad qemu.conf fails the run once, not per file
+  const convert = converterFor(job);
+  const labels = a.files.map((f) => (f === '-' ? '<stdin>' : f));
+  let results: readonly FileResult[];
+  if (pidText) results = [convertFile(convert, '-', pidText.label, () => pidText.text)];
+  else if (a.files.length >= PARALLEL_MIN_FILES && !a.files.includes('-') && (await cores()) > 1) results = await inWorkers(job, a.files);
+  else results = a.files.map((file, i) => convertFile(convert, file, labels[i]!));
+  const outputs: string[] = [];
   let failed = 0;
-  for (const file of a.files) {
-    const label = file === '-' ? '<stdin>' : file;
-    try {
-      const { output, diagnostics } = convert(readInput(file), label);
-      for (const d of diagnostics) report(d, label, a.quiet);
-      results.push(a.files.length > 1 ? `# ${label}\n${output}` : output);
-    } catch (err) {
-      failed++;
-      // NB: a bug hit by one input must not stop the batch: it is reported for that file alone
-      if (err instanceof DomxmlError) report(err.diagnostic, label, false);
-      else say('error', `${label}: internal error: ${(err as Error)?.message ?? String(err)}`);
+  results.forEach((r, i) => {
+    const label = pidText?.label ?? labels[i]!;
+    if (r.ok) {
+      for (const d of r.diagnostics) report(d, label, a.quiet);
+      outputs.push(a.files.length > 1 ? `# ${label}\n${r.output}` : r.output);
+      return;
     }
-  }
-  const text = results.join('');
+    failed++;
+    if ('error' in r) report(r.error, label, false);
+    else say('error', `${label}: internal error: ${r.internal}`);
+  });
+  const text = outputs.join('');
   if (a.output) {
     if (failed === 0) writeFileAtomic(a.output, text);
   } else process.stdout.write(text);
@@ -82,9 +93,28 @@ function runBatch(a: Common, convert: (text: string, file: string) => { output: 
   return failed ? EXIT_INVALID : EXIT_OK;
 }
 
-function domainEmulatorVersion(xmlText: string) {
-  const m = /<emulator>\s*([^<\s]+)\s*<\/emulator>/.exec(xmlText);
-  return m ? emulatorVersion(m[1]!) : undefined;
+async function cores(): Promise<number> {
+  return (await import('node:os')).availableParallelism();
+}
+
+/** Splits the files into one contiguous slice per core and converts the slices in worker threads. */
+async function inWorkers(job: Job, files: readonly string[]): Promise<FileResult[]> {
+  const { Worker } = await import('node:worker_threads');
+  const n = Math.min(await cores(), Math.ceil(files.length / (PARALLEL_MIN_FILES / 2)));
+  // NB: the bundle (dist/bundle/*.mjs) has the worker as its own entry; tsc's dist/cli/ has it as .js
+  const url = new URL(import.meta.url.endsWith('.mjs') ? './batch-worker.mjs' : './batch-worker.js', import.meta.url);
+  const size = Math.ceil(files.length / n);
+  const shares = Array.from({ length: n }, (_, i) => files.slice(i * size, (i + 1) * size));
+  const done = shares.map(
+    (share) =>
+      new Promise<FileResult[]>((resolve, reject) => {
+        const w = new Worker(url, { workerData: { job, files: share } });
+        w.once('message', (m: FileResult[]) => resolve(m));
+        w.once('error', reject);
+        w.once('exit', (code) => (code === 0 ? undefined : reject(new Error(`batch worker exited with ${code}`))));
+      }),
+  );
+  return (await Promise.all(done)).flat();
 }
 
 const toNativeHelp = `Compile domain XML to the QEMU command line libvirt would run.
@@ -118,24 +148,14 @@ const FROM_NATIVE_OPTIONS = {
 
 async function toNative(a: ToNativeArgs): Promise<number> {
   checkFormat(a.format);
-  const [{ domainFromXml }, { domainToArgv }, { printArgvLine, printArgvPretty }] = await Promise.all([
-    import('../ir/from-xml.js'),
-    import('../emit/to-argv.js'),
-    import('../emit/argv.js'),
-  ]);
-  const config = a.config ? parseQemuConf(readInput(a.config), a.config) : undefined;
-  const fixed = a['qemu-version'] !== undefined ? parseVersion(String(a['qemu-version'])) : undefined;
-  return runBatch(a, (text, file) => {
-    const { domain, diagnostics: readDiag } = domainFromXml(text, file);
-    const { argv, diagnostics } = domainToArgv(domain, {
-      qemuVersion: fixed ?? domainEmulatorVersion(text) ?? DEFAULT_QEMU_VERSION,
-      ...(config ? { config } : {}),
-      ...(a['state-dir'] ? { stateDir: String(a['state-dir']) } : {}),
-      runnable: Boolean(a.runnable),
-      hostEnv: process.env,
-    });
-    const out = a.pretty ? printArgvPretty(argv) : printArgvLine(argv);
-    return { output: out + '\n', diagnostics: [...readDiag.items, ...diagnostics.items] };
+  return runBatch(a, {
+    verb: 'to-native',
+    ...(a['qemu-version'] !== undefined ? { qemuVersion: String(a['qemu-version']) } : {}),
+    ...(a.config ? { config: a.config } : {}),
+    ...(a['state-dir'] ? { stateDir: String(a['state-dir']) } : {}),
+    runnable: Boolean(a.runnable),
+    pretty: Boolean(a.pretty),
+    hostEnv: { ...process.env },
   });
 }
 
@@ -143,20 +163,9 @@ async function fromNative(a: FromNativeArgs): Promise<number> {
   checkFormat(a.format);
   const { files, pid } = a;
   if (pid === undefined && files.length === 0) throw new UsageError('give a FILE, - for stdin, or --pid N');
-  const [{ domainFromArgvText }, { domainToXml }] = await Promise.all([import('../ir/from-argv.js'), import('../ir/to-xml.js')]);
-  const convert = (text: string, file: string) => {
-    const { domain, diagnostics } = domainFromArgvText(text, file, { minimal: Boolean(a.minimal) });
-    if (a.strict) {
-      const kept = diagnostics.items.find((d) => d.severity === 'warning');
-      if (kept) throw new DomxmlError({ ...kept, severity: 'error' });
-    }
-    return { output: domainToXml(domain), diagnostics: diagnostics.items };
-  };
-  if (pid !== undefined) {
-    const text = procCommandLine(pid);
-    return runBatch({ ...a, files: ['-'] }, () => convert(text, `/proc/${pid}/cmdline`));
-  }
-  return runBatch(a, convert);
+  const job: Job = { verb: 'from-native', minimal: Boolean(a.minimal), strict: Boolean(a.strict) };
+  if (pid !== undefined) return runBatch({ ...a, files: ['-'] }, job, { text: procCommandLine(pid), label: `/proc/${pid}/cmdline` });
+  return runBatch(a, job);
 }
 
 type OptionTable = Readonly<Record<string, Options>>;

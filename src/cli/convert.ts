@@ -1,0 +1,89 @@
+// The per-file conversions of the to-native and from-native verbs, shared by the CLI's main thread
+// and its batch workers (batch-worker.ts): a job is plain data, so a worker can rebuild the same
+// converter from it.
+import { DomxmlError, type Diagnostic } from '../errors.js';
+import { printArgvLine, printArgvPretty } from '../emit/argv.js';
+import { domainToArgv } from '../emit/to-argv.js';
+import { domainFromArgvText } from '../ir/from-argv.js';
+import { domainFromXml } from '../ir/from-xml.js';
+import { domainToXml } from '../ir/to-xml.js';
+import { DEFAULT_QEMU_VERSION } from '../qemu/caps.js';
+import { parseQemuConf } from '../qemu/config.js';
+import { parseVersion } from '../qemu/version.js';
+import { emulatorVersion } from './emulator-version.js';
+import { readInput } from './io.js';
+
+export interface ToNativeJob {
+  readonly verb: 'to-native';
+  readonly qemuVersion?: string;
+  /** qemu.conf path: each worker reads and parses it itself */
+  readonly config?: string;
+  readonly stateDir?: string;
+  readonly runnable: boolean;
+  readonly pretty: boolean;
+  readonly hostEnv: Readonly<Record<string, string | undefined>>;
+}
+
+export interface FromNativeJob {
+  readonly verb: 'from-native';
+  readonly minimal: boolean;
+  readonly strict: boolean;
+}
+
+export type Job = ToNativeJob | FromNativeJob;
+
+export interface Converted {
+  readonly output: string;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export type Converter = (text: string, file: string) => Converted;
+
+/** The target version a domain names through its <emulator> (cached per binary), if any. */
+function domainEmulatorVersion(xmlText: string) {
+  const m = /<emulator>\s*([^<\s]+)\s*<\/emulator>/.exec(xmlText);
+  return m ? emulatorVersion(m[1]!) : undefined;
+}
+
+export function converterFor(job: Job): Converter {
+  if (job.verb === 'from-native') {
+    return (text, file) => {
+      const { domain, diagnostics } = domainFromArgvText(text, file, { minimal: job.minimal });
+      if (job.strict) {
+        const kept = diagnostics.items.find((d) => d.severity === 'warning');
+        if (kept) throw new DomxmlError({ ...kept, severity: 'error' });
+      }
+      return { output: domainToXml(domain), diagnostics: diagnostics.items };
+    };
+  }
+  const config = job.config ? parseQemuConf(readInput(job.config), job.config) : undefined;
+  const fixed = job.qemuVersion !== undefined ? parseVersion(job.qemuVersion) : undefined;
+  return (text, file) => {
+    const { domain, diagnostics: readDiag } = domainFromXml(text, file);
+    const { argv, diagnostics } = domainToArgv(domain, {
+      qemuVersion: fixed ?? domainEmulatorVersion(text) ?? DEFAULT_QEMU_VERSION,
+      ...(config ? { config } : {}),
+      ...(job.stateDir ? { stateDir: job.stateDir } : {}),
+      runnable: job.runnable,
+      hostEnv: job.hostEnv,
+    });
+    const out = job.pretty ? printArgvPretty(argv) : printArgvLine(argv);
+    return { output: out + '\n', diagnostics: [...readDiag.items, ...diagnostics.items] };
+  };
+}
+
+/** One file's outcome, as plain data (it crosses from a worker to the main thread). */
+export type FileResult =
+  | { readonly ok: true; readonly output: string; readonly diagnostics: readonly Diagnostic[] }
+  | { readonly ok: false; readonly error: Diagnostic }
+  | { readonly ok: false; readonly internal: string };
+
+export function convertFile(convert: Converter, file: string, label: string, read: (file: string) => string = readInput): FileResult {
+  try {
+    return { ok: true, ...convert(read(file), label) };
+  } catch (err) {
+    // NB: a bug hit by one input must not stop the batch: it is reported for that file alone
+    if (err instanceof DomxmlError) return { ok: false, error: err.diagnostic };
+    return { ok: false, internal: (err as Error)?.message ?? String(err) };
+  }
+}
