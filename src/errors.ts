@@ -68,6 +68,10 @@ export const CATALOGUE = {
     'warning',
     (p) => `${p.option}: ${p.what} is a descriptor the parent process passed; its path is not on the command line`,
   ),
+  HostSideUnknown: entry<{ option: string; what: string; outcome: string }>(
+    'warning',
+    (p) => `${p.option}: ${p.what} is set up on the host, not on the command line: ${p.outcome}`,
+  ),
   ArgvLimit: entry<{ what: string; size: number; limit: number }>(
     'error',
     (p) => `${p.what} ${p.size} exceeds the limit of ${p.limit} (Linux's execve limits)`,
@@ -112,6 +116,18 @@ export const CATALOGUE = {
   RunnableSubstitute: entry<{ what: string; instead: string }>(
     'warning',
     (p) => `${p.what} needs what libvirt sets up on the host: the runnable command line uses ${p.instead} instead`,
+  ),
+  HostDeviceUnresolved: entry<{ what: string; instead: string }>(
+    'warning',
+    (p) => `${p.what} is found on the host, and this host does not have it: ${p.instead} stands in`,
+  ),
+  SecretUnavailable: entry<{ what: string; secret: string; why: string }>(
+    'warning',
+    (p) => `${p.what}: the value of ${p.secret} is unknown (${p.why}): its secret object is written with an empty value`,
+  ),
+  SecretNotRecovered: entry<{ option: string; what: string }>(
+    'warning',
+    (p) => `${p.option}: the secret object holding ${p.what} is encrypted under a key the command line does not carry: the <secret> it comes from is unknown and left out`,
   ),
   TapFdOrigin: entry<{ option: string; fd: string }>(
     'warning',

@@ -2,7 +2,9 @@
 // cases and from-native over libvirt 5.4's argv2xml cases, in-process through the library,
 // compared with ../shared/tools' argvcmp/xmlcmp. Fails when a pass rate drops below its floor in
 // test/corpus-floor.json (raise the floor as the figures improve). Skipped without ../shared.
-import { readFileSync } from 'node:fs';
+import { createDecipheriv } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DomxmlError } from '../src/errors.js';
 import { DEFAULT_QEMU_VERSION, domainFromArgvText, domainFromXml, domainToArgv, domainToXml, parseQemuConf, printArgvLine } from '../src/index.js';
@@ -36,17 +38,59 @@ function report(label: string, js: readonly CompareJob[]): number {
   return rate;
 }
 
+/**
+ * libvirt's test harness answers every secret lookup with one fixed value from its fake secret
+ * driver, and encrypts it with master key 00 01 … 1f and IV 00 01 … 0f. That value is not part of
+ * any domain XML, so the converter cannot know it: it reads secret values from a libvirt secrets
+ * directory (--secrets-dir). To compare the rest of those cases exactly, this builds such a
+ * directory holding, for every secret the cases name (by uuid or by usage, in the XML or in the
+ * harness qemu.conf), the harness's value, recovered by decrypting the expected output's secret
+ * objects (the most common plaintext: HTTP cookie secrets carry the cookies instead).
+ */
+function harnessSecretsDir(cases: readonly CorpusCase[], confs: Record<string, string>): string {
+  const counting = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => i));
+  const seen = new Map<string, number>();
+  for (const c of cases) {
+    for (const m of readFileSync(c.expected, 'utf8').matchAll(/"qom-type":"secret","id":"[^"]*","data":"([^"]*)","keyid":"masterKey0","iv":"([^"]*)"/g)) {
+      const d = createDecipheriv('aes-256-cbc', counting(32), Buffer.from(m[2]!, 'base64'));
+      const plain = Buffer.concat([d.update(Buffer.from(m[1]!, 'base64')), d.final()]).toString('base64');
+      seen.set(plain, (seen.get(plain) ?? 0) + 1);
+    }
+  }
+  const value = [...seen].sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
+  const dir = mkdtempSync(join(tmpdir(), 'domxml-secrets-'));
+  // usage kind and the element holding its id, by the <secret type> naming it
+  const usage: Record<string, [string, string]> = { iscsi: ['iscsi', 'target'], ceph: ['ceph', 'name'], passphrase: ['volume', 'volume'], vtpm: ['vtpm', 'name'] };
+  let n = 0;
+  const add = (uuid: string | undefined, kind: [string, string], id: string | undefined) => {
+    const u = uuid ?? `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`;
+    const use = id !== undefined ? `<${kind[1]}>${id.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</${kind[1]}>` : '';
+    writeFileSync(join(dir, `${u}.xml`), `<secret ephemeral='no' private='yes'>\n  <uuid>${u}</uuid>\n  <usage type='${kind[0]}'>${use}</usage>\n</secret>\n`);
+    writeFileSync(join(dir, `${u}.base64`), value);
+  };
+  for (const c of cases) {
+    for (const m of readFileSync(c.input, 'utf8').matchAll(/<secret\s+type='(\w+)'\s+(uuid|usage)='([^']*)'/g)) {
+      const kind = usage[m[1]!];
+      if (kind) add(m[2] === 'uuid' ? m[3] : undefined, kind, m[2] === 'usage' ? m[3] : undefined);
+    }
+    for (const m of (confs[c.name] ?? '').matchAll(/_secret_uuid\s*=\s*"([^"]*)"/g)) add(m[1], ['tls', 'name'], undefined);
+  }
+  return dir;
+}
+
 maybe('corpus', () => {
   test('to-native: libvirt-9.0-xml2argv (harness qemu.conf per case)', () => {
     const dir = join(CORPUS, 'libvirt-9.0-xml2argv');
     const cases = corpusCases(dir, 'to-native');
     expect(cases.length).toBeGreaterThan(0);
     const confs = harnessConfs(dir, cases.map((c) => c.name));
+    const secretsDir = harnessSecretsDir(cases, confs);
     const js = jobs(cases, 'argv', (c, text) => {
       const { domain } = domainFromXml(text, c.input);
       const config = parseQemuConf(confs[c.name]!, `${c.name}.qemu.conf`);
-      return printArgvLine(domainToArgv(domain, { qemuVersion: DEFAULT_QEMU_VERSION, config }).argv) + '\n';
+      return printArgvLine(domainToArgv(domain, { qemuVersion: DEFAULT_QEMU_VERSION, config, secretsDir }).argv) + '\n';
     });
+    rmSync(secretsDir, { recursive: true, force: true });
     expect(report('to-native libvirt-9.0-xml2argv', js)).toBeGreaterThanOrEqual(floor.toNative!);
   });
 

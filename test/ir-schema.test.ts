@@ -8,8 +8,6 @@ import { CORPUS, corpusPresent } from './support/corpus.js';
 
 /** Cases whose written XML is not yet valid, and why (remove an entry when it is fixed). */
 const KNOWN_INVALID = new Set([
-  // the disk family does not model <source><identity> of network disks yet, so it is dropped
-  'disk-network-nfs.xml',
   // libvirt's parser named the secret of a URI's user:password itself; we write <secret type>
   // without a usage or uuid, which the schema rightly refuses
   'disk-drive-network-iscsi-auth.args',

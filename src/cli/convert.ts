@@ -19,6 +19,8 @@ export interface ToNativeJob {
   /** qemu.conf path: each worker reads and parses it itself */
   readonly config?: string;
   readonly stateDir?: string;
+  /** libvirt secrets directory the secret objects' values are read from */
+  readonly secretsDir?: string;
   readonly runnable: boolean;
   readonly pretty: boolean;
   readonly hostEnv: Readonly<Record<string, string | undefined>>;
@@ -64,6 +66,7 @@ export function converterFor(job: Job): Converter {
       qemuVersion: fixed ?? domainEmulatorVersion(text) ?? DEFAULT_QEMU_VERSION,
       ...(config ? { config } : {}),
       ...(job.stateDir ? { stateDir: job.stateDir } : {}),
+      ...(job.secretsDir ? { secretsDir: job.secretsDir } : {}),
       runnable: job.runnable,
       hostEnv: job.hostEnv,
     });

@@ -29,6 +29,7 @@ interface ToNativeArgs extends Common {
   'qemu-version'?: string;
   config?: string;
   'state-dir'?: string;
+  'secrets-dir'?: string;
   runnable?: boolean;
   pretty?: boolean;
 }
@@ -132,6 +133,7 @@ const TO_NATIVE_OPTIONS = {
   'qemu-version': { type: 'string', describe: `target QEMU version X.Y[.Z] (default: the emulator's -version, else ${DEFAULT_QEMU_VERSION})` },
   config: { type: 'string', describe: 'libvirt qemu.conf to read (user, vnc_listen, spice_tls, …)' },
   'state-dir': { type: 'string', describe: 'per-domain state directory (default /var/lib/libvirt/qemu/domain--1-NAME)' },
+  'secrets-dir': { type: 'string', describe: "libvirt's secrets directory (UUID.xml + UUID.base64): the values of secret objects" },
   runnable: { type: 'boolean', describe: 'print a command QEMU can run as-is (no pre-opened fds)' },
   pretty: { type: 'boolean', describe: "one option per line, as libvirt's .args test files" },
   output: { alias: 'o', type: 'string', describe: 'write to FILE (atomically) instead of stdout' },
@@ -153,6 +155,7 @@ async function toNative(a: ToNativeArgs): Promise<number> {
     ...(a['qemu-version'] !== undefined ? { qemuVersion: String(a['qemu-version']) } : {}),
     ...(a.config ? { config: a.config } : {}),
     ...(a['state-dir'] ? { stateDir: String(a['state-dir']) } : {}),
+    ...(a['secrets-dir'] ? { secretsDir: String(a['secrets-dir']) } : {}),
     runnable: Boolean(a.runnable),
     pretty: Boolean(a.pretty),
     hostEnv: { ...process.env },

@@ -2,6 +2,7 @@
 // configuration, the per-domain paths, and the builder the options go into.
 import type { Diagnostics } from '../errors.js';
 import type { Domain } from '../ir/domain.js';
+import type { SecretStore } from '../families/secret.js';
 import type { Caps } from '../qemu/caps.js';
 import type { QemuConf } from '../qemu/config.js';
 import type { ArgvBuilder } from './argv.js';
@@ -22,6 +23,10 @@ export interface EmitContext {
   readonly runnable: boolean;
   /** libvirt's own environment, where it reads QEMU_AUDIO_DRV/SDL_AUDIODRIVER for host audio. */
   readonly hostEnv?: Readonly<Record<string, string | undefined>>;
+  /** Where secret values come from (--secrets-dir); none: secret objects get empty values. */
+  readonly secrets?: SecretStore;
+  /** The master key QEMU will read (a launch writes it): runnable secrets are encrypted with it. */
+  readonly masterKey?: Uint8Array;
   readonly diag: Diagnostics;
   readonly out: ArgvBuilder;
 }

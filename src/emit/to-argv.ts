@@ -4,19 +4,29 @@ import { Diagnostics } from '../errors.js';
 import { bootIndexes } from '../families/boot-order.js';
 import { buildChannels, buildConsoles, buildMonitor, buildParallels, buildSerials } from '../families/chardev.js';
 import { buildRtc } from '../families/clock.js';
-import { buildControllers } from '../families/controller.js';
+import { buildControllers, buildGlobalControllers } from '../families/controller.js';
 import { buildCpu } from '../families/cpu.js';
-import { buildDisks } from '../families/disk.js';
+import { buildDisks, buildManagedPrHelper } from '../families/disk.js';
 import { buildAcpi } from '../families/features.js';
-import { buildMemory, buildName, buildSmp, buildUuid } from '../families/general.js';
+import { buildName, buildSmp, buildUuid } from '../families/general.js';
+import { buildMemory, buildMemoryDevices, buildNuma } from '../families/memory.js';
 import { buildDisplay, buildGraphics, graphicsEnv } from '../families/graphics.js';
+import { buildHostdevs } from '../families/hostdev.js';
 import { buildInputs, buildUsbHubs } from '../families/input.js';
+import { buildRedirdevs } from '../families/redirdev.js';
+import { buildCcidControllers, buildSmartcards } from '../families/smartcard.js';
 import { buildLifecycle } from '../families/lifecycle.js';
 import { buildMemballoon } from '../families/memballoon.js';
+import { buildFilesystems } from '../families/filesystem.js';
+import { buildRngs } from '../families/rng.js';
+import { buildTpms } from '../families/tpm.js';
+import { buildVsock } from '../families/vsock.js';
 import { buildNetworks } from '../families/net.js';
 import { buildAccel, buildBios, buildBoot, buildKernel, buildMachine } from '../families/os.js';
+import { buildIommu, buildPanics, buildWatchdogs } from '../families/platform-devices.js';
 import { buildMasterKey, buildMsg, buildNoDefaults, buildOvercommit, buildSandbox, processEnv } from '../families/process.js';
-import { buildQemuCommandlineArgs, qemuCommandlineEnv } from '../families/qemu-commandline.js';
+import { secretStoreFromDir } from '../families/secret.js';
+import { applyQemuOverrides, buildCompat, buildQemuCommandlineArgs, qemuCommandlineEnv } from '../families/qemu-commandline.js';
 import { audioEnv, buildAudiodevs, buildSounds } from '../families/sound.js';
 import { buildVideos } from '../families/video.js';
 import { applyDefaults } from '../ir/defaults.js';
@@ -38,6 +48,10 @@ export interface EmitOptions {
   readonly envPath?: string;
   /** The environment libvirt would run in (QEMU_AUDIO_DRV, SDL_AUDIODRIVER pick host audio). */
   readonly hostEnv?: Readonly<Record<string, string | undefined>>;
+  /** libvirt's secrets directory (UUID.xml + UUID.base64), where secret values are read from. */
+  readonly secretsDir?: string;
+  /** The 32-byte master key a launch writes for QEMU (runnable secrets are encrypted with it). */
+  readonly masterKey?: Uint8Array;
 }
 
 export interface EmitResult {
@@ -50,8 +64,12 @@ type Step = (ctx: EmitContext) => void;
 /** libvirt 9.0's order. Each entry is one family builder. */
 const MODERN_ORDER: readonly Step[] = [
   buildName,
+  // NB: -compat (deprecation behaviour) follows -name, before -S
+  buildCompat,
   (ctx) => ctx.out.flag('-S'),
   buildMasterKey,
+  // NB: the managed pr-helper object follows the master key, before any -blockdev uses it
+  buildManagedPrHelper,
   // NB: pflash blockdevs would come here, before -machine refers to them
   buildMachine,
   buildAccel,
@@ -59,7 +77,9 @@ const MODERN_ORDER: readonly Step[] = [
   buildBios,
   buildMemory,
   buildOvercommit,
+  // NB: -smp and the iothread objects, then the NUMA nodes with their RAM backends
   buildSmp,
+  buildNuma,
   buildUuid,
   // NB: -display none (no graphics) comes before -no-user-config, as libvirt prints it
   buildDisplay,
@@ -70,28 +90,54 @@ const MODERN_ORDER: readonly Step[] = [
   buildAcpi,
   buildBoot,
   buildKernel,
+  // NB: the IOMMU comes before every controller and device it translates for
+  buildIommu,
+  buildGlobalControllers,
   buildControllers,
+  // NB: memory modules follow the controllers (virtio-pmem/virtio-mem sit on their buses), before USB hubs
+  buildMemoryDevices,
   buildUsbHubs,
-  // NB: disks, then NICs; one boot order map spans both, so it is worked out once for the pair
+  // NB: the usb-ccid controllers come after the hubs they may plug into
+  buildCcidControllers,
+  // NB: disks, then shared filesystems, then NICs; one boot order map spans disks and NICs, so
+  // it is worked out once for the group
   (ctx) => {
     const boot = bootIndexes(ctx.dom);
     buildDisks(ctx, boot);
+    buildFilesystems(ctx);
     buildNetworks(ctx, boot);
   },
+  // NB: smartcards follow the NICs, before the serial ports
+  buildSmartcards,
   buildSerials,
   buildParallels,
   buildChannels,
   buildConsoles,
+  // NB: TPMs follow the consoles, before the input devices
+  buildTpms,
   buildInputs,
   buildAudiodevs,
   buildGraphics,
   buildVideos,
   buildSounds,
+  // NB: the watchdog follows the sound cards (then come redirdevs and hostdevs), before the balloon
+  buildWatchdogs,
+  // NB: redirected USB devices, then host devices, come after the watchdog
+  buildRedirdevs,
+  buildHostdevs,
   buildMemballoon,
+  // NB: random number generators right after the balloon
+  buildRngs,
   // NB: libvirt 9.0 puts <qemu:commandline> arguments before -sandbox and -msg
   buildQemuCommandlineArgs,
   buildSandbox,
+  // NB: panic devices come after -sandbox, late in libvirt's order
+  buildPanics,
+  // NB: the vsock device is the last device libvirt adds (after panic and shmem), before -msg
+  buildVsock,
   buildMsg,
+  // NB: not an option of its own: <qemu:override> edits the -device options built above
+  applyQemuOverrides,
 ];
 
 /** libvirt 0.7's order, for QEMU 0.x: no -device, no -chardev, defaults switched off one by one. */
@@ -102,6 +148,7 @@ const LEGACY_ORDER: readonly Step[] = [
   buildCpu,
   buildMemory,
   buildSmp,
+  buildNuma,
   buildName,
   buildUuid,
   // NB: -nographic must come before -serial/-parallel/-monitor, or QEMU puts the monitor on stdio
@@ -120,13 +167,31 @@ const LEGACY_ORDER: readonly Step[] = [
   // NB: only to report channels and virtio consoles, which need -chardev/-device
   buildChannels,
   buildConsoles,
+  buildGlobalControllers,
   buildControllers,
   buildInputs,
   buildGraphics,
   buildVideos,
   buildSounds,
+  buildWatchdogs,
+  // NB: QEMU 0.x libvirt passed host devices after the sound cards (-usbdevice host:, -pcidevice)
+  buildHostdevs,
+  // NB: only to report smartcards and redirected USB devices, which need -device
+  buildSmartcards,
+  buildRedirdevs,
   buildMemballoon,
+  // NB: only to report them: the IOMMU and pvpanic need -device
+  buildIommu,
+  buildPanics,
+  // NB: only to report them: shared filesystems, TPMs, RNGs and vsock need -device
+  buildFilesystems,
+  buildTpms,
+  buildRngs,
+  buildVsock,
   buildQemuCommandlineArgs,
+  // NB: only to report them: -compat and the -device options an override would change are newer
+  buildCompat,
+  applyQemuOverrides,
 ];
 
 export function domainToArgv(domain: Domain, opts: EmitOptions = {}): EmitResult {
@@ -142,6 +207,8 @@ export function domainToArgv(domain: Domain, opts: EmitOptions = {}): EmitResult
     paths: defaultPaths(dom.name, opts.stateDir),
     runnable: opts.runnable ?? false,
     ...(opts.hostEnv ? { hostEnv: opts.hostEnv } : {}),
+    ...(opts.secretsDir !== undefined ? { secrets: secretStoreFromDir(opts.secretsDir) } : {}),
+    ...(opts.masterKey ? { masterKey: opts.masterKey } : {}),
     diag,
     out: new ArgvBuilder(caps.version),
   };

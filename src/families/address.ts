@@ -1,5 +1,7 @@
 // Device addresses: <address type='pci'|'drive'|'usb'|…> in XML, bus=/addr=/unit= on -device.
-import type { Address, Domain, VirtioDriverOpts } from '../ir/domain.js';
+import type { Address, Domain, VirtioDriverOpts, VirtioModel, VirtioOptions } from '../ir/domain.js';
+import { has, type Caps } from '../qemu/caps.js';
+import { propBool, type Props } from '../qemu/props.js';
 import { fail } from '../errors.js';
 import { el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, intAttr } from '../xml/values.js';
@@ -26,6 +28,8 @@ export function readAddressXml(e: XmlElement): Address {
       return { type: 'ccid', controller: n('controller'), slot: n('slot') };
     case 'isa':
       return { type: 'isa', ...(e.attrs.iobase !== undefined ? { iobase: n('iobase') } : {}), ...(e.attrs.irq !== undefined ? { irq: n('irq') } : {}) };
+    case 'dimm':
+      return { type: 'dimm', ...(e.attrs.slot !== undefined ? { slot: n('slot') } : {}), ...(e.attrs.base !== undefined ? { base: n('base') } : {}) };
     default:
       return { type: 'other', attrs: e.attrs };
   }
@@ -51,6 +55,8 @@ export function writeAddressXml(a: Address | undefined): XmlElement | undefined 
       return el('address', { type: 'ccid', controller: a.controller, slot: a.slot });
     case 'isa':
       return el('address', { type: 'isa', iobase: a.iobase === undefined ? undefined : hex(a.iobase, 0), irq: a.irq === undefined ? undefined : hex(a.irq, 0) });
+    case 'dimm':
+      return el('address', { type: 'dimm', slot: a.slot, base: a.base === undefined ? undefined : hex(a.base, 0) });
     case 'other':
       return el('address', a.attrs);
   }
@@ -87,14 +93,29 @@ export function pciPlacement(dom: Domain, a: Address | undefined): { bus?: strin
   return { bus: pciBusAlias(dom, a.bus), ...(a.multifunction !== undefined ? { multifunction: a.multifunction } : {}), addr: pciAddrText(a) };
 }
 
-/** <driver queues= cmd_per_lun= max_sectors= ioeventfd= iothread= iommu= ats= packed=> of a virtio device. */
+/** The virtio transport options of a <driver> (iommu= ats= packed= page_per_vq=), only those set. */
+export function readVirtioOptionsXml(e: XmlElement | undefined): VirtioOptions {
+  if (!e) return {};
+  const b = (k: string) => (e.attrs[k] !== undefined ? e.attrs[k] === 'on' : undefined);
+  const o: Record<string, boolean | undefined> = { iommu: b('iommu'), ats: b('ats'), packed: b('packed'), pagePerVq: b('page_per_vq') };
+  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+/** <driver> attributes of the virtio transport options, in libvirt's order (virDomainVirtioOptionsFormat). */
+export function virtioOptionsAttrs(o: VirtioOptions | undefined): Record<string, string | undefined> {
+  const oo = (v: boolean | undefined) => (v === undefined ? undefined : v ? 'on' : 'off');
+  return { iommu: oo(o?.iommu), ats: oo(o?.ats), packed: oo(o?.packed), page_per_vq: oo(o?.pagePerVq) };
+}
+
+/** <driver queues= cmd_per_lun= max_sectors= ioeventfd= iothread= iommu= ats= packed= page_per_vq=> of a virtio device. */
 export function readVirtioDriverXml(e: XmlElement | undefined): { driver?: VirtioDriverOpts } {
   if (!e) return {};
   const n = (k: string) => (e.attrs[k] !== undefined ? intAttr(e, k) : undefined);
   const b = (k: string) => (e.attrs[k] !== undefined ? e.attrs[k] === 'on' : undefined);
   const d: Record<string, number | boolean | undefined> = {
     queues: n('queues'), cmdPerLun: n('cmd_per_lun'), maxSectors: n('max_sectors'), ioeventfd: b('ioeventfd'),
-    iothread: n('iothread'), iommu: b('iommu'), ats: b('ats'), packed: b('packed'),
+    iothread: n('iothread'), ...readVirtioOptionsXml(e),
   };
   for (const k of Object.keys(d)) if (d[k] === undefined) delete d[k];
   return Object.keys(d).length ? { driver: d as VirtioDriverOpts } : {};
@@ -105,11 +126,36 @@ export function writeVirtioDriverXml(d: VirtioDriverOpts | undefined): XmlElemen
   const oo = (v: boolean | undefined) => (v === undefined ? undefined : v ? 'on' : 'off');
   return el('driver', {
     queues: d.queues, cmd_per_lun: d.cmdPerLun, max_sectors: d.maxSectors, ioeventfd: oo(d.ioeventfd),
-    iothread: d.iothread, iommu: oo(d.iommu), ats: oo(d.ats), packed: oo(d.packed),
+    iothread: d.iothread, ...virtioOptionsAttrs(d),
   });
 }
 
-/** The -device properties of the virtio transport options (iommu_platform, ats, packed). */
-export function virtioTransportProps(d: VirtioDriverOpts | undefined): Record<string, boolean | undefined> {
-  return { iommu_platform: d?.iommu, ats: d?.ats, packed: d?.packed };
+/** The -device properties of the virtio transport options (iommu_platform, ats, packed, page-per-vq). */
+export function virtioTransportProps(d: VirtioOptions | undefined): Record<string, boolean | undefined> {
+  return { iommu_platform: d?.iommu, ats: d?.ats, packed: d?.packed, 'page-per-vq': d?.pagePerVq };
+}
+
+/**
+ * The -device driver of a virtio PCI device of this <model> (qemuBuildVirtioDevGetConfig):
+ * BASE-transitional / BASE-non-transitional where QEMU has them (4.0+); before that, the plain
+ * device told which interfaces to offer with disable-legacy/disable-modern.
+ */
+export function virtioModelProps(ctx: { readonly caps: Caps }, base: string, model: VirtioModel | undefined): Record<string, string | boolean | undefined> {
+  if (model === undefined || model === 'virtio') return { driver: base };
+  if (has(ctx.caps, 'virtio-transitional')) return { driver: `${base}-${model.slice('virtio-'.length)}` };
+  return { driver: base, 'disable-legacy': model === 'virtio-transitional' ? 'off' : 'on', 'disable-modern': false };
+}
+
+/** The <model> a virtio -device driver name says (BASE, BASE-transitional, BASE-non-transitional). */
+export function virtioModelOf(driver: string): { model?: VirtioModel } {
+  if (driver.endsWith('-non-transitional')) return { model: 'virtio-non-transitional' };
+  if (driver.endsWith('-transitional')) return { model: 'virtio-transitional' };
+  return {};
+}
+
+/** Reads the virtio transport options back from -device properties. */
+export function virtioOptionsFromProps(p: Props): VirtioOptions {
+  const o: Record<string, boolean | undefined> = { iommu: propBool(p, 'iommu_platform'), ats: propBool(p, 'ats'), packed: propBool(p, 'packed'), pagePerVq: propBool(p, 'page-per-vq') };
+  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
+  return o;
 }

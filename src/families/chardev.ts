@@ -11,7 +11,8 @@ import type { EmitContext } from '../emit/context.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, onOff, yesNo } from '../xml/values.js';
 import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
-import { usbPortOf } from './input.js';
+import { usbBusName, usbPortOf } from './input.js';
+import { buildSecretObject } from './secret.js';
 
 const KNOWN = new Set(['source', 'protocol', 'log', 'target', 'alias', 'address']);
 const TYPES = ['null', 'vc', 'pty', 'dev', 'file', 'pipe', 'stdio', 'udp', 'tcp', 'unix', 'spicevmc', 'spiceport', 'nmdm', 'qemu-vdagent', 'dbus'] as const;
@@ -280,9 +281,14 @@ function fdState(ctx: EmitContext): FdState {
   return s;
 }
 
+/** A descriptor libvirt opened and hands QEMU (a vhost device, a listening socket): its number. */
+export function passedFd(ctx: EmitContext): number {
+  return fdState(ctx).nextFd++;
+}
+
 /** A file QEMU should write to: libvirt opens it (so it is created with libvirt's ownership and
  * labels) and passes it as an fd set; QEMU then always appends. */
-function passFile(ctx: EmitContext, opaque: string): string {
+export function passFile(ctx: EmitContext, opaque: string): string {
   const st = fdState(ctx);
   const set = st.nextSet++;
   ctx.out.keyval('-add-fd', props({ set, fd: st.nextFd++, opaque }));
@@ -337,9 +343,8 @@ export function buildChardev(ctx: EmitContext, c: Pick<Chardev, 'source' | 'log'
       let creds: string | undefined;
       if (tls) {
         creds = `obj${id}_tls0`;
-        if (ctx.conf.chardevTlsX509SecretUuid !== undefined) {
-          ctx.diag.warn('UnsupportedForTarget', { what: `the TLS key passphrase of ${id} (secret ${ctx.conf.chardevTlsX509SecretUuid})`, target: 'a command line built without the secret store' }, c.$span);
-        }
+        const secretUuid = ctx.conf.chardevTlsX509SecretUuid;
+        if (secretUuid !== undefined) buildSecretObject(ctx, `${id}-secret0`, { usageType: 'tls', uuid: secretUuid }, `the TLS key passphrase of ${id}`, c.$span);
         ctx.out.object('-object', props({
           'qom-type': 'tls-creds-x509',
           id: creds,
@@ -347,6 +352,7 @@ export function buildChardev(ctx: EmitContext, c: Pick<Chardev, 'source' | 'log'
           endpoint: listen ? 'server' : 'client',
           // NB: a TLS client always verifies the server; a server verifies clients per qemu.conf
           'verify-peer': listen ? ctx.conf.chardevTlsX509Verify : true,
+          passwordid: ctx.conf.chardevTlsX509SecretUuid !== undefined ? `${id}-secret0` : undefined,
         }));
       }
       backend = {
@@ -358,8 +364,11 @@ export function buildChardev(ctx: EmitContext, c: Pick<Chardev, 'source' | 'log'
       break;
     }
     case 'unix': {
-      const listen = s.mode === 'bind';
-      const path = s.path ?? (c.targetName !== undefined ? channelSocketPath(ctx, c.targetName) : undefined);
+      const auto = s.path === undefined && c.targetName !== undefined ? channelSocketPath(ctx, c.targetName) : undefined;
+      // NB: a socket whose path libvirt makes up is one libvirt listens on, whatever the mode says
+      // (virsh domxml-to-native prints such a guest-agent channel with server=on,wait=off)
+      const listen = s.mode === 'bind' || auto !== undefined;
+      const path = s.path ?? auto;
       // NB: libvirt creates a listening socket itself and passes QEMU the descriptor
       const where = listen && !ctx.runnable ? { fd: String(fdState(ctx).nextFd++) } : { path };
       backend = { backend: 'socket', id, ...where, server: listen ? 'on' : undefined, wait: listen ? 'off' : undefined, reconnect: reconnectProp(s.reconnect) };
@@ -394,7 +403,7 @@ function addressProps(dom: Domain, a: Address | undefined): Record<string, PropV
       // the root bus is pcie.0 on q35; user aliases name buses too
       return pciPlacement(dom, a);
     case 'usb':
-      return { bus: `usb.${a.bus}`, port: a.port };
+      return { bus: usbBusName(dom, a.bus), port: a.port };
     case 'isa':
       return { iobase: a.iobase, irq: a.irq };
     default:
@@ -534,7 +543,7 @@ export function buildConsoles(ctx: EmitContext): void {
 const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
 
 /** A -chardev's backend as a source (and its log file), or undefined for backends XML cannot say. */
-function sourceFromChardev(p: Props): { source: ChardevSource; log?: Chardev['log'] } | undefined {
+export function sourceFromChardev(p: Props): { source: ChardevSource; log?: Chardev['log'] } | undefined {
   const backend = propStr(p, 'backend') ?? '';
   const str = (k: string) => nonEmpty(propStr(p, k));
   const source = ((): ChardevSource | undefined => {

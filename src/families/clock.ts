@@ -1,6 +1,6 @@
 // <clock>: offset and timers. argv: -rtc base=…,clock=…,driftfix=…, legacy -localtime.
 import type { ArgvReader } from '../ir/argv-reader.js';
-import { optProps } from '../ir/argv-reader.js';
+import { optProps, optText } from '../ir/argv-reader.js';
 import type { Clock, Timer } from '../ir/domain.js';
 import { has } from '../qemu/caps.js';
 import { propStr, props } from '../qemu/props.js';
@@ -62,8 +62,10 @@ const PIT_POLICY: Record<string, string> = { delay: 'delay', catchup: 'slew', di
 export function buildRtc(ctx: EmitContext): void {
   const c = ctx.dom.clock;
   const base = rtcBase(c);
+  const noHpet = (t: Timer) => t.name === 'hpet' && t.present === false && !has(ctx.caps, 'machine.hpet');
   if (!has(ctx.caps, 'rtc')) {
     if (base === 'localtime') ctx.out.flag('-localtime');
+    if (c.timers.some(noHpet)) ctx.out.flag('-no-hpet');
     return;
   }
   const rtc = c.timers.find((t) => t.name === 'rtc');
@@ -72,10 +74,13 @@ export function buildRtc(ctx: EmitContext): void {
     clock: rtc?.track === 'guest' ? 'vm' : rtc?.track === 'wall' || rtc?.track === 'realtime' ? 'rt' : undefined,
     driftfix: rtc?.tickpolicy === 'catchup' ? 'slew' : undefined,
   }));
-  const pit = c.timers.find((t) => t.name === 'pit');
-  const policy = pit?.tickpolicy ? PIT_POLICY[pit.tickpolicy] : undefined;
-  // NB: the in-kernel PIT (KVM's irqchip) is the one with a lost-tick policy
-  if (policy && has(ctx.caps, 'device')) ctx.out.raw('-global', `kvm-pit.lost_tick_policy=${policy}`);
+  // NB: libvirt walks the timers in XML order: the PIT's -global and -no-hpet follow that order
+  for (const t of c.timers) {
+    const policy = t.name === 'pit' && t.tickpolicy ? PIT_POLICY[t.tickpolicy] : undefined;
+    // NB: the in-kernel PIT (KVM's irqchip) is the one with a lost-tick policy
+    if (policy && has(ctx.caps, 'device')) ctx.out.raw('-global', `kvm-pit.lost_tick_policy=${policy}`);
+    if (noHpet(t)) ctx.out.flag('-no-hpet');
+  }
 }
 
 export function readClockArgv(r: ArgvReader): void {
@@ -102,4 +107,15 @@ export function readClockArgv(r: ArgvReader): void {
       }];
     }
   }
+  // NB: in buildRtc's order: the PIT's lost-tick policy, then the HPET switched off
+  for (const g of r.take('-global')) {
+    const m = /^kvm-pit\.lost_tick_policy=(\w+)$/.exec(optText(g));
+    const tickpolicy = m ? Object.keys(PIT_POLICY).find((k) => PIT_POLICY[k] === m[1]) : undefined;
+    if (!tickpolicy) {
+      r.unclaim(g);
+      continue;
+    }
+    d.clock.timers = [...d.clock.timers, { name: 'pit', tickpolicy }];
+  }
+  if (r.take('-no-hpet').length) d.clock.timers = [...d.clock.timers, { name: 'hpet', present: false }];
 }

@@ -1,12 +1,12 @@
 // <controller>: usb, pci, ide, sata, scsi, virtio-serial, fdc, ccid.
 // argv: -device piix3-usb-uhci/…, virtio-scsi-pci, ahci, virtio-serial-pci, pci bridges; legacy -usb.
 import { fail } from '../errors.js';
-import type { ArgvReader } from '../ir/argv-reader.js';
+import { optText, type ArgvReader } from '../ir/argv-reader.js';
 import type { Controller, ControllerType, Domain, PciControllerOpts } from '../ir/domain.js';
 import { isQ35 } from '../ir/defaults.js';
 import { DEFAULT_SCSI_MODEL, defaultUsbModel } from '../ir/pci-addresses.js';
 import { has } from '../qemu/caps.js';
-import { propStr, props, type Props } from '../qemu/props.js';
+import { propBool, propNum, propStr, props, type Props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, intAttr, reqAttr } from '../xml/values.js';
@@ -91,6 +91,11 @@ const USB_MODELS: Record<string, string> = {
   'vt82c686b-uhci': 'vt82c686b-usb-uhci', 'pci-ohci': 'pci-ohci', 'nec-xhci': 'nec-usb-xhci', 'qemu-xhci': 'qemu-xhci',
 };
 
+/** <controller type='pci' model> of the QEMU devices libvirt adds as PCI(e) buses, by driver. */
+const PCI_CONTROLLER_MODELS: Readonly<Record<string, string>> = {
+  'pcie-root-port': 'pcie-root-port', 'pci-bridge': 'pci-bridge', 'pcie-pci-bridge': 'pcie-to-pci-bridge',
+};
+
 /** QEMU device for a SCSI controller model; ncr53c90 is built into the machine. */
 const SCSI_MODELS: Record<string, string> = {
   lsilogic: 'lsi', 'virtio-scsi': 'virtio-scsi-pci', 'virtio-transitional': 'virtio-scsi-pci-transitional',
@@ -103,14 +108,13 @@ const VIO_SCSI_REG = 0x2000;
 
 /** libvirt's alias for a controller (qemuAssignDeviceControllerAlias). */
 export function controllerAlias(c: Controller, dom?: Domain): string {
+  // NB: the chipset's own controllers have fixed QEMU ids, whatever user alias the XML gives
+  // them: the PCI root is pci.0/pcie.0, PIIX3's IDE and q35's AHCI are "ide"
+  if (c.type === 'pci' && (c.model === 'pci-root' || c.model === 'pcie-root')) return c.model === 'pcie-root' ? 'pcie.0' : `pci.${c.index}`;
+  if (c.index === 0 && ((c.type === 'ide' && !isQ35(dom?.os.machine)) || (c.type === 'sata' && isQ35(dom?.os.machine)))) return 'ide';
   if (c.alias) return c.alias;
-  if (c.type === 'pci') return c.model === 'pcie-root' ? 'pcie.0' : `pci.${c.index}`;
-  if (c.index === 0) {
-    // NB: the chipset's own controllers have fixed QEMU ids: PIIX3's IDE and q35's AHCI are "ide"
-    if (c.type === 'usb') return 'usb';
-    if (c.type === 'ide' && !isQ35(dom?.os.machine)) return 'ide';
-    if (c.type === 'sata' && isQ35(dom?.os.machine)) return 'ide';
-  }
+  if (c.type === 'pci') return `pci.${c.index}`;
+  if (c.index === 0 && c.type === 'usb') return 'usb';
   return `${c.type}${c.index}`;
 }
 
@@ -190,27 +194,72 @@ function controllerProps(ctx: EmitContext, c: Controller, driver: string): Props
   }
 }
 
+/**
+ * -global options of controllers (qemuBuildGlobalControllerCommandLine): hotplug on i440fx's root
+ * bus is switched in the PIIX4 power-management device's ACPI tables.
+ */
+export function buildGlobalControllers(ctx: EmitContext): void {
+  for (const c of ctx.dom.devices.controllers) {
+    if (c.type !== 'pci' || c.model !== 'pci-root' || c.pci?.hotplug === undefined) continue;
+    if (!has(ctx.caps, 'piix.acpi-root-pci-hotplug')) {
+      ctx.diag.warn('UnsupportedForTarget', { what: "<target hotplug> of the pci-root controller", target: 'QEMU before 5.2' }, c.$span);
+      continue;
+    }
+    ctx.out.raw('-global', `PIIX4_PM.acpi-root-pci-hotplug=${c.pci.hotplug ? 'on' : 'off'}`);
+  }
+}
+
 export function readControllersArgv(r: ArgvReader): void {
   const d = r.draft.devices;
+  for (const g of r.take('-global')) {
+    const m = /^PIIX4_PM\.acpi-root-pci-hotplug=(on|off|true|false|yes|no)$/.exec(optText(g));
+    if (!m) {
+      r.unclaim(g);
+      continue;
+    }
+    d.controllers = d.controllers.filter((c) => !(c.type === 'pci' && c.index === 0));
+    d.controllers.push({ type: 'pci', index: 0, model: 'pci-root', pci: { hotplug: ['on', 'true', 'yes'].includes(m[1]!) }, extra: [], $span: g.span });
+  }
   if (r.take('-usb').length) d.controllers.push({ type: 'usb', index: 0, extra: [] });
   const byDriver = new Map(Object.entries(USB_MODELS).map(([model, drv]) => [drv, model]));
-  const add = (type: ControllerType, model: string | undefined, dev: ReturnType<ArgvReader['devices']>[number]) => {
-    const index = d.controllers.filter((c) => c.type === type).length;
+  const add = (type: ControllerType, model: string | undefined, dev: ReturnType<ArgvReader['devices']>[number], more: Partial<Controller> = {}) => {
+    const index = more.index ?? d.controllers.filter((c) => c.type === type).length;
     const addr = parsePciAddr(propStr(dev.props, 'addr') ?? '');
     const bus = /^pci\.(\d+)$/.exec(propStr(dev.props, 'bus') ?? '');
+    const multifunction = propBool(dev.props, 'multifunction');
     d.controllers.push({
       type,
       index,
       ...(model ? { model } : {}),
-      ...(addr ? { address: { type: 'pci', domain: 0, bus: bus ? Number(bus[1]) : 0, slot: addr.slot, function: addr.function } } : {}),
+      ...more,
+      ...(addr ? { address: { type: 'pci', domain: 0, bus: bus ? Number(bus[1]) : 0, slot: addr.slot, function: addr.function, ...(multifunction !== undefined ? { multifunction } : {}) } } : {}),
       extra: [],
       $span: dev.opt.span,
     });
     r.claim(dev.opt);
   };
+  // PCI(e) buses: libvirt's id pci.N is the controller's index
+  for (const dev of r.devices((drv) => Object.hasOwn(PCI_CONTROLLER_MODELS, drv))) {
+    const index = /^pci\.(\d+)$/.exec(propStr(dev.props, 'id') ?? '');
+    if (!index) continue;
+    const chassis = propNum(dev.props, 'chassis');
+    const port = propNum(dev.props, 'port');
+    const chassisNr = propNum(dev.props, 'chassis_nr');
+    add('pci', PCI_CONTROLLER_MODELS[dev.driver], dev, {
+      index: Number(index[1]),
+      pci: { modelName: dev.driver, ...(chassisNr !== undefined ? { chassisNr } : {}), ...(chassis !== undefined ? { chassis } : {}), ...(port !== undefined ? { port } : {}) },
+    });
+  }
   for (const dev of r.devices((drv) => byDriver.has(drv))) {
     if (d.controllers.some((c) => c.type === 'usb' && c.index === 0 && !c.model)) d.controllers.shift();
-    add('usb', byDriver.get(dev.driver), dev);
+    // NB: a UHCI companion (masterbus=usb.0,firstport=N) shares its EHCI master's index
+    const master = /^(.*)\.0$/.exec(propStr(dev.props, 'masterbus') ?? '');
+    const owner = master ? d.controllers.find((c) => c.type === 'usb' && controllerAlias(c) === master[1]) : undefined;
+    const ports = propNum(dev.props, 'p2') ?? propNum(dev.props, 'p3');
+    add('usb', byDriver.get(dev.driver), dev, {
+      ...(owner ? { index: owner.index, masterStartport: propNum(dev.props, 'firstport') ?? 0 } : {}),
+      ...(ports !== undefined ? { ports } : {}),
+    });
   }
   for (const dev of r.devices((drv) => drv === 'virtio-scsi-pci' || drv === 'lsi')) add('scsi', dev.driver === 'lsi' ? 'lsilogic' : 'virtio-scsi', dev);
   for (const dev of r.devices((drv) => drv === 'virtio-serial-pci' || drv === 'virtio-serial')) add('virtio-serial', undefined, dev);

@@ -6,8 +6,9 @@ import { fail } from '../errors.js';
 import { has } from '../qemu/caps.js';
 import type { EmitContext } from '../emit/context.js';
 import { featureElement, stateOf } from './features.js';
+import { readCellMemoryXml, writeCellMemory } from './memory.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
-import { boolAttr, checkEnum, enumAttr, intAttr, reqAttr, sizeKiB } from '../xml/values.js';
+import { checkEnum, enumAttr, intAttr, reqAttr } from '../xml/values.js';
 
 const KNOWN = new Set(['model', 'vendor', 'topology', 'feature', 'numa']);
 const POLICIES = ['force', 'require', 'optional', 'disable', 'forbid'] as const;
@@ -43,11 +44,13 @@ function readNumaCell(c: XmlElement, i: number): NumaCell {
   return {
     id: intAttr(c, 'id') ?? i,
     ...(c.attrs.cpus !== undefined ? { cpus: c.attrs.cpus } : {}),
-    // the cell's memory is an attribute; reuse the element size reader on it
-    memory: sizeKiB({ ...c, text: c.attrs.memory ?? '' }),
-    ...(c.attrs.memAccess ? { memAccess: enumAttr(c, 'memAccess', ['shared', 'private'] as const) } : {}),
-    ...(c.attrs.discard ? { discard: boolAttr(c, 'discard') } : {}),
+    ...readCellMemoryXml(c),
   };
+}
+
+function writeNumaCell(n: NumaCell): XmlElement {
+  const mem = writeCellMemory(n);
+  return el('cell', { id: n.id, cpus: n.cpus, ...mem.attrs }, mem.children);
 }
 
 export function writeCpuXml(c: Cpu): XmlElement {
@@ -58,7 +61,7 @@ export function writeCpuXml(c: Cpu): XmlElement {
     c.vendor !== undefined && el('vendor', {}, c.vendor),
     c.topology && el('topology', { sockets: c.topology.sockets, dies: c.topology.dies, cores: c.topology.cores, threads: c.topology.threads }),
     c.features.map((f) => el('feature', { policy: f.policy, name: f.name })),
-    c.numa && el('numa', {}, c.numa.map((n) => el('cell', { id: n.id, cpus: n.cpus, memory: n.memory, unit: 'KiB', memAccess: n.memAccess, discard: n.discard === undefined ? undefined : n.discard ? 'yes' : 'no' }))),
+    c.numa && el('numa', {}, c.numa.map(writeNumaCell)),
     c.extra,
   );
 }
@@ -108,8 +111,9 @@ function extraCpuFlags(ctx: EmitContext): string[] {
   }
   const pmu = stateOf(featureElement(dom.features, 'pmu'));
   if (pmu !== undefined) out.push(`pmu=${pmu ? 'on' : 'off'}`);
-  // the Hyper-V crash MSRs are how a <panic model='hyperv'/> reaches the guest
-  if (dom.devices.extra.some((e) => e.name === 'panic' && e.attrs.model === 'hyperv')) out.push('hv-crash=on');
+  // the Hyper-V crash MSRs are how a <panic model='hyperv'/> reaches the guest (NB: libvirt
+  // prints this one flag bare, without =on)
+  if (dom.devices.panics.some((p) => p.model === 'hyperv')) out.push('hv-crash');
   return out;
 }
 
@@ -157,7 +161,7 @@ export function readCpuArgv(r: ArgvReader): void {
     if (!flag) return fail('BadOptionValue', { option: '-cpu', value: o.rawValue ?? '', reason: 'empty CPU flag' }, o.valueSpan);
     const m = /^([+-])(.+)$/.exec(flag) ?? /^([^=]+)=(on|off|true|false|yes|no)$/.exec(flag);
     const hv = /^hv[_-]([^=]+)(?:=(.*))?$/.exec(flag);
-    if (flag === 'hv_crash' || flag === 'hv-crash') d.devices.extra.push(el('panic', { model: 'hyperv' }));
+    if (flag === 'hv_crash' || flag === 'hv-crash') d.devices.panics.push({ model: 'hyperv', extra: [] });
     // the Hyper-V reference clock is a <clock> timer, not an enlightenment
     else if (hv && hv[1] === 'time') d.clock.timers = [...d.clock.timers.filter((t) => t.name !== 'hypervclock'), { name: 'hypervclock', present: hv[2] !== 'off' }];
     else if (hv && HYPERV_FLAGS.has(hv[1]!.replace(/-/g, '_'))) {
@@ -180,7 +184,8 @@ export function readCpuArgv(r: ArgvReader): void {
       else features.push({ policy: on ? 'require' : 'disable', name });
     } else r.diag.warn('IgnoredProperty', { option: '-cpu', property: flag }, o.valueSpan);
   }
-  if (hyperv.length) setFeature(d.features, { kind: 'other', element: el('hyperv', {}, hyperv) });
+  // NB: libvirt 9.0 always writes the mode; hv-NAME flags one by one are mode='custom'
+  if (hyperv.length) setFeature(d.features, { kind: 'other', element: el('hyperv', { mode: 'custom' }, hyperv) });
   if (kvmHidden) setFeature(d.features, { kind: 'other', element: el('kvm', {}, el('hidden', { state: 'on' })) });
   const base: Cpu = d.cpu ?? { features: [], extra: [] };
   if (model === 'host') d.cpu = { ...base, mode: 'host-passthrough', features };

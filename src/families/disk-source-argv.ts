@@ -193,8 +193,10 @@ function urlSource(path: string, protocol: NetSource['protocol'], span?: Span): 
     return bad(path, 'bad %-escape in the URL', span);
   }
   const auth: DiskAuth | undefined = username ? { username, ...(protocol === 'iscsi' ? { secretType: 'iscsi' as const } : {}) } : undefined;
+  // the query of an http(s)/ftp(s)/tftp URL is part of the image's address; others carry options
+  const query = (URL_PROTOCOLS as readonly string[]).includes(protocol) && url.search ? url.search.slice(1) : undefined;
   return {
-    source: { type: 'network', protocol, ...(name ? { name } : {}), hosts: [host] },
+    source: { type: 'network', protocol, ...(name ? { name } : {}), hosts: [host], ...(query !== undefined ? { query } : {}) },
     ...(auth ? { auth } : {}),
   };
 }
@@ -212,4 +214,54 @@ export function cephArgsHosts(value: string, span?: Span): Host[] {
     const colon = h.indexOf(':');
     return colon < 0 ? { name: h } : { name: h.slice(0, colon), port: parsePort(h.slice(colon + 1), value, span) };
   });
+}
+
+// --- <disk> sources -> drive filenames (QEMU before -blockdev) ---------------------------------
+
+/** libvirt's default port per protocol, where a drive URI needs one. */
+const URI_DEFAULT_PORT: Partial<Record<NetSource['protocol'], number>> = { iscsi: 3260, nbd: 10809, gluster: 24007 };
+
+/** A host in a URI: IPv6 addresses in brackets. */
+const uriHost = (h: Host | undefined) => (h?.name?.includes(':') ? `[${h.name}]` : h?.name ?? '');
+
+/**
+ * The -drive file= of a network source, as libvirt wrote it before -blockdev
+ * (qemuBuildNetworkDriveStr): nbd:/rbd:/sheepdog: pseudo-URIs or PROTOCOL[+TRANSPORT]:// URLs.
+ * Credentials are the user name alone: the password needs the secret objects of -blockdev.
+ */
+export function networkDriveFilename(s: NetSource, auth: DiskAuth | undefined): string {
+  const h = s.hosts[0];
+  const name = s.name ?? '';
+  switch (s.protocol) {
+    case 'nbd': {
+      const exp = s.name !== undefined ? `:exportname=${s.name}` : '';
+      if (h?.transport === 'unix') return `nbd:unix:${h.socket ?? ''}${exp}`;
+      // NB: a colon-separated nbd: string cannot hold an IPv6 address: that one is a URL
+      if (h?.name?.includes(':')) return `nbd://${uriHost(h)}:${h.port ?? URI_DEFAULT_PORT.nbd}${s.name !== undefined ? `/${s.name}` : ''}`;
+      return `nbd:${h?.name ?? ''}:${h?.port ?? URI_DEFAULT_PORT.nbd}${exp}`;
+    }
+    case 'rbd': {
+      // NB: inside the rbd: string ':' separates options, so hosts escape theirs and are joined by '\;'
+      const esc = (t: string) => t.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+      const mons = s.hosts.map((x) => `${x.name?.includes(':') ? `[${esc(x.name)}]` : esc(x.name ?? '')}${x.port !== undefined ? `\\:${x.port}` : ''}`);
+      return [
+        `rbd:${name}${s.snapshot !== undefined ? `@${s.snapshot}` : ''}`,
+        ...(auth ? [`id=${auth.username}`, 'auth_supported=cephx\\;none'] : ['auth_supported=none']),
+        ...(mons.length ? [`mon_host=${mons.join('\\;')}`] : []),
+        ...(s.config !== undefined ? [`conf=${s.config}`] : []),
+      ].join(':');
+    }
+    case 'sheepdog':
+      return h ? `sheepdog:${h.name ?? ''}:${h.port ?? 7000}:${name}` : `sheepdog:${name}`;
+    default: {
+      const transport = h?.transport && h.transport !== 'tcp' ? `+${h.transport}` : '';
+      const user = auth ? `${encodeURIComponent(auth.username)}@` : '';
+      const port = h?.port ?? URI_DEFAULT_PORT[s.protocol];
+      const server = h?.transport === 'unix' ? '' : `${user}${uriHost(h)}${port !== undefined ? `:${port}` : ''}`;
+      // NB: an iSCSI target name's ':' is %-escaped in the URL path
+      const path = (s.protocol === 'iscsi' ? name.replace(/:/g, '%3A') : name).replace(/^\/?/, '/');
+      const query = h?.transport === 'unix' ? `?socket=${h.socket ?? ''}` : s.query !== undefined ? `?${s.query}` : '';
+      return `${s.protocol}${transport}://${server}${path}${query}`;
+    }
+  }
 }

@@ -4,23 +4,24 @@
 import { fail, type Span } from '../errors.js';
 import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
-import type { Address, Disk, DiskAuth, DiskBus, DiskSource, Draft } from '../ir/domain.js';
+import type { Address, Disk, DiskAuth, DiskBackingStore, DiskEncryption, DiskBus, DiskReservations, DiskSlice, DiskSource, Draft } from '../ir/domain.js';
 import type { ParsedOption } from '../lexer/argv-parser.js';
-import { cephArgsHosts, sourceFromFilename, type DriveSource } from './disk-source-argv.js';
+import { cephArgsHosts, networkDriveFilename, sourceFromFilename, type DriveSource } from './disk-source-argv.js';
 import { has } from '../qemu/caps.js';
 import { propBool, propNum, propObj, propStr, props, type Props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
-import { checkEnum, enumAttr, intAttr, reqAttr } from '../xml/values.js';
+import { boolAttr, checkEnum, enumAttr, intAttr, reqAttr, yesNo } from '../xml/values.js';
 import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 import { controllerAlias } from './controller.js';
-import { usbPortOf } from './input.js';
+import { usbBusName, usbPortOf } from './input.js';
+import { buildSecretObject, buildSecretValueObject, claimSecretObject } from './secret.js';
 import { DEFAULT_SCSI_MODEL } from '../ir/pci-addresses.js';
 
 const DISK_TYPES = ['file', 'block', 'dir', 'network', 'volume', 'nvme', 'vhostuser'] as const;
 const DEVICES = ['disk', 'cdrom', 'floppy', 'lun'] as const;
 const BUSES = ['ide', 'scsi', 'virtio', 'xen', 'usb', 'sata', 'fdc', 'sd', 'uml'] as const;
-const KNOWN = new Set(['driver', 'source', 'target', 'readonly', 'shareable', 'serial', 'wwn', 'boot', 'alias', 'address', 'blockio', 'geometry']);
+const KNOWN = new Set(['driver', 'auth', 'encryption', 'source', 'target', 'readonly', 'shareable', 'serial', 'wwn', 'vendor', 'product', 'boot', 'alias', 'address', 'blockio', 'geometry', 'acpi', 'backingStore']);
 
 // --- XML -> IR ---------------------------------------------------------------------------------
 
@@ -57,6 +58,9 @@ export function readDiskXml(e: XmlElement): Disk {
             ...(drv.attrs.iommu ? { iommu: drv.attrs.iommu === 'on' } : {}),
             ...(drv.attrs.ats ? { ats: drv.attrs.ats === 'on' } : {}),
             ...(drv.attrs.packed ? { packed: drv.attrs.packed === 'on' } : {}),
+            ...(drv.attrs.ioeventfd ? { ioeventfd: boolAttr(drv, 'ioeventfd') } : {}),
+            ...(drv.attrs.event_idx ? { eventIdx: boolAttr(drv, 'event_idx') } : {}),
+            ...(drv.attrs.copy_on_read ? { copyOnRead: boolAttr(drv, 'copy_on_read') } : {}),
           },
         }
       : {}),
@@ -64,6 +68,7 @@ export function readDiskXml(e: XmlElement): Disk {
       dev,
       ...(target.attrs.bus ? { bus: checkEnum(target, 'disk target bus', target.attrs.bus, BUSES) } : { bus: busFromTarget(dev) }),
       ...(target.attrs.tray ? { tray: enumAttr(target, 'tray', ['open', 'closed'] as const) } : {}),
+      ...(target.attrs.removable ? { removable: boolAttr(target, 'removable') } : {}),
       ...(target.attrs.rotation_rate ? { rotationRate: intAttr(target, 'rotation_rate') } : {}),
     },
     ...(geometry
@@ -82,7 +87,17 @@ export function readDiskXml(e: XmlElement): Disk {
     ...(child(e, 'shareable') ? { shareable: true } : {}),
     ...(child(e, 'serial') ? { serial: child(e, 'serial')!.text } : {}),
     ...(child(e, 'wwn') ? { wwn: child(e, 'wwn')!.text.trim() } : {}),
+    ...(child(e, 'vendor') ? { vendor: child(e, 'vendor')!.text } : {}),
+    ...(child(e, 'product') ? { product: child(e, 'product')!.text } : {}),
+    ...(e.attrs.rawio ? { rawio: boolAttr(e, 'rawio') } : {}),
+    ...(e.attrs.sgio ? { sgio: enumAttr(e, 'sgio', ['filtered', 'unfiltered'] as const) } : {}),
     ...(e.attrs.snapshot ? { snapshot: e.attrs.snapshot } : {}),
+    ...(src && readSlice(src) ? { slice: readSlice(src) } : {}),
+    ...(src && child(src, 'reservations') ? { reservations: readReservations(child(src, 'reservations')!) } : {}),
+    ...(child(e, 'backingStore') ? { backingStore: readBackingStore(child(e, 'backingStore')!) } : {}),
+    ...(child(e, 'auth') ? { auth: readAuthXml(child(e, 'auth')!) } : {}),
+    ...(encryptionOf(e, src) ? { encryption: encryptionOf(e, src) } : {}),
+    ...(child(e, 'acpi')?.attrs.index ? { acpiIndex: intAttr(child(e, 'acpi')!, 'index') } : {}),
     ...(boot ? { bootOrder: intAttr(boot, 'order') } : {}),
     ...(alias?.attrs.name ? { alias: alias.attrs.name } : {}),
     ...(address ? { address: readAddressXml(address) } : {}),
@@ -90,6 +105,44 @@ export function readDiskXml(e: XmlElement): Disk {
     $span: e.span,
   };
 }
+
+/** <slices><slice type='storage' offset size/>: the only slice type libvirt has. */
+function readSlice(src: XmlElement): DiskSlice | undefined {
+  const slices = child(src, 'slices');
+  const s = slices && child(slices, 'slice');
+  if (!s) return undefined;
+  checkEnum(s, 'slice type', reqAttr(s, 'type'), ['storage'] as const);
+  return { offset: intAttr(s, 'offset') ?? 0, size: intAttr(s, 'size') ?? 0 };
+}
+
+function readReservations(e: XmlElement): DiskReservations {
+  const src = child(e, 'source');
+  return {
+    managed: boolAttr(e, 'managed') ?? false,
+    ...(src?.attrs.path !== undefined ? { path: src.attrs.path } : {}),
+    ...(src?.attrs.mode ? { mode: enumAttr(src, 'mode', ['client', 'server'] as const) } : {}),
+  };
+}
+
+/** <backingStore type index><format type/><source …/><backingStore …/></backingStore>; empty: the chain ends. */
+function readBackingStore(e: XmlElement): DiskBackingStore | null {
+  if (!e.attrs.type) return null;
+  const type = checkEnum(e, 'backingStore type', e.attrs.type, DISK_TYPES);
+  const src = child(e, 'source');
+  const next = child(e, 'backingStore');
+  const format = child(e, 'format')?.attrs.type;
+  return {
+    source: readSource(type, src),
+    ...(format ? { format } : {}),
+    ...(src && readSlice(src) ? { slice: readSlice(src) } : {}),
+    ...(encryptionOf(e, src) ? { encryption: encryptionOf(e, src) } : {}),
+    ...(e.attrs.index ? { index: intAttr(e, 'index') } : {}),
+    ...(next ? { backingStore: readBackingStore(next) } : {}),
+  };
+}
+
+/** <source> children the IR models for every source type. */
+const SOURCE_FIELDS = new Set(['slices', 'encryption', 'reservations']);
 
 function readSource(type: (typeof DISK_TYPES)[number], src: XmlElement | undefined): DiskSource {
   switch (type) {
@@ -102,7 +155,8 @@ function readSource(type: (typeof DISK_TYPES)[number], src: XmlElement | undefin
     case 'volume':
     case 'nvme':
     case 'vhostuser':
-      return { type, ...(src ? { element: src } : {}) };
+      // slices, encryption and reservations are the disk's own fields, written back from there
+      return { type, ...(src ? { element: { ...src, children: src.children.filter((c) => !SOURCE_FIELDS.has(c.name)) } } : {}) };
     case 'network': {
       if (!src) return fail('XmlMissingElement', { element: 'source', parent: 'disk' }, undefined);
       const protocol = checkEnum(src, 'disk source protocol', reqAttr(src, 'protocol'), ['nbd', 'iscsi', 'rbd', 'gluster', 'sheepdog', 'http', 'https', 'ftp', 'ftps', 'tftp', 'ssh', 'vxhs', 'nfs'] as const);
@@ -116,9 +170,71 @@ function readSource(type: (typeof DISK_TYPES)[number], src: XmlElement | undefin
           ...(h.attrs.transport !== undefined ? { transport: enumAttr(h, 'transport', ['tcp', 'unix', 'rdma'] as const) } : {}),
           ...(h.attrs.socket !== undefined ? { socket: h.attrs.socket } : {}),
         })),
+        ...readNetworkSourceOptions(src),
       };
     }
   }
+}
+
+export type NetworkSource = Extract<DiskSource, { type: 'network' }>;
+
+/** A network <source>'s attributes and children past protocol, name and hosts. */
+function readNetworkSourceOptions(src: XmlElement): Omit<Draft<NetworkSource>, 'type' | 'protocol' | 'name' | 'hosts'> {
+  const snapshot = child(src, 'snapshot')?.attrs.name;
+  const config = child(src, 'config')?.attrs.file;
+  const initiator = child(child(src, 'initiator') ?? src, 'iqn');
+  const ssl = child(src, 'ssl');
+  const cookies = child(src, 'cookies');
+  const readahead = child(src, 'readahead');
+  const timeout = child(src, 'timeout');
+  const auth = child(src, 'auth');
+  const identity = child(src, 'identity');
+  return {
+    ...(src.attrs.query !== undefined ? { query: src.attrs.query } : {}),
+    ...(src.attrs.tls !== undefined ? { tls: boolAttr(src, 'tls') } : {}),
+    ...(snapshot !== undefined ? { snapshot } : {}),
+    ...(config !== undefined ? { config } : {}),
+    ...(initiator && child(src, 'initiator') ? { initiator: reqAttr(initiator, 'name') } : {}),
+    ...(ssl?.attrs.verify !== undefined ? { sslVerify: boolAttr(ssl, 'verify') } : {}),
+    ...(cookies ? { cookies: cookies.children.filter((c) => c.name === 'cookie').map((c) => ({ name: reqAttr(c, 'name'), value: c.text })) } : {}),
+    ...(readahead ? { readahead: intAttr(readahead, 'size') } : {}),
+    ...(timeout ? { timeout: intAttr(timeout, 'seconds') } : {}),
+    ...(auth ? { auth: readAuthXml(auth) } : {}),
+    ...(identity
+      ? { identity: { ...(identity.attrs.user !== undefined ? { user: identity.attrs.user } : {}), ...(identity.attrs.group !== undefined ? { group: identity.attrs.group } : {}) } }
+      : {}),
+  };
+}
+
+/** <auth username><secret type usage|uuid/></auth> */
+function readAuthXml(e: XmlElement): DiskAuth {
+  const secret = child(e, 'secret');
+  return {
+    username: reqAttr(e, 'username'),
+    ...(secret?.attrs.type ? { secretType: checkEnum(secret, 'auth secret type', secret.attrs.type, ['iscsi', 'ceph'] as const) } : {}),
+    ...(secret?.attrs.usage !== undefined ? { secretUsage: secret.attrs.usage } : {}),
+    ...(secret?.attrs.uuid !== undefined ? { secretUuid: secret.attrs.uuid } : {}),
+  };
+}
+
+/** <encryption format engine><secret type='passphrase' uuid|usage/></encryption> */
+function readEncryptionXml(e: XmlElement, inSource: boolean): DiskEncryption {
+  const secret = child(e, 'secret');
+  return {
+    format: checkEnum(e, 'encryption format', e.attrs.format ?? 'default', ['luks', 'luks2', 'qcow', 'default'] as const),
+    ...(e.attrs.engine ? { engine: enumAttr(e, 'engine', ['qemu', 'librbd'] as const) } : {}),
+    ...(secret?.attrs.uuid !== undefined ? { secretUuid: secret.attrs.uuid } : {}),
+    ...(secret?.attrs.usage !== undefined ? { secretUsage: secret.attrs.usage } : {}),
+    ...(inSource ? { inSource } : {}),
+  };
+}
+
+/** The <encryption> of a disk or backing store: in its <source>, or (older XML) beside it. */
+function encryptionOf(e: XmlElement, src: XmlElement | undefined): DiskEncryption | undefined {
+  const inSrc = src && child(src, 'encryption');
+  if (inSrc) return readEncryptionXml(inSrc, true);
+  const onDisk = child(e, 'encryption');
+  return onDisk ? readEncryptionXml(onDisk, false) : undefined;
 }
 
 /** libvirt's default bus for a target name: hdX ide, sdX scsi, vdX virtio, fdX fdc, xvdX xen. */
@@ -175,15 +291,17 @@ export function writeDiskXml(d: Disk): XmlElement {
   const drv = d.driver;
   return el(
     'disk',
-    { type: s.type, device: d.device, snapshot: d.snapshot },
+    { type: s.type, device: d.device, rawio: yesNo(d.rawio), sgio: d.sgio, snapshot: d.snapshot },
     drv && el('driver', {
       name: drv.name, type: drv.type, cache: drv.cache, error_policy: drv.errorPolicy, rerror_policy: drv.rerrorPolicy, io: drv.io,
       discard: drv.discard, queues: drv.queues, queue_size: drv.queueSize, detect_zeroes: drv.detectZeroes, iothread: drv.iothread,
+      ioeventfd: onOff(drv.ioeventfd), event_idx: onOff(drv.eventIdx), copy_on_read: onOff(drv.copyOnRead),
       iommu: onOff(drv.iommu), ats: onOff(drv.ats), packed: onOff(drv.packed),
     }),
     d.auth && authXml(d.auth),
-    sourceXml(s),
-    el('target', { dev: d.target.dev, bus: d.target.bus, tray: d.target.tray, rotation_rate: d.target.rotationRate }),
+    withEncryption(withSourceChildren(sourceXml(s), d.slice, d.reservations), d.encryption),
+    d.backingStore !== undefined && backingStoreXml(d.backingStore),
+    el('target', { dev: d.target.dev, bus: d.target.bus, tray: d.target.tray, removable: onOff(d.target.removable), rotation_rate: d.target.rotationRate }),
     d.geometry && el('geometry', { cyls: d.geometry.cyls, heads: d.geometry.heads, secs: d.geometry.secs, trans: d.geometry.trans }),
     d.blockio && el('blockio', { logical_block_size: d.blockio.logical, physical_block_size: d.blockio.physical, discard_granularity: d.blockio.discardGranularity }),
     d.bootOrder !== undefined && el('boot', { order: d.bootOrder }),
@@ -191,8 +309,12 @@ export function writeDiskXml(d: Disk): XmlElement {
     d.shareable && el('shareable'),
     d.serial !== undefined && el('serial', {}, d.serial),
     d.wwn !== undefined && el('wwn', {}, d.wwn),
+    d.vendor !== undefined && el('vendor', {}, d.vendor),
+    d.product !== undefined && el('product', {}, d.product),
+    d.encryption && !d.encryption.inSource && encryptionXml(d.encryption),
     d.extra,
     d.alias !== undefined && el('alias', { name: d.alias }),
+    d.acpiIndex !== undefined && el('acpi', { index: d.acpiIndex }),
     writeAddressXml(d.address),
   );
 }
@@ -214,13 +336,58 @@ function sourceXml(s: DiskSource): XmlElement | undefined {
     case 'network':
       return el(
         'source',
-        { protocol: s.protocol, name: s.name },
+        { protocol: s.protocol, name: s.name, query: s.query, tls: yesNo(s.tls) },
         s.hosts.map((h) => el('host', { name: h.name, port: h.port, transport: h.transport, socket: h.socket })),
         s.snapshot !== undefined && el('snapshot', { name: s.snapshot }),
         s.config !== undefined && el('config', { file: s.config }),
+        s.initiator !== undefined && el('initiator', {}, el('iqn', { name: s.initiator })),
+        s.sslVerify !== undefined && el('ssl', { verify: yesNo(s.sslVerify) }),
+        s.cookies && el('cookies', {}, s.cookies.map((c) => el('cookie', { name: c.name }, c.value))),
+        s.readahead !== undefined && el('readahead', { size: s.readahead }),
+        s.timeout !== undefined && el('timeout', { seconds: s.timeout }),
+        s.identity && el('identity', { user: s.identity.user, group: s.identity.group }),
         s.auth && authXml(s.auth),
       );
   }
+}
+
+/** <slices> and <reservations> go inside <source>, after what the source type itself writes. */
+function withSourceChildren(src: XmlElement | undefined, slice: DiskSlice | undefined, res: DiskReservations | undefined): XmlElement | undefined {
+  if (!slice && !res) return src;
+  const base = src ?? el('source');
+  return el(
+    'source',
+    base.attrs,
+    ...base.children,
+    slice && el('slices', {}, el('slice', { type: 'storage', offset: slice.offset, size: slice.size })),
+    res && el('reservations', { managed: yesNo(res.managed) }, res.path !== undefined ? el('source', { type: 'unix', path: res.path, mode: res.mode }) : undefined),
+  );
+}
+
+function backingStoreXml(b: DiskBackingStore | null): XmlElement {
+  if (!b) return el('backingStore');
+  return el(
+    'backingStore',
+    { type: b.source.type, index: b.index },
+    b.format !== undefined && el('format', { type: b.format }),
+    withEncryption(withSourceChildren(sourceXml(b.source), b.slice, undefined), b.encryption),
+    b.backingStore !== undefined && backingStoreXml(b.backingStore),
+  );
+}
+
+/** <encryption> inside <source>, when that is where the XML had it. */
+function withEncryption(src: XmlElement | undefined, enc: DiskEncryption | undefined): XmlElement | undefined {
+  if (!enc?.inSource) return src;
+  const base = src ?? el('source');
+  return el('source', base.attrs, ...base.children, encryptionXml(enc));
+}
+
+function encryptionXml(e: DiskEncryption): XmlElement {
+  return el(
+    'encryption',
+    { format: e.format, engine: e.engine },
+    e.secretUuid !== undefined || e.secretUsage !== undefined ? el('secret', { type: 'passphrase', uuid: e.secretUuid, usage: e.secretUsage }) : undefined,
+  );
 }
 
 function authXml(a: DiskAuth): XmlElement {
@@ -247,18 +414,49 @@ function sourcePath(s: DiskSource): string | undefined {
 
 export interface DiskEmitInfo {
   readonly disk: Disk;
-  /** blockdev node index, libvirt-N */
+  /** blockdev node index of the top image, libvirt-N; its backing images take N+1, N+2, … */
   readonly nodeIndex: number;
   readonly bootindex?: number;
 }
+
+/** One image of a disk's chain, top first: libvirt's virStorageSource. */
+interface ChainImage {
+  readonly source: DiskSource;
+  readonly format: string;
+  readonly slice?: DiskSlice;
+  readonly encryption?: DiskEncryption;
+  /** the <backingStore> below it: undefined when the XML has none, null when it is <backingStore/> */
+  readonly below: DiskBackingStore | null | undefined;
+}
+
+/** Source types QEMU opens itself (the others are resolved by libvirt on the host). */
+const OPENABLE = new Set<DiskSource['type']>(['file', 'block', 'dir', 'network', 'nvme']);
+
+/** The disk's images, top first, down its <backingStore> chain. */
+function diskChain(disk: Disk): ChainImage[] {
+  const out: ChainImage[] = [{ source: disk.source, format: disk.driver?.type ?? 'raw', ...(disk.slice ? { slice: disk.slice } : {}), ...(disk.encryption ? { encryption: disk.encryption } : {}), below: disk.backingStore }];
+  for (let b = disk.backingStore; b && OPENABLE.has(b.source.type); b = b.backingStore) {
+    out.push({ source: b.source, format: b.format ?? 'raw', ...(b.slice ? { slice: b.slice } : {}), ...(b.encryption ? { encryption: b.encryption } : {}), below: b.backingStore });
+  }
+  return out;
+}
+
+/** Formats that carry a backing file reference (libvirt's VIR_STORAGE_FILE_BACKING and later). */
+const BACKING_FORMATS = new Set(['cow', 'qcow', 'qcow2', 'qed', 'vmdk']);
 
 /** Emits every disk; `bootIndexes` maps disks to their bootindex (see the boot family). */
 export function buildDisks(ctx: EmitContext, bootIndexes: ReadonlyMap<object, number>): void {
   const disks = ctx.dom.devices.disks;
   const fdc = has(ctx.caps, 'device') ? buildFloppyController(ctx, bootIndexes) : false;
+  // NB: libvirt numbers blockdev nodes in reverse disk order (the last disk's top image is
+  // libvirt-1), each disk's chain from the top image down.
+  const nodeIndexes: number[] = [];
+  for (let i = disks.length - 1, next = 1; i >= 0; i--) {
+    nodeIndexes[i] = next;
+    next += diskChain(disks[i]!).length;
+  }
   disks.forEach((disk, i) => {
-    // NB: libvirt numbers blockdev nodes in reverse disk order: the last disk is libvirt-1.
-    const nodeIndex = disks.length - i;
+    const nodeIndex = nodeIndexes[i]!;
     // a floppy boots through its controller's bootindexA/B, not its own bootindex
     const bootindex = fdc && disk.target.bus === 'fdc' ? undefined : bootIndexes.get(disk);
     const src = disk.source;
@@ -266,7 +464,7 @@ export function buildDisks(ctx: EmitContext, bootIndexes: ReadonlyMap<object, nu
       buildVhostUserDisk(ctx, disk, src.element, bootindex);
       return;
     }
-    if (src.type === 'volume' || src.type === 'nvme' || src.type === 'vhostuser') {
+    if (src.type === 'volume' || src.type === 'vhostuser' || (src.type === 'nvme' && !has(ctx.caps, 'blockdev'))) {
       ctx.diag.warn('UnsupportedForTarget', { what: `<disk type='${src.type}'> ${disk.target.dev}`, target: 'a converter without access to the host' }, disk.$span);
       return;
     }
@@ -325,61 +523,301 @@ function buildFloppyController(ctx: EmitContext, bootIndexes: ReadonlyMap<object
   return true;
 }
 
-function protocolDriver(disk: Disk): string {
-  const s = disk.source;
+/** The managed qemu-pr-helper libvirt starts for disks with <reservations managed='yes'>. */
+const MANAGED_PR_HELPER = 'pr-helper0';
+
+/** The one pr-manager object for managed reservations, made next to the master key. */
+export function buildManagedPrHelper(ctx: EmitContext): void {
+  if (!has(ctx.caps, 'blockdev') || !ctx.dom.devices.disks.some((d) => d.reservations?.managed)) return;
+  ctx.out.object('-object', props({ 'qom-type': 'pr-manager-helper', id: MANAGED_PR_HELPER, path: `${ctx.paths.stateDir}/${MANAGED_PR_HELPER}.sock` }));
+}
+
+function protocolDriver(disk: Disk, s: DiskSource): string {
   // NB: libvirt asks the host whether a block cdrom is a real drive (host_cdrom); without the
   // host we take the kernel's names for optical drives (/dev/cdrom, /dev/srN) to be ones
   if (s.type === 'block') return disk.device === 'cdrom' && /^\/dev\/(cdrom|sr\d+)$/.test(s.dev ?? '') ? 'host_cdrom' : 'host_device';
   if (s.type === 'network') return s.protocol;
+  if (s.type === 'dir') return 'vvfat';
+  if (s.type === 'nvme') return 'nvme';
   return 'file';
 }
 
+/** <source type='pci' namespace><address …/>: the NVMe controller's PCI address and namespace. */
+function nvmeProps(source: XmlElement | undefined): Record<string, unknown> {
+  const a = source && child(source, 'address');
+  const hex = (k: string, width: number) => (Number(a?.attrs[k] ?? 0) || 0).toString(16).padStart(width, '0');
+  return {
+    device: `${hex('domain', 4)}:${hex('bus', 2)}:${hex('slot', 2)}.${(Number(a?.attrs.function ?? 0) || 0).toString(16)}`,
+    namespace: Number(source?.attrs.namespace ?? 1),
+  };
+}
+
+/** What locates the image for its storage driver: a path, a vvfat directory, a server … */
+function storageLocation(disk: Disk, s: DiskSource, readOnly: boolean): Record<string, unknown> {
+  switch (s.type) {
+    case 'dir':
+      // NB: vvfat emulates the FAT image itself; rw is the only write switch it has
+      return { dir: s.dir, floppy: disk.device === 'floppy', rw: !readOnly };
+    case 'nvme':
+      return nvmeProps(s.element);
+    default:
+      return { filename: sourcePath(s) };
+  }
+}
+
+/**
+ * A disk on -blockdev: per image of its chain, bottom first, the storage node, an optional slice
+ * node and the format node (which names the image below as its backing), then the copy-on-read
+ * filter and the frontend.
+ */
 function buildBlockdevDisk(ctx: EmitContext, info: DiskEmitInfo): void {
   const { disk, nodeIndex } = info;
-  const path = sourcePath(disk.source);
-  const storage = `libvirt-${nodeIndex}-storage`;
-  const format = `libvirt-${nodeIndex}-format`;
-  const readOnly = disk.readonly === true || disk.device === 'cdrom';
-  const hasMedia = path !== undefined || disk.source.type === 'network';
-  if (hasMedia) {
-    const s = disk.source;
-    const cache = cacheFlags(disk);
-    const cacheProp = cache ? { cache: { direct: cache.direct, 'no-flush': cache.noFlush } } : {};
+  const hasMedia = sourcePath(disk.source) !== undefined || disk.source.type === 'network' || disk.source.type === 'nvme';
+  const chain = hasMedia ? diskChain(disk) : [];
+  const cache = cacheFlags(disk);
+  const cacheProp = cache ? { cache: { direct: cache.direct, 'no-flush': cache.noFlush } } : {};
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const img = chain[i]!;
+    const n = nodeIndex + i;
+    const top = i === 0;
+    const storage = `libvirt-${n}-storage`;
+    // NB: only the top image is written; the backing images are read-only whatever the disk says
+    const readOnly = !top || disk.readonly === true || disk.device === 'cdrom';
+    let prManager: string | undefined;
+    const res = top ? disk.reservations : undefined;
+    if (res?.managed) prManager = MANAGED_PR_HELPER;
+    else if (res) {
+      prManager = `pr-helper-${storage}`;
+      ctx.out.object('-object', props({ 'qom-type': 'pr-manager-helper', id: prManager, path: res.path }));
+    }
+    // NB: the secrets and TLS credentials a node refers to come before it: auth, encryption
+    // passphrase, HTTP cookies, TLS key password, TLS credentials (libvirt's attach order)
+    // NB: <auth> on the <disk> (its older place) belongs to the top image's source
+    const src = top && disk.auth && img.source.type === 'network' && !img.source.auth ? { ...img.source, auth: disk.auth } : img.source;
+    const net = src.type === 'network' ? networkSecrets(ctx, src, storage, disk.$span) : undefined;
+    const keySecret = encryptionSecret(ctx, img, `libvirt-${n}-format`, disk.$span);
+    if (net) buildNetworkTls(ctx, net);
     ctx.out.object('-blockdev', props({
-      driver: protocolDriver(disk),
-      ...(s.type === 'network' ? networkProps(s) : { filename: path }),
+      driver: protocolDriver(disk, img.source),
+      ...(src.type === 'network' ? networkProps(ctx, src, net!) : storageLocation(disk, src, readOnly)),
+      'pr-manager': prManager,
       'node-name': storage,
       ...cacheProp,
       'auto-read-only': true,
       discard: 'unmap',
     }));
+    // NB: a slice of a raw image is the raw driver's own offset/size; under any other format,
+    // or a raw image QEMU decrypts (its format node is luks), which must see only the slice,
+    // libvirt puts a raw node between storage and format
+    const sliceLayer = img.slice !== undefined && (img.format !== 'raw' || keySecret !== undefined);
+    let file = storage;
+    if (img.slice && sliceLayer) {
+      file = `libvirt-${n}-slice-sto`;
+      ctx.out.object('-blockdev', props({
+        driver: 'raw', 'node-name': file, offset: img.slice.offset, size: img.slice.size, file: storage, 'auto-read-only': true, discard: 'unmap', ...cacheProp,
+      }));
+    }
+    // detect_zeroes applies to the top image alone; discard and cache to the whole chain
+    const dz = top ? disk.driver?.detectZeroes : undefined;
+    // NB: a backing image of a type QEMU cannot open by itself (a pool volume) is left for QEMU
+    // to find from the image header, as with no <backingStore> at all
+    if (img.below && !chain[i + 1]) {
+      ctx.diag.warn('UnsupportedForTarget', { what: `<backingStore type='${img.below.source.type}'> of ${disk.target.dev}`, target: 'a converter without access to the host' }, disk.$span);
+    }
+    const backing = !BACKING_FORMATS.has(img.format) || img.below === undefined ? undefined : img.below === null ? null : chain[i + 1] ? `libvirt-${n + 1}-format` : undefined;
     ctx.out.object('-blockdev', props({
-      'node-name': format,
+      'node-name': `libvirt-${n}-format`,
       'read-only': readOnly,
-      ...(disk.driver?.discard === 'unmap' ? { discard: 'unmap' } : {}),
+      discard: disk.driver?.discard,
+      // NB: detect_zeroes='unmap' means 'on' unless discard='unmap' lets QEMU unmap
+      'detect-zeroes': dz === 'unmap' && disk.driver?.discard !== 'unmap' ? 'on' : dz,
       ...cacheProp,
-      ...(disk.driver?.detectZeroes ? { 'detect-zeroes': disk.driver.detectZeroes === 'unmap' && disk.driver.discard !== 'unmap' ? 'on' : disk.driver.detectZeroes } : {}),
-      driver: disk.driver?.type ?? 'raw',
-      file: storage,
+      // NB: a directory's FAT image is emulated by vvfat: the format on top of it is raw
+      ...formatDriver(img.format === 'fat' ? 'raw' : img.format, keySecret),
+      ...(img.slice && !sliceLayer ? { offset: img.slice.offset, size: img.slice.size } : {}),
+      file,
+      ...(backing !== undefined ? { backing } : {}),
     }));
   }
-  ctx.out.object('-device', deviceProps(ctx, disk, hasMedia ? format : undefined, info.bootindex));
+  let drive = hasMedia ? `libvirt-${nodeIndex}-format` : undefined;
+  if (drive && disk.driver?.copyOnRead) {
+    const cor = `libvirt-CoR-${disk.target.dev}`;
+    ctx.out.object('-blockdev', props({ driver: 'copy-on-read', 'node-name': cor, file: drive, discard: 'unmap' }));
+    drive = cor;
+  }
+  ctx.out.object('-device', deviceProps(ctx, disk, drive, info.bootindex));
 }
 
-function networkProps(s: Extract<DiskSource, { type: 'network' }>): Record<string, unknown> {
+/**
+ * A network image's storage-node keys (driver and location, node name excluded) for images
+ * outside <disk> (a network NVRAM store); its secret objects and TLS credentials are printed first.
+ */
+export function networkStorageProps(ctx: EmitContext, s: NetworkSource, storage: string, span: Span | undefined): Record<string, unknown> {
+  const net = networkSecrets(ctx, s, storage, span);
+  buildNetworkTls(ctx, net);
+  return { driver: s.protocol, ...networkProps(ctx, s, net) };
+}
+
+/** <source protocol=…> of a network image outside <disk> (an NVRAM store). */
+export function readNetworkSourceXml(src: XmlElement): NetworkSource {
+  return readSource('network', src) as NetworkSource;
+}
+
+export function writeNetworkSourceXml(s: NetworkSource): XmlElement {
+  return sourceXml(s)!;
+}
+
+/** What a network storage node refers to: its secret objects and TLS credentials. */
+interface NetworkRefs {
+  readonly authSecret?: string;
+  readonly cookieSecret?: string;
+  readonly tls?: { readonly id: string; readonly dir: string; readonly secret?: string };
+}
+
+/** libvirt's default port per protocol (virStorageSourceNetworkDefaultPort). */
+const DEFAULT_PORT: Partial<Record<NetworkSource['protocol'], number>> = {
+  http: 80, https: 443, ftp: 21, ftps: 990, tftp: 69, iscsi: 3260, gluster: 24007, rbd: 6789, sheepdog: 7000, nbd: 10809, ssh: 22, vxhs: 9999,
+};
+
+const confStr = (ctx: EmitContext, key: string): string | undefined => {
+  const v = ctx.conf.raw.get(key);
+  return typeof v === 'string' ? v : undefined;
+};
+
+/** The auth and cookie secret objects of a network source, printed now; the TLS ones are named. */
+function networkSecrets(ctx: EmitContext, s: NetworkSource, storage: string, span: Span | undefined): NetworkRefs {
+  let authSecret: string | undefined;
+  if (s.auth) {
+    authSecret = `${storage}-auth-secret0`;
+    // NB: the secret's usage kind follows the protocol: CHAP for iSCSI (and the curl
+    // protocols, which libvirt lets name an iscsi secret), cephx for rbd
+    const a = s.auth;
+    const usageType = a.secretType ?? (s.protocol === 'rbd' ? 'ceph' : 'iscsi');
+    buildSecretObject(ctx, authSecret, { usageType, ...(a.secretUuid !== undefined ? { uuid: a.secretUuid } : {}), ...(a.secretUsage !== undefined ? { usage: a.secretUsage } : {}) }, `the password of ${a.username} for ${s.protocol} '${s.name ?? ''}'`, span);
+  }
+  let cookieSecret: string | undefined;
+  if (s.cookies?.length) {
+    cookieSecret = `${storage}-httpcookie-secret0`;
+    // NB: cookies may carry session tokens: libvirt passes them as a secret, not in the URL
+    buildSecretValueObject(ctx, cookieSecret, Buffer.from(s.cookies.map((c) => `${c.name}=${c.value}`).join('; ')), span);
+  }
+  let tls: NetworkRefs['tls'];
+  const nbdTls = s.protocol === 'nbd' && (s.tls ?? ctx.conf.raw.get('nbd_tls') === 1);
+  if (nbdTls) {
+    const id = `obj${storage}_tls0`;
+    const secretUuid = confStr(ctx, 'nbd_tls_x509_secret_uuid') ?? confStr(ctx, 'default_tls_x509_secret_uuid');
+    tls = { id, dir: confStr(ctx, 'nbd_tls_x509_cert_dir') ?? ctx.conf.defaultTlsX509CertDir, ...(secretUuid !== undefined ? { secret: `${id}-secret0` } : {}) };
+    if (secretUuid !== undefined) buildSecretObject(ctx, `${id}-secret0`, { usageType: 'tls', uuid: secretUuid }, `the NBD TLS key password of ${storage}`, span);
+  }
+  return { ...(authSecret ? { authSecret } : {}), ...(cookieSecret ? { cookieSecret } : {}), ...(tls ? { tls } : {}) };
+}
+
+function buildNetworkTls(ctx: EmitContext, net: NetworkRefs): void {
+  if (!net.tls) return;
+  // NB: a TLS client always verifies the server's certificate
+  ctx.out.object('-object', props({ 'qom-type': 'tls-creds-x509', id: net.tls.id, dir: net.tls.dir, endpoint: 'client', 'verify-peer': true, passwordid: net.tls.secret }));
+}
+
+/** nfs <identity>: '+N' (or N) is a numeric uid/gid; a name would need the host's user database. */
+function nfsId(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const m = /^\+?(\d+)$/.exec(v);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** A host as QEMU's SocketAddress: inet (port as a string) or unix. */
+function socketAddress(h: NetworkSource['hosts'][number], protocol: NetworkSource['protocol']): Record<string, unknown> {
+  if (h.transport === 'unix') return { type: 'unix', path: h.socket };
+  return { type: 'inet', host: h.name, port: String(h.port ?? DEFAULT_PORT[protocol] ?? '') };
+}
+
+/** The storage node's keys for a network source, in libvirt's order (qemuBlockStorageSourceGetBackendProps). */
+function networkProps(ctx: EmitContext, s: NetworkSource, refs: NetworkRefs): Record<string, unknown> {
   const h = s.hosts[0];
+  const name = s.name ?? '';
   switch (s.protocol) {
     case 'nbd':
-      return { server: h?.transport === 'unix' ? { type: 'unix', path: h.socket } : { type: 'inet', host: h?.name, port: String(h?.port ?? 10809) }, ...(s.name ? { export: s.name } : {}) };
+      return { server: h ? socketAddress(h, 'nbd') : undefined, export: s.name, 'tls-creds': refs.tls?.id };
     case 'http':
     case 'https':
     case 'ftp':
     case 'ftps':
-    case 'tftp':
-      return { url: `${s.protocol}://${h?.name ?? ''}${h?.port ? `:${h.port}` : ''}/${(s.name ?? '').replace(/^\//, '')}` };
+    case 'tftp': {
+      const port = h?.port ?? DEFAULT_PORT[s.protocol];
+      const path = name.startsWith('/') ? name : `/${name}`;
+      return {
+        url: `${s.protocol}://${h?.name ?? ''}${port !== undefined ? `:${port}` : ''}${path}${s.query ? `?${s.query}` : ''}`,
+        username: s.auth?.username,
+        'password-secret': refs.authSecret,
+        sslverify: s.sslVerify === false ? false : undefined,
+        'cookie-secret': refs.cookieSecret,
+        timeout: s.timeout,
+        readahead: s.readahead,
+      };
+    }
+    case 'iscsi': {
+      // NB: the name is TARGET/LUN; a missing LUN is 0
+      const slash = name.lastIndexOf('/');
+      const lun = slash >= 0 && /^\d+$/.test(name.slice(slash + 1)) ? Number(name.slice(slash + 1)) : 0;
+      const target = slash >= 0 && /^\d+$/.test(name.slice(slash + 1)) ? name.slice(0, slash) : name;
+      const host = h?.name ?? '';
+      const portal = `${host.includes(':') ? `[${host}]` : host}:${h?.port ?? DEFAULT_PORT.iscsi}`;
+      return {
+        portal, target, lun, transport: 'tcp',
+        user: s.auth?.username, 'password-secret': refs.authSecret,
+        'initiator-name': s.initiator,
+      };
+    }
+    case 'rbd': {
+      const slash = name.indexOf('/');
+      return {
+        pool: slash >= 0 ? name.slice(0, slash) : name,
+        image: slash >= 0 ? name.slice(slash + 1) : '',
+        snapshot: s.snapshot,
+        conf: s.config,
+        server: s.hosts.length ? s.hosts.map((x) => ({ host: x.name, port: String(x.port ?? DEFAULT_PORT.rbd) })) : undefined,
+        ...(s.auth ? { user: s.auth.username, 'auth-client-required': ['cephx', 'none'], 'key-secret': refs.authSecret } : {}),
+      };
+    }
+    case 'gluster': {
+      const slash = name.indexOf('/');
+      return {
+        volume: slash >= 0 ? name.slice(0, slash) : name,
+        path: slash >= 0 ? name.slice(slash + 1) : '',
+        server: s.hosts.map((x) => socketAddress(x, 'gluster')),
+        // NB: libvirt's qemu.conf gluster_debug_level, 4 unless set
+        debug: typeof ctx.conf.raw.get('gluster_debug_level') === 'number' ? ctx.conf.raw.get('gluster_debug_level') : 4,
+      };
+    }
+    case 'nfs':
+      return {
+        server: { host: h?.name, type: 'inet' },
+        path: name,
+        user: nfsId(s.identity?.user),
+        group: nfsId(s.identity?.group),
+      };
+    case 'ssh':
+      return { path: name, server: { host: h?.name, port: String(h?.port ?? DEFAULT_PORT.ssh) }, user: s.auth?.username };
     default:
-      return { server: s.hosts.map((x) => ({ host: x.name, port: String(x.port ?? '') })), ...(s.name ? { image: s.name } : {}) };
+      return { server: s.hosts.map((x) => socketAddress(x, s.protocol)), ...(s.name ? { image: s.name } : {}) };
   }
+}
+
+/** The passphrase secret of a LUKS image QEMU decrypts, printed now; its id, or undefined. */
+function encryptionSecret(ctx: EmitContext, img: ChainImage, format: string, span: Span | undefined): string | undefined {
+  const e = img.encryption;
+  if (!e || (e.format !== 'luks' && e.format !== 'luks2') || e.engine === 'librbd') return undefined;
+  const id = `${format}-encryption-secret0`;
+  const path = sourcePath(img.source);
+  buildSecretObject(ctx, id, { usageType: 'volume', ...(e.secretUuid !== undefined ? { uuid: e.secretUuid } : {}), ...(e.secretUsage !== undefined ? { usage: e.secretUsage } : path !== undefined ? { usage: path } : {}) }, `the passphrase of ${path ?? format}`, span);
+  return id;
+}
+
+/** The format node's driver: a raw LUKS image is QEMU's luks driver; qcow2 encrypts inside. */
+function formatDriver(format: string, keySecret: string | undefined): Record<string, unknown> {
+  if (!keySecret) return { driver: format };
+  if (format === 'raw') return { driver: 'luks', 'key-secret': keySecret };
+  return { driver: format, encrypt: { format: 'luks', 'key-secret': keySecret } };
 }
 
 const DEVICE_DRIVER: Record<DiskBus, (d: Disk) => string> = {
@@ -451,13 +889,19 @@ function deviceProps(ctx: EmitContext, disk: Disk, drive: string | undefined, bo
     } else if (bus === 'fdc') Object.assign(placement, { unit: a.unit });
   } else if (bus === 'usb') {
     const port = usbPortOf(dom, disk);
-    if (port) Object.assign(placement, { bus: `usb.${port.bus}`, port: port.port });
+    if (port) Object.assign(placement, { bus: usbBusName(dom, port.bus), port: port.port });
   } else Object.assign(placement, pciPlacement(dom, a));
   const driver = DEVICE_DRIVER[bus](disk);
   const cache = cacheFlags(disk);
+  const virtio = bus === 'virtio';
   return props({
     driver,
+    // virtio-blk passes a LUN's SCSI commands through
+    scsi: virtio && disk.device === 'lun' ? true : undefined,
+    ioeventfd: virtio ? disk.driver?.ioeventfd : undefined,
+    event_idx: virtio ? disk.driver?.eventIdx : undefined,
     ...placement,
+    'acpi-index': disk.acpiIndex,
     // NB: scsi-hd reports the -drive id (or the serial) as its VPD device id, as QEMU did before -blockdev
     device_id: driver === 'scsi-hd' || driver === 'scsi-cd' ? (disk.serial ?? `drive-${alias}`) : undefined,
     drive,
@@ -466,7 +910,7 @@ function deviceProps(ctx: EmitContext, disk: Disk, drive: string | undefined, bo
     'share-rw': disk.shareable ? true : undefined,
     serial: disk.serial,
     wwn: disk.wwn !== undefined ? wwnNumber(disk.wwn) : undefined,
-    removable: bus === 'usb' ? false : undefined,
+    removable: bus === 'usb' ? (disk.target.removable ?? false) : undefined,
     'write-cache': cache && bus !== 'sd' ? (cache.writeback ? 'on' : 'off') : undefined,
     ...errorProps(disk),
     rotation_rate: disk.target.rotationRate,
@@ -477,14 +921,40 @@ function deviceProps(ctx: EmitContext, disk: Disk, drive: string | undefined, bo
     logical_block_size: disk.blockio?.logical,
     physical_block_size: disk.blockio?.physical,
     discard_granularity: disk.blockio?.discardGranularity,
+    vendor: bus === 'scsi' ? disk.vendor : undefined,
+    product: bus === 'scsi' ? disk.product : undefined,
     ...(bus === 'virtio'
       ? { iothread: disk.driver?.iothread !== undefined ? `iothread${disk.driver.iothread}` : undefined, 'num-queues': disk.driver?.queues, 'queue-size': disk.driver?.queueSize, iommu_platform: disk.driver?.iommu, ats: disk.driver?.ats, packed: disk.driver?.packed }
       : {}),
   });
 }
 
+/** -drive copy-on-read/discard/detect-zeroes, from the QEMU versions that took them; earlier ones drop them with a warning. */
+function driveTuning(ctx: EmitContext, disk: Disk): Record<string, string | undefined> {
+  const drv = disk.driver;
+  const out: Record<string, string | undefined> = {};
+  const put = (cap: 'drive.copy-on-read' | 'drive.discard' | 'drive.detect-zeroes', key: string, value: string | undefined, attr: string) => {
+    if (value === undefined) return;
+    if (has(ctx.caps, cap)) out[key] = value;
+    else ctx.diag.warn('UnsupportedForTarget', { what: `<driver ${attr}> on ${disk.target.dev}`, target: `QEMU ${ctx.caps.version.join('.')}` }, disk.$span);
+  };
+  put('drive.copy-on-read', 'copy-on-read', drv?.copyOnRead ? 'on' : undefined, 'copy_on_read');
+  put('drive.discard', 'discard', drv?.discard, 'discard');
+  // NB: as on -blockdev, 'unmap' without discard='unmap' is plain 'on'
+  put('drive.detect-zeroes', 'detect-zeroes', drv?.detectZeroes === 'unmap' && drv.discard !== 'unmap' ? 'on' : drv?.detectZeroes, 'detect_zeroes');
+  return out;
+}
+
+/** What only a -blockdev graph can say: a -drive (whose backing chain QEMU probes) drops it. */
+function warnBlockdevOnly(ctx: EmitContext, disk: Disk): void {
+  const drop = (what: string) => ctx.diag.warn('UnsupportedForTarget', { what: `${what} on ${disk.target.dev}`, target: `-drive (QEMU ${ctx.caps.version.join('.')})` }, disk.$span);
+  if (disk.slice) drop('<slices>');
+  if (disk.reservations) drop('<reservations>');
+}
+
 function buildDriveDeviceDisk(ctx: EmitContext, disk: Disk, bootindex: number | undefined): void {
-  const path = sourcePath(disk.source);
+  warnBlockdevOnly(ctx, disk);
+  const path = drivePath(ctx, disk);
   const id = `drive-${diskAlias(disk)}`;
   ctx.out.keyval('-drive', props({
     file: path,
@@ -494,16 +964,30 @@ function buildDriveDeviceDisk(ctx: EmitContext, disk: Disk, bootindex: number | 
     media: disk.device === 'cdrom' ? 'cdrom' : undefined,
     readonly: disk.readonly ? 'on' : undefined,
     cache: disk.driver?.cache,
+    ...driveTuning(ctx, disk),
   }));
   ctx.out.object('-device', deviceProps(ctx, disk, id, bootindex));
 }
 
+/** A -drive file=: the path, or a network source's URI (its password left out, with a warning). */
+function drivePath(ctx: EmitContext, disk: Disk): string | undefined {
+  const s = disk.source;
+  if (s.type !== 'network') return sourcePath(s);
+  const auth = s.auth ?? disk.auth;
+  if (auth) ctx.diag.warn('UnsupportedForTarget', { what: `the password of ${auth.username} for ${s.protocol} '${s.name ?? ''}'`, target: 'a -drive before QEMU had -blockdev secret objects' }, disk.$span);
+  return networkDriveFilename(s, auth);
+}
+
 /** QEMU 0.x: -drive file=…,if=ide,index=N (the index counts units across the bus). */
 function buildLegacyDrive(ctx: EmitContext, disk: Disk): void {
+  warnBlockdevOnly(ctx, disk);
+  if (disk.driver?.copyOnRead || disk.driver?.discard || disk.driver?.detectZeroes) {
+    ctx.diag.warn('UnsupportedForTarget', { what: `<driver copy_on_read/discard/detect_zeroes> on ${disk.target.dev}`, target: `QEMU ${ctx.caps.version.join('.')}` }, disk.$span);
+  }
   const bus = disk.target.bus ?? 'ide';
   const ifName = bus === 'fdc' ? 'floppy' : bus === 'sata' ? 'ide' : bus;
   ctx.out.keyval('-drive', props({
-    file: sourcePath(disk.source) ?? '',
+    file: drivePath(ctx, disk) ?? '',
     if: ifName,
     media: disk.device === 'cdrom' ? 'cdrom' : undefined,
     index: diskIndex(disk.target.dev),
@@ -590,6 +1074,7 @@ export function readDisksArgv(r: ArgvReader): void {
   }
   if (ceph) assignCephMonitors(disks, ceph.value, ceph.span);
   readBlockdevDisks(r);
+  readVhostUserDisks(r);
 }
 
 // --- -blockdev node pairs + -device (libvirt 5.x and later) ---------------------------------
@@ -612,6 +1097,96 @@ const FRONTENDS: Record<string, { bus: DiskBus | 'ide-or-sata'; device: Disk['de
 /** Filter layers libvirt may put between the frontend and the image format. */
 const FILTERS = new Set(['copy-on-read', 'throttle']);
 
+/** A format node and what it sits on: an optional raw slice node, then the storage node. */
+interface ImageNodes {
+  readonly format?: Node;
+  readonly slice?: Node;
+  readonly storage?: Node;
+}
+
+/** The nodes of one image, from its top node (a format node, or a lone storage node). */
+function imageNodes(nodes: ReadonlyMap<string, Node>, top: Node): ImageNodes {
+  const under = nodes.get(propStr(top.p, 'file') ?? '');
+  if (!under) return { storage: top };
+  // NB: libvirt's slice layer is a raw node between a non-raw format and its storage
+  const deeper = nodes.get(propStr(under.p, 'file') ?? '');
+  if (deeper && propStr(under.p, 'driver') === 'raw') return { format: top, slice: under, storage: deeper };
+  return { format: top, storage: under };
+}
+
+/** offset/size of a raw node: a <slice type='storage'>. */
+function nodeSlice(n: Node | undefined): DiskSlice | undefined {
+  if (!n || propStr(n.p, 'driver') !== 'raw') return undefined;
+  const offset = propNum(n.p, 'offset');
+  const size = propNum(n.p, 'size');
+  return offset !== undefined || size !== undefined ? { offset: offset ?? 0, size: size ?? 0 } : undefined;
+}
+
+/** The <driver type> of an image: its format driver, or 'fat' for the raw layer over vvfat. */
+function imageFormat(img: ImageNodes): string | undefined {
+  const fmt = img.format ? propStr(img.format.p, 'driver') : undefined;
+  // NB: QEMU's luks driver is libvirt's raw format with <encryption format='luks'>
+  if (fmt === 'luks') return 'raw';
+  return fmt === 'raw' && img.storage && propStr(img.storage.p, 'driver') === 'vvfat' ? 'fat' : fmt;
+}
+
+/**
+ * A format node's `backing`: another format node (one more <backingStore> down), null or ''
+ * (the chain ends: <backingStore/>), or absent (QEMU probes the image itself: no element).
+ */
+function readBackingChain(nodes: ReadonlyMap<string, Node>, used: Set<Node>, format: Node | undefined): DiskBackingStore | null | undefined {
+  const ref = format?.p.backing;
+  if (ref === undefined) return undefined;
+  if (ref === null || ref === '') return null;
+  const top = typeof ref === 'string' ? nodes.get(ref) : undefined;
+  if (!top || used.has(top)) return undefined; // a missing node or a loop: QEMU would refuse it too
+  const img = imageNodes(nodes, top);
+  const src = img.storage ? blockdevSource(img.storage.p) : undefined;
+  if (!src) return undefined;
+  for (const n of [img.format, img.slice, img.storage]) if (n) used.add(n);
+  const fmt = imageFormat(img);
+  const slice = nodeSlice(img.slice ?? img.format);
+  const below = readBackingChain(nodes, used, img.format);
+  const encryption = nodeEncryption(img.format);
+  return {
+    source: src.source,
+    ...(fmt ? { format: fmt } : {}),
+    ...(slice ? { slice } : {}),
+    ...(encryption ? { encryption } : {}),
+    ...(below !== undefined ? { backingStore: below } : {}),
+  };
+}
+
+/** The pr-manager-helper object a storage node names: libvirt's managed one, or one at a given socket. */
+function readReservationsArgv(r: ArgvReader, storage: Node | undefined): DiskReservations | undefined {
+  const id = storage ? propStr(storage.p, 'pr-manager') : undefined;
+  if (id === undefined) return undefined;
+  const obj = r.cmd.options.find((o) => o.name === '-object' && propStr(optProps(o), 'qom-type') === 'pr-manager-helper' && propStr(optProps(o), 'id') === id);
+  if (obj) r.claim(obj);
+  // NB: libvirt names the helper it starts itself pr-helper0; any other is the user's socket
+  if (id === MANAGED_PR_HELPER) return { managed: true };
+  const path = obj ? propStr(optProps(obj), 'path') : undefined;
+  return { managed: false, ...(path !== undefined ? { path, mode: 'client' as const } : {}) };
+}
+
+/** vhost-user-blk-pci on its socket -chardev: <disk type='vhostuser'>. */
+function readVhostUserDisks(r: ArgvReader): void {
+  const disks = r.draft.devices.disks;
+  for (const dev of r.devices((drv) => drv === 'vhost-user-blk-pci')) {
+    const id = propStr(dev.props, 'chardev');
+    const chr = r.cmd.options.find((o) => o.name === '-chardev' && !r.isClaimed(o) && propStr(optProps(o), 'id') === id);
+    const cp = chr ? optProps(chr) : {};
+    if (!chr || propStr(cp, 'backend') !== 'socket' || propStr(cp, 'path') === undefined) continue;
+    r.claim(chr);
+    r.claim(dev.opt);
+    const reconnect = propNum(cp, 'reconnect');
+    const source = el('source', { type: 'unix', path: propStr(cp, 'path') }, reconnect ? el('reconnect', { enabled: 'yes', timeout: reconnect }) : undefined);
+    const disk = blockdevDisk(dev.props, { bus: 'virtio', device: 'disk' }, { type: 'vhostuser', element: source }, {}, false, disks, dev.opt.span, dev.opt.rawValue);
+    // NB: the backend serves raw blocks: libvirt allows no other format on a vhost-user disk
+    disks.push({ ...disk, driver: { ...disk.driver, type: 'raw' } });
+  }
+}
+
 function readBlockdevDisks(r: ArgvReader): void {
   const nodes = new Map<string, Node>();
   for (const o of r.take('-blockdev')) {
@@ -626,26 +1201,84 @@ function readBlockdevDisks(r: ArgvReader): void {
   for (const dev of r.devices((drv) => drv in FRONTENDS)) {
     const fe = FRONTENDS[dev.driver]!;
     const drive = propStr(dev.props, 'drive');
-    // the chain device -> [filters] -> format -> storage
-    let format = drive !== undefined ? nodes.get(drive) : undefined;
-    if (drive !== undefined && !format) continue; // a -drive id, or a node we do not have
-    const chain: Node[] = [];
-    while (format && FILTERS.has(propStr(format.p, 'driver') ?? '')) {
-      chain.push(format);
-      format = nodes.get(propStr(format.p, 'file') ?? '');
+    // the chain device -> [filters] -> format -> [slice] -> storage, format -> backing format …
+    let top = drive !== undefined ? nodes.get(drive) : undefined;
+    if (drive !== undefined && !top) continue; // a -drive id, or a node we do not have
+    const filters: Node[] = [];
+    while (top && FILTERS.has(propStr(top.p, 'driver') ?? '')) {
+      filters.push(top);
+      top = nodes.get(propStr(top.p, 'file') ?? '');
     }
-    const fileRef = format ? propStr(format.p, 'file') : undefined;
-    const storage = fileRef !== undefined && nodes.has(fileRef) ? nodes.get(fileRef)! : format;
-    if (storage === format) format = undefined;
-    const source: DriveSource | undefined = storage ? blockdevSource(storage.p) : { source: { type: 'file' } };
+    const img = top ? imageNodes(nodes, top) : {};
+    const source: DriveSource | undefined = img.storage ? blockdevSource(img.storage.p) : { source: { type: 'file' } };
     if (!source) continue; // a storage driver with no <disk> equivalent: left to <qemu:commandline>
     r.claim(dev.opt);
-    for (const n of [...chain, ...(format ? [format] : []), ...(storage ? [storage] : [])]) used.add(n);
-    const disk = blockdevDisk(dev.props, fe, source.source, format?.p, storage?.p, q35, disks, dev.opt.span, dev.opt.rawValue);
-    // credentials go on the <disk>, where libvirt's own configurations keep them
-    disks.push(source.auth ? { ...disk, auth: source.auth } : disk);
+    for (const n of [...filters, img.format, img.slice, img.storage]) if (n) used.add(n);
+    const backingStore = readBackingChain(nodes, used, img.format);
+    const slice = nodeSlice(img.slice ?? img.format);
+    const reservations = readReservationsArgv(r, img.storage);
+    // NB: credentials go inside the network <source>, their place since libvirt 3.9 (the
+    // -blockdev era); only the -drive readers keep libvirt's older place on the <disk>
+    const src = source.auth && source.source.type === 'network' ? { ...source.source, auth: source.auth } : source.source;
+    const disk = blockdevDisk(dev.props, fe, src, img, q35, disks, dev.opt.span, dev.opt.rawValue);
+    const copyOnRead = filters.some((f) => propStr(f.p, 'driver') === 'copy-on-read');
+    disks.push({
+      ...disk,
+      ...(copyOnRead ? { driver: { ...disk.driver, copyOnRead: true } } : {}),
+      ...(slice ? { slice } : {}),
+      ...(reservations ? { reservations } : {}),
+      ...(backingStore !== undefined ? { backingStore } : {}),
+      ...(nodeEncryption(img.format) ? { encryption: nodeEncryption(img.format) } : {}),
+    });
   }
   for (const n of nodes.values()) if (!used.has(n)) r.unclaim(n.opt);
+  for (const n of used) claimNodeObjects(r, n);
+}
+
+/**
+ * A -blockdev storage node of a network protocol as its <source>, its secret objects and TLS
+ * credentials claimed (for images outside <disk>: a network NVRAM store).
+ */
+export function readNetworkStorageNode(r: ArgvReader, o: ParsedOption): NetworkSource | undefined {
+  const p = optProps(o);
+  const src = blockdevSource(p)?.source;
+  if (src?.type !== 'network') return undefined;
+  const auth = blockdevSource(p)?.auth;
+  claimNodeObjects(r, { opt: o, p });
+  return auth ? { ...src, auth } : src;
+}
+
+/** A format node's LUKS layer: the luks driver over a raw image, or qcow2's encrypt.format=luks. */
+function nodeEncryption(format: Node | undefined): DiskEncryption | undefined {
+  if (!format) return undefined;
+  const enc = propObj(format.p, 'encrypt');
+  if (propStr(format.p, 'driver') !== 'luks' && propStr(enc ?? {}, 'format') !== 'luks') return undefined;
+  // NB: the passphrase's secret is known only by value (encrypted): the <secret> it came from is not
+  return { format: 'luks', inSource: true };
+}
+
+/**
+ * Claims the secret objects and TLS credentials a node names (auth, encryption, cookies, TLS),
+ * warning for each secret: its value is encrypted under a master key the command line lacks, and
+ * the <secret> definition it came from has no trace on the command line.
+ */
+function claimNodeObjects(r: ArgvReader, n: Node): void {
+  const enc = propObj(n.p, 'encrypt');
+  const secretRefs: Array<[string | undefined, string]> = [
+    [propStr(n.p, 'password-secret'), 'the password'],
+    [propStr(n.p, 'key-secret'), propStr(n.p, 'driver') === 'rbd' ? 'the cephx key' : 'the LUKS passphrase'],
+    [enc ? propStr(enc, 'key-secret') : undefined, 'the LUKS passphrase'],
+    [propStr(n.p, 'cookie-secret'), 'the HTTP cookies'],
+  ];
+  const tls = propStr(n.p, 'tls-creds');
+  const creds = tls !== undefined ? r.cmd.options.find((o) => o.name === '-object' && propStr(optProps(o), 'id') === tls && propStr(optProps(o), 'qom-type') === 'tls-creds-x509') : undefined;
+  if (creds) {
+    r.claim(creds);
+    secretRefs.push([propStr(optProps(creds), 'passwordid'), 'the TLS key password']);
+  }
+  for (const [id, what] of secretRefs) {
+    if (id !== undefined && claimSecretObject(r, id)) r.diag.warn('SecretNotRecovered', { option: `-blockdev ${propStr(n.p, 'node-name') ?? ''}`, what }, n.opt.span);
+  }
 }
 
 function blockdevSource(p: Props): DriveSource | undefined {
@@ -668,8 +1301,16 @@ function blockdevSource(p: Props): DriveSource | undefined {
       return { source: { type: 'block', dev: str('filename') ?? '' } };
     case 'vvfat':
       return { source: { type: 'dir', dir: str('dir') ?? '' } };
+    case 'nvme': {
+      const pci = /^([0-9a-f]{4}):([0-9a-f]{2}):([0-9a-f]{2})\.([0-7])$/i.exec(str('device') ?? '');
+      if (!pci) return undefined;
+      // NB: managed='no': the command line cannot say whether libvirt was to detach the
+      // controller from its host driver, and not doing so is the choice without side effects
+      const address = el('address', { domain: `0x${pci[1]}`, bus: `0x${pci[2]}`, slot: `0x${pci[3]}`, function: `0x${pci[4]}` });
+      return { source: { type: 'nvme', element: el('source', { type: 'pci', managed: 'no', namespace: propNum(p, 'namespace') ?? 1 }, address) } };
+    }
     case 'nbd':
-      return { source: { type: 'network', protocol: 'nbd', ...(str('export') ? { name: str('export') } : {}), hosts: servers() } };
+      return { source: { type: 'network', protocol: 'nbd', ...(str('export') ? { name: str('export') } : {}), hosts: servers(), ...(str('tls-creds') !== undefined ? { tls: true } : {}) } };
     case 'rbd': {
       const conf = str('conf');
       const snap = str('snapshot');
@@ -682,14 +1323,21 @@ function blockdevSource(p: Props): DriveSource | undefined {
         ...(user ? { auth: { username: user, secretType: 'ceph' } } : {}),
       };
     }
-    case 'gluster':
-      return { source: { type: 'network', protocol: 'gluster', name: `${str('volume') ?? ''}/${(str('path') ?? '').replace(/^\//, '')}`, hosts: servers() } };
+    case 'gluster': {
+      // NB: libvirt writes gluster's default port out; a host without one in the XML had it
+      const hosts = servers().map((h) => (h.port === DEFAULT_PORT.gluster ? { name: h.name ?? '' } : h));
+      return { source: { type: 'network', protocol: 'gluster', name: `${str('volume') ?? ''}/${(str('path') ?? '').replace(/^\//, '')}`, hosts } };
+    }
     case 'iscsi': {
       const portal = /^(?:\[(.*)\]|([^:]*))(?::(\d+))?$/.exec(str('portal') ?? '');
       const host = portal ? { name: portal[1] ?? portal[2] ?? '', ...(portal[3] ? { port: Number(portal[3]) } : {}) } : { name: '' };
       const user = str('user');
+      const initiator = str('initiator-name');
       return {
-        source: { type: 'network', protocol: 'iscsi', name: propNum(p, 'lun') ? `${str('target') ?? ''}/${propNum(p, 'lun')}` : str('target') ?? '', hosts: [host] },
+        source: {
+          type: 'network', protocol: 'iscsi', name: propNum(p, 'lun') ? `${str('target') ?? ''}/${propNum(p, 'lun')}` : str('target') ?? '', hosts: [host],
+          ...(initiator !== undefined ? { initiator } : {}),
+        },
         ...(user ? { auth: { username: user, secretType: 'iscsi' } } : {}),
       };
     }
@@ -697,9 +1345,38 @@ function blockdevSource(p: Props): DriveSource | undefined {
     case 'https':
     case 'ftp':
     case 'ftps':
-    case 'tftp':
-      return sourceFromFilename(str('url') ?? '');
-    case 'nfs':
+    case 'tftp': {
+      const url = str('url') ?? '';
+      const q = url.indexOf('?');
+      const { source } = sourceFromFilename(q < 0 ? url : url.slice(0, q));
+      if (source.type !== 'network') return { source };
+      // NB: libvirt writes the protocol's default port into the URL; the XML had none
+      const hosts = source.hosts.map((h) => (h.port === DEFAULT_PORT[driver] ? { name: h.name ?? '' } : h));
+      const user = str('username');
+      const readahead = propNum(p, 'readahead');
+      const timeout = propNum(p, 'timeout');
+      return {
+        source: {
+          ...source, hosts,
+          ...(q >= 0 ? { query: url.slice(q + 1) } : {}),
+          ...(propBool(p, 'sslverify') === false ? { sslVerify: false } : {}),
+          ...(readahead !== undefined ? { readahead } : {}),
+          ...(timeout !== undefined ? { timeout } : {}),
+        },
+        ...(user !== undefined ? { auth: { username: user, ...(str('password-secret') !== undefined ? { secretType: 'iscsi' as const } : {}) } } : {}),
+      };
+    }
+    case 'nfs': {
+      const server = propObj(p, 'server');
+      const id = (k: string) => (propNum(p, k) !== undefined ? `+${propNum(p, k)}` : undefined);
+      const identity = { ...(id('user') !== undefined ? { user: id('user') } : {}), ...(id('group') !== undefined ? { group: id('group') } : {}) };
+      return {
+        source: {
+          type: 'network', protocol: 'nfs', name: str('path') ?? '', hosts: [{ name: server ? propStr(server, 'host') ?? '' : '' }],
+          ...(Object.keys(identity).length ? { identity } : {}),
+        },
+      };
+    }
     case 'ssh': {
       const server = propObj(p, 'server');
       const host = server ? { name: propStr(server, 'host') ?? '', ...(propNum(server, 'port') !== undefined ? { port: propNum(server, 'port') } : {}) } : { name: '' };
@@ -739,9 +1416,11 @@ function nextFreeName(disks: readonly Disk[], prefix: string): string {
 }
 
 function blockdevDisk(
-  dp: Props, fe: (typeof FRONTENDS)[string], source: DiskSource, format: Props | undefined, storage: Props | undefined,
+  dp: Props, fe: (typeof FRONTENDS)[string], source: DiskSource, img: ImageNodes,
   q35: boolean, disks: readonly Disk[], span: Span | undefined, raw: string | undefined,
 ): Disk {
+  const format = img.format?.p;
+  const storage = img.storage?.p;
   const busProp = propStr(dp, 'bus') ?? '';
   const bus: DiskBus = fe.bus === 'ide-or-sata' ? (q35 || /^sata|^ahci/.test(busProp) ? 'sata' : 'ide') : fe.bus;
   // NB: target names are the guest's business; libvirt's own tests number them in order
@@ -781,13 +1460,32 @@ function blockdevDisk(
       dev = nextFree('sd');
   }
   const cache = blockdevCache(format, dp);
-  const fmt = format ? propStr(format, 'driver') : undefined;
-  const discard = format && propStr(format, 'discard') === 'unmap' ? 'unmap' : undefined;
+  const fmt = imageFormat(img);
+  const dc = format ? propStr(format, 'discard') : undefined;
+  const discard = dc === 'unmap' || dc === 'ignore' ? dc : undefined;
   const dz = format ? propStr(format, 'detect-zeroes') : undefined;
   const detectZeroes = dz === 'on' || dz === 'off' || dz === 'unmap' ? dz : undefined;
+  const virtio = bus === 'virtio';
+  const ioeventfd = virtio ? propBool(dp, 'ioeventfd') : undefined;
+  const eventIdx = virtio ? propBool(dp, 'event_idx') : undefined;
+  // NB: libvirt names its driver on every disk it has defined (qemuDomainDeviceDiskDefPostParse)
+  const vo = (k: string) => (virtio ? propBool(dp, k) : undefined);
   const drv: Draft<NonNullable<Disk['driver']>> = {
-    ...(fmt ? { type: fmt } : {}), ...(cache ? { cache } : {}), ...(discard ? { discard } : {}), ...(detectZeroes ? { detectZeroes } : {}),
+    name: 'qemu', ...(fmt ? { type: fmt } : {}), ...(cache ? { cache } : {}), ...(discard ? { discard } : {}), ...(detectZeroes ? { detectZeroes } : {}),
+    ...(ioeventfd !== undefined ? { ioeventfd } : {}), ...(eventIdx !== undefined ? { eventIdx } : {}),
+    ...(vo('iommu_platform') !== undefined ? { iommu: vo('iommu_platform') } : {}),
+    ...(vo('ats') !== undefined ? { ats: vo('ats') } : {}),
+    ...(vo('packed') !== undefined ? { packed: vo('packed') } : {}),
+    ...(virtio && num('num-queues') !== undefined ? { queues: num('num-queues') } : {}),
+    ...(virtio && num('queue-size') !== undefined ? { queueSize: num('queue-size') } : {}),
+    ...(virtio && /^iothread\d+$/.test(propStr(dp, 'iothread') ?? '') ? { iothread: Number(propStr(dp, 'iothread')!.slice('iothread'.length)) } : {}),
   };
+  const rotationRate = num('rotation_rate');
+  const vendor = bus === 'scsi' ? propStr(dp, 'vendor') : undefined;
+  const product = bus === 'scsi' ? propStr(dp, 'product') : undefined;
+  const acpiIndex = num('acpi-index');
+  // usb-storage is removable='off' unless the XML says on
+  const removable = bus === 'usb' && propBool(dp, 'removable') === true;
   // NB: a WWN is a 64-bit number, past what a JSON double holds exactly: read its digits as written
   const wwn = /"wwn":\s*(\d+)/.exec(raw ?? '')?.[1] ?? propStr(dp, 'wwn');
   const serial = propStr(dp, 'serial');
@@ -796,15 +1494,19 @@ function blockdevDisk(
   const ro = propBool(format ?? storage ?? {}, 'read-only') === true;
   return {
     source,
-    device: fe.device,
-    ...(Object.keys(drv).length ? { driver: drv } : {}),
-    target: { dev, bus },
+    // virtio-blk with scsi=on passes a LUN through
+    device: virtio && propBool(dp, 'scsi') === true ? 'lun' : fe.device,
+    driver: drv,
+    target: { dev, bus, ...(removable ? { removable } : {}), ...(rotationRate !== undefined ? { rotationRate } : {}) },
     ...(boot !== undefined ? { bootOrder: boot } : {}),
     ...(ro || fe.device === 'cdrom' ? { readonly: true } : {}),
     ...(propBool(dp, 'share-rw') ? { shareable: true } : {}),
     ...(serial ? { serial } : {}),
     // QEMU takes the WWN as a number; libvirt writes it as 16 hex digits
     ...(wwn ? { wwn: BigInt(wwn).toString(16).padStart(16, '0') } : {}),
+    ...(vendor !== undefined ? { vendor } : {}),
+    ...(product !== undefined ? { product } : {}),
+    ...(acpiIndex !== undefined ? { acpiIndex } : {}),
     // user aliases (ua-…) are the only ones the XML carries
     ...(id?.startsWith('ua-') ? { alias: id } : {}),
     ...(address ? { address } : {}),
@@ -845,9 +1547,14 @@ function driveToDisk(p: Props, bus: DiskBus, device: Disk['device'], dev: string
   const rerror = RERROR[propStr(p, 'rerror') ?? ''];
   const aio = propStr(p, 'aio');
   const io = aio === 'threads' || aio === 'native' || aio === 'io_uring' ? aio : undefined;
+  const discard = propStr(p, 'discard');
+  const dz = propStr(p, 'detect-zeroes');
   const driver: Draft<NonNullable<Disk['driver']>> = {
     ...(format ? { name: 'qemu', type: format } : {}),
     ...(cache ? { cache } : {}),
+    ...(propBool(p, 'copy-on-read') ? { copyOnRead: true } : {}),
+    ...(discard === 'unmap' || discard === 'ignore' ? { discard } : {}),
+    ...(dz === 'on' || dz === 'off' || dz === 'unmap' ? { detectZeroes: dz } : {}),
     ...(werror ? { errorPolicy: werror } : {}),
     // NB: a read policy equal to the write policy is not repeated
     ...(rerror && rerror !== werror ? { rerrorPolicy: rerror } : {}),
@@ -891,15 +1598,23 @@ function readDriveWithDevice(r: ArgvReader, o: ParsedOption, p: Props, ceph: boo
   const id = propStr(p, 'id') ?? '';
   const dev = r.deviceWith('drive', id);
   const disks = r.draft.devices.disks;
+  // NB: a scsi-generic on the drive makes it a <hostdev type='scsi'>: left to that family
+  if (dev?.driver === 'scsi-generic') {
+    r.unclaim(o);
+    return;
+  }
   if (!dev) {
     r.diag.warn('UnmappedOption', { option: '-drive', detail: `id=${id} (no -device uses it)` }, o.span);
     return;
   }
   r.claim(dev.opt);
   const driver = dev.driver;
-  const bus: DiskBus = driver.startsWith('ide-') ? 'ide' : driver.startsWith('scsi-') ? 'scsi' : driver.startsWith('virtio-blk') ? 'virtio' : driver === 'usb-storage' ? 'usb' : driver === 'floppy' ? 'fdc' : 'ide';
+  const busProp = propStr(dev.props, 'bus') ?? '';
+  // NB: as with -blockdev: ide-hd/ide-cd on q35 (its AHCI's ports are ide.N) or an AHCI are SATA
+  const sata = driver.startsWith('ide-') && (/^(q35|pc-q35)/.test(r.draft.os.machine ?? '') || /^sata|^ahci/.test(busProp));
+  const bus: DiskBus = sata ? 'sata' : driver.startsWith('ide-') ? 'ide' : driver.startsWith('scsi-') ? 'scsi' : driver.startsWith('virtio-blk') ? 'virtio' : driver === 'usb-storage' ? 'usb' : driver === 'floppy' ? 'fdc' : 'ide';
   const media = driver.endsWith('-cd') || propStr(p, 'media') === 'cdrom' ? 'cdrom' : driver === 'floppy' ? 'floppy' : 'disk';
-  const ideBus = /^ide\.(\d+)$/.exec(propStr(dev.props, 'bus') ?? '');
+  const ideBus = /^ide\.(\d+)$/.exec(busProp);
   const unit = propNum(dev.props, 'unit') ?? 0;
   const used = new Set(disks.filter((d) => d.target.bus === bus).map((d) => diskIndex(d.target.dev)));
   let index = bus === 'ide' && ideBus ? Number(ideBus[1]) * 2 + unit : 0;
@@ -907,5 +1622,12 @@ function readDriveWithDevice(r: ArgvReader, o: ParsedOption, p: Props, ceph: boo
   const disk = driveToDisk(p, bus, media, diskNameFromIndex(TARGET_PREFIX[bus] ?? 'hd', index), o.valueSpan ?? o.span, ceph);
   const bootindex = propNum(dev.props, 'bootindex');
   const serial = propStr(dev.props, 'serial');
-  disks.push({ ...disk, ...(bootindex !== undefined ? { bootOrder: bootindex } : {}), ...(serial ? { serial } : {}) });
+  const port = /^(?:ide|sata\d+|ahci\d+)\.(\d+)$/.exec(busProp);
+  const pci = bus === 'virtio' ? parsePciAddr(propStr(dev.props, 'addr') ?? '') : undefined;
+  const pciBus = /^pci\.(\d+)$/.exec(busProp);
+  const address: Address | undefined =
+    sata && port ? { type: 'drive', controller: 0, bus: 0, target: 0, unit: Number(port[1]) }
+    : pci ? { type: 'pci', domain: 0, bus: pciBus ? Number(pciBus[1]) : 0, slot: pci.slot, function: pci.function }
+    : undefined;
+  disks.push({ ...disk, ...(bootindex !== undefined ? { bootOrder: bootindex } : {}), ...(serial ? { serial } : {}), ...(address ? { address } : {}) });
 }

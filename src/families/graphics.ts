@@ -4,6 +4,7 @@ import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
 import { SPICE_CHANNELS, type Graphics, type GraphicsGl, type GraphicsListen, type SpiceChannelName, type SpiceMode } from '../ir/domain.js';
 import { has } from '../qemu/caps.js';
+import { buildSecretObject, claimSecretObject } from './secret.js';
 import { propBool, propNum, propStr, props, splitQemuOpts, type Props } from '../qemu/props.js';
 import { domainShortName, type EmitContext } from '../emit/context.js';
 import { fail } from '../errors.js';
@@ -242,15 +243,15 @@ function buildVnc(ctx: EmitContext, g: Extract<Graphics, { type: 'vnc' }>): void
   if (g.passwd !== undefined || ctx.conf.vncPassword !== undefined) parts.push('password=on');
   if (ctx.conf.vncTls) {
     const id = `vnc-tls-creds${ctx.dom.devices.graphics.indexOf(g)}`;
+    // the key's password: a secret object (encrypted with the master key) before the credentials
+    const secret = ctx.conf.raw.get('vnc_tls_x509_secret_uuid') ?? ctx.conf.raw.get('default_tls_x509_secret_uuid');
+    if (secret !== undefined) buildSecretObject(ctx, `${id}-secret0`, { usageType: 'tls', uuid: String(secret) }, 'the VNC TLS key password', g.$span);
     ctx.out.object('-object', props({
       'qom-type': 'tls-creds-x509', id, dir: ctx.conf.vncTlsX509CertDir ?? ctx.conf.defaultTlsX509CertDir,
       endpoint: 'server', 'verify-peer': ctx.conf.vncTlsX509Verify,
+      passwordid: secret !== undefined ? `${id}-secret0` : undefined,
     }));
     parts.push(`tls-creds=${id}`);
-    // libvirt would pass the key's password as a secret object encrypted with the master key; the
-    // secret's value lives in libvirt's secret store, which a converter cannot read
-    const secret = ctx.conf.raw.get('vnc_tls_x509_secret_uuid') ?? ctx.conf.raw.get('default_tls_x509_secret_uuid');
-    if (secret !== undefined) ctx.diag.warn('UnsupportedForTarget', { what: `the VNC TLS key password (secret ${String(secret)})`, target: 'a command line built without libvirt\'s secret store' }, g.$span);
   }
   if (ctx.conf.vncSasl) parts.push('sasl=on');
   if (g.powerControl !== undefined) parts.push(`power-control=${g.powerControl ? 'on' : 'off'}`);
@@ -429,6 +430,12 @@ function readVncArgv(r: ArgvReader, text: string, span: XmlElement['span'], keym
   }
   // security and audio settings come from qemu.conf and <audio>, not the <graphics> element
   for (const k of Object.keys(p)) if (!VNC_MAPPED.has(k) && !VNC_CONF_ONLY.has(k)) r.diag.warn('IgnoredProperty', { option: '-vnc', property: k }, span);
+  // the TLS credentials (and their key's password secret) are qemu.conf's vnc_tls settings
+  const creds = p['tls-creds'] !== undefined ? r.cmd.options.find((o) => o.name === '-object' && propStr(optProps(o), 'id') === p['tls-creds']) : undefined;
+  if (creds) {
+    r.claim(creds);
+    claimSecretObject(r, propStr(optProps(creds), 'passwordid'));
+  }
   const listens = disp.listen ? [disp.listen] : [];
   const websocket = p.websocket !== undefined && /^\d+$/.test(p.websocket) ? Number(p.websocket) : undefined;
   const share = SHARE_POLICIES.find((x) => x === p.share);

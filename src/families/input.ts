@@ -11,6 +11,8 @@ import { fail } from '../errors.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, enumAttr, reqAttr } from '../xml/values.js';
 import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { controllerAlias } from './controller.js';
+import { defaultUsbModel } from '../ir/pci-addresses.js';
 
 const TYPES = ['mouse', 'keyboard', 'tablet', 'passthrough', 'evdev'] as const;
 const BUSES = ['ps2', 'usb', 'virtio', 'xen', 'none'] as const;
@@ -61,31 +63,36 @@ export function writeInputXml(i: Input): XmlElement {
 /** Ports on the root hub of each USB controller model (virDomainUSBAddressControllerModelToPorts). */
 const ROOT_PORTS: Record<string, number> = {
   'piix3-uhci': 2, 'piix4-uhci': 2, 'vt82c686b-uhci': 2, 'ich9-uhci1': 2, 'ich9-uhci2': 2, 'ich9-uhci3': 2,
-  ehci: 6, 'ich9-ehci1': 6, 'pci-ohci': 3, 'nec-xhci': 4, 'qemu-xhci': 15,
+  ehci: 6, 'ich9-ehci1': 6, 'pci-ohci': 3, 'nec-xhci': 4, 'qemu-xhci': 4,
 };
+/** NB: only the xhci models take <controller ports=…>; the others have fixed root hubs. */
+const SIZED = new Set(['nec-xhci', 'qemu-xhci']);
 const HUB_PORTS = 8;
+
+interface UsbDevice {
+  readonly dev: object;
+  readonly address?: Address;
+  /** a usb-hub: takes a port and gives HUB_PORTS more */
+  readonly hub?: { readonly alias?: string };
+}
 
 /**
  * The USB devices of a domain in the order libvirt gives them ports (virDomainUSBDeviceDefForeach:
  * hubs, host devices, disks, ccid controllers, inputs, usb-serial ports, sound cards, redirected
  * devices), each with the address the XML gave it, if any.
  */
-function usbDevices(dom: Domain): Array<{ dev: object; address?: Address }> {
+function usbDevices(dom: Domain): UsbDevice[] {
   const d = dom.devices;
-  const fromXml = (name: string, test: (e: XmlElement) => boolean) =>
-    d.extra.filter((e) => e.name === name && test(e)).map((e) => {
-      const a = child(e, 'address');
-      return { dev: e, ...(a ? { address: readAddressXml(a) } : {}) };
-    });
-  const withAddr = <T extends { address?: Address }>(x: T) => ({ dev: x, ...(x.address ? { address: x.address } : {}) });
+  const withAddr = <T extends { address?: Address }>(x: T): UsbDevice => ({ dev: x, ...(x.address ? { address: x.address } : {}) });
   return [
-    ...fromXml('hostdev', (e) => e.attrs.type === 'usb'),
+    ...d.hubs.map((h) => ({ ...withAddr(h), hub: h.alias !== undefined ? { alias: h.alias } : {} })),
+    ...d.hostdevs.filter((h) => h.source.type === 'usb').map(withAddr),
     ...d.disks.filter((x) => x.target.bus === 'usb').map(withAddr),
     ...d.controllers.filter((c) => c.type === 'ccid').map(withAddr),
     ...d.inputs.filter((i) => i.bus === 'usb').map(withAddr),
     ...d.serials.filter((s) => s.targetType === 'usb-serial').map(withAddr),
     ...d.sounds.filter((s) => s.model === 'usb').map(withAddr),
-    ...fromXml('redirdev', (e) => e.attrs.bus === 'usb'),
+    ...d.redirdevs.map(withAddr),
   ];
 }
 
@@ -95,7 +102,7 @@ interface Hub {
 }
 
 export interface UsbPlan {
-  /** usb-hub devices to create, with their ports ("1", "1.2") */
+  /** usb-hub devices to create (the XML's, then the ones libvirt adds), with their ports ("1", "1.2") */
   readonly hubs: readonly { readonly id: string; readonly bus: number; readonly port: string }[];
   readonly ports: ReadonlyMap<object, { readonly bus: number; readonly port: string }>;
 }
@@ -104,20 +111,25 @@ const usbPlans = new WeakMap<Domain, UsbPlan>();
 
 /**
  * libvirt's USB port assignment (qemuDomainAssignUSBAddresses): explicit addresses are kept; when
- * the devices outnumber the root hub's ports a usb-hub is added (taking the first port); the
- * others take the first free port of the root hub, then of its hubs, in device order.
+ * the devices outnumber the ports of the controllers and hubs, usb-hubs are added
+ * (qemuDomainUSBAddressAddHubs); then, in device order (hubs first), each device takes the first
+ * free port of the first USB bus with one: a root hub's own ports, then its hubs' in port order.
  */
 export function usbPlan(dom: Domain): UsbPlan {
   const cached = usbPlans.get(dom);
   if (cached) return cached;
-  const ctl = dom.devices.controllers.find((c) => c.type === 'usb' && c.index === 0);
+  const q35 = /^(q35|pc-q35)/.test(dom.os.machine ?? '');
+  // NB: companion controllers (<master startport>) share their master's ports
+  const ctls = dom.devices.controllers.filter((c) => c.type === 'usb' && c.masterStartport === undefined && c.model !== 'none').sort((a, b) => a.index - b.index);
+  const rootPorts = (model: string, ports: number | undefined) => (SIZED.has(model) && ports !== undefined ? ports : ROOT_PORTS[model] ?? 2);
+  const roots = new Map<number, Hub>(ctls.map((c) => [c.index, { ports: new Array<Hub | null | undefined>(rootPorts(c.model ?? defaultUsbModel(q35), c.ports)).fill(undefined) }]));
   const devices = usbDevices(dom);
-  const root: Hub = { ports: new Array<Hub | null | undefined>(ROOT_PORTS[ctl?.model ?? 'piix3-uhci'] ?? 2).fill(undefined) };
   const ports = new Map<object, { bus: number; port: string }>();
   const hubs: Array<{ id: string; bus: number; port: string }> = [];
-  const mark = (path: string, what: Hub | null) => {
+  const newHub = (): Hub => ({ ports: new Array<Hub | null | undefined>(HUB_PORTS).fill(undefined) });
+  const mark = (bus: number, path: string, what: Hub | null) => {
     const nums = path.split('.').map(Number);
-    let h: Hub | null | undefined = root;
+    let h: Hub | null | undefined = roots.get(bus);
     for (const n of nums.slice(0, -1)) h = h?.ports[n - 1];
     if (h && nums[nums.length - 1]! <= h.ports.length) h.ports[nums[nums.length - 1]! - 1] = what;
   };
@@ -131,28 +143,35 @@ export function usbPlan(dom: Domain): UsbPlan {
     }
     return undefined;
   };
-  for (const x of devices) {
-    if (x.address?.type === 'usb' && x.address.port) {
-      ports.set(x.dev, { bus: x.address.bus, port: x.address.port });
-      if (x.address.bus === 0) mark(x.address.port, null);
+  const all = [...devices];
+  if (ctls.length) {
+    const available = [...roots.values()].reduce((n, h) => n + h.ports.length, 0) + HUB_PORTS * dom.devices.hubs.length;
+    if (devices.length > available) {
+      const needed = Math.ceil((devices.length - available + 1) / (HUB_PORTS - 1));
+      for (let i = 0; i < needed; i++) all.splice(dom.devices.hubs.length + i, 0, { dev: {}, hub: {} });
     }
   }
-  if (ctl && ctl.model !== 'none') {
-    if (devices.length > root.ports.length) {
-      const port = free(root, '');
-      if (port) {
-        const hub: Hub = { ports: new Array<Hub | null | undefined>(HUB_PORTS).fill(undefined) };
-        mark(port, hub);
-        hubs.push({ id: 'hub0', bus: 0, port });
+  let hubIndex = 0;
+  const hubIds = new Map<object, string>();
+  for (const x of all) if (x.hub) hubIds.set(x.dev, x.hub.alias ?? `hub${hubIndex++}`);
+  for (const x of all) {
+    if (x.address?.type === 'usb' && x.address.port) {
+      ports.set(x.dev, { bus: x.address.bus, port: x.address.port });
+      mark(x.address.bus, x.address.port, x.hub ? newHub() : null);
+    }
+  }
+  for (const x of all) {
+    if (!ports.has(x.dev)) {
+      for (const [bus, root] of roots) {
+        const port = free(root, '');
+        if (!port) continue;
+        mark(bus, port, x.hub ? newHub() : null);
+        ports.set(x.dev, { bus, port });
+        break;
       }
     }
-    for (const x of devices) {
-      if (ports.has(x.dev)) continue;
-      const port = free(root, '');
-      if (!port) continue;
-      mark(port, null);
-      ports.set(x.dev, { bus: 0, port });
-    }
+    const at = ports.get(x.dev);
+    if (x.hub && at) hubs.push({ id: hubIds.get(x.dev)!, ...at });
   }
   const plan = { hubs, ports };
   usbPlans.set(dom, plan);
@@ -164,10 +183,16 @@ export function usbPortOf(dom: Domain, dev: object): { bus: number; port: string
   return usbPlan(dom).ports.get(dev);
 }
 
-/** The usb-hub devices libvirt adds when the root hub has too few ports (right after the controllers). */
+/** The QEMU name of USB bus N: its controller's alias (usb, usb1, a user's ua-…) and ".0". */
+export function usbBusName(dom: Domain, bus: number): string {
+  const ctl = dom.devices.controllers.find((c) => c.type === 'usb' && c.index === bus && c.masterStartport === undefined);
+  return `${ctl ? controllerAlias(ctl, dom) : `usb${bus || ''}`}.0`;
+}
+
+/** The usb-hub devices: the XML's and the ones libvirt adds when ports run short (right after the controllers). */
 export function buildUsbHubs(ctx: EmitContext): void {
   if (!has(ctx.caps, 'device')) return;
-  for (const h of usbPlan(ctx.dom).hubs) ctx.out.object('-device', props({ driver: 'usb-hub', id: h.id, bus: `usb.${h.bus}`, port: h.port }));
+  for (const h of usbPlan(ctx.dom).hubs) ctx.out.object('-device', props({ driver: 'usb-hub', id: h.id, bus: usbBusName(ctx.dom, h.bus), port: h.port }));
 }
 
 // --- IR -> argv -------------------------------------------------------------------------------
@@ -202,7 +227,7 @@ export function buildInputs(ctx: EmitContext): void {
     }
     if (i.bus === 'usb') {
       const a = usbPortOf(ctx.dom, i);
-      ctx.out.object('-device', props({ driver: USB_DRIVER[i.type] ?? 'usb-tablet', id, bus: `usb.${a?.bus ?? 0}`, port: a?.port }));
+      ctx.out.object('-device', props({ driver: USB_DRIVER[i.type] ?? 'usb-tablet', id, bus: usbBusName(ctx.dom, a?.bus ?? 0), port: a?.port }));
     } else if (i.bus === 'virtio') {
       // NB: virtio input devices are virtio 1.0 only: QEMU has no (non-)transitional variants
       if (i.model && i.model !== 'virtio') {

@@ -5,13 +5,14 @@ import { optProps } from '../ir/argv-reader.js';
 import type { Address, Domain, Draft, NetDriver, NetInterface, NetSource, NetType } from '../ir/domain.js';
 import type { ParsedOption } from '../lexer/argv-parser.js';
 import { has } from '../qemu/caps.js';
-import { propBool, propNum, propStr, props, type Props, type PropValue } from '../qemu/props.js';
+import { propBool, propNum, propObj, propStr, props, type Props, type PropValue } from '../qemu/props.js';
 import { domainShortName, type EmitContext } from '../emit/context.js';
 import type { Span } from '../errors.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, onOff, reqAttr } from '../xml/values.js';
 import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 import type { Bootable } from './boot-order.js';
+import { usbBusName } from './input.js';
 
 const TYPES = ['user', 'network', 'bridge', 'ethernet', 'direct', 'vhostuser', 'server', 'client', 'mcast', 'udp', 'hostdev', 'vdpa', 'null', 'vds'] as const;
 
@@ -466,7 +467,7 @@ function nicDeviceProps(dom: Domain, n: NetInterface, alias: string, bootindex: 
 function addressProps(dom: Domain, a: Address | undefined): Record<string, PropValue | undefined> {
   // the root bus is pcie.0 on q35; user aliases name buses too
   if (a?.type === 'pci') return pciPlacement(dom, a);
-  if (a?.type === 'usb') return { bus: `usb.${a.bus}`, port: a.port };
+  if (a?.type === 'usb') return { bus: usbBusName(dom, a.bus), port: a.port };
   return {};
 }
 
@@ -710,6 +711,18 @@ function readBackend(r: ArgvReader, p: Props, from: 'netdev' | 'net' | 'nic', sp
         return finish({ type: 'udp', ips: [], source: { ...hostPort(udp), local: { address: l.address ?? '', port: l.port ?? 0 } } });
       }
       return undefined;
+    }
+    case 'stream': {
+      // NB: libvirt 9.0 uses a stream netdev only for passt, which it starts itself on the socket
+      const addr = propObj(p, 'addr');
+      seen.add('addr');
+      seen.add('addr.type');
+      seen.add('addr.path');
+      get('server');
+      const path = addr && propStr(addr, 'type') === 'unix' ? propStr(addr, 'path') : undefined;
+      if (!path || propBool(p, 'server') === true) return undefined;
+      r.diag.warn('HostSideUnknown', { option: opt, what: `the passt process on ${path} (its interface, addresses and port forwards)`, outcome: "read as <backend type='passt'/> with passt's defaults" }, span);
+      return finish({ type: 'user', ips: [], backend: { type: 'passt' } });
     }
     case 'vhost-user': {
       const chardevId = get('chardev');

@@ -4,10 +4,12 @@ import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
 import type { BootDevice, Os } from '../ir/domain.js';
 import { has, resolveMachineAlias } from '../qemu/caps.js';
+import { machineMemoryProps, ramBackendId } from './memory.js';
 import { propBool, propNum, propStr, props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { isQ35 } from '../ir/defaults.js';
 import { featureElement, stateOf } from './features.js';
+import { networkStorageProps, readNetworkSourceXml, readNetworkStorageNode, writeNetworkSourceXml } from './disk.js';
 import { child, children, el, textEl, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, reqAttr, sizeKiB, yesNo } from '../xml/values.js';
 
@@ -38,7 +40,7 @@ export function readOsXml(e: XmlElement): Os {
           },
         }
       : {}),
-    ...(nvram ? { nvram: { ...(nvram.text.trim() ? { path: nvram.text.trim() } : {}), ...(nvram.attrs.template ? { template: nvram.attrs.template } : {}) } } : {}),
+    ...(nvram ? { nvram: readNvramXml(nvram) } : {}),
     ...(text('kernel') !== undefined ? { kernel: text('kernel') } : {}),
     ...(text('initrd') !== undefined ? { initrd: text('initrd') } : {}),
     ...(child(e, 'cmdline') ? { cmdline: child(e, 'cmdline')!.text } : {}),
@@ -53,6 +55,15 @@ export function readOsXml(e: XmlElement): Os {
   };
 }
 
+/** <nvram>PATH</nvram>, or <nvram type='network'><source protocol=…/></nvram> */
+function readNvramXml(nvram: XmlElement): NonNullable<Os['nvram']> {
+  const src = child(nvram, 'source');
+  return {
+    ...(nvram.attrs.type === 'network' && src ? { source: readNetworkSourceXml(src) } : nvram.text.trim() ? { path: nvram.text.trim() } : {}),
+    ...(nvram.attrs.template ? { template: nvram.attrs.template } : {}),
+  };
+}
+
 // --- IR -> XML ---------------------------------------------------------------------------------
 
 export function writeOsXml(os: Os): XmlElement {
@@ -61,7 +72,9 @@ export function writeOsXml(os: Os): XmlElement {
     {},
     el('type', { arch: os.arch, machine: os.machine }, os.type),
     os.loader && el('loader', { readonly: yesNo(os.loader.readonly), secure: yesNo(os.loader.secure), type: os.loader.type, stateless: yesNo(os.loader.stateless) }, os.loader.path),
-    os.nvram && el('nvram', { template: os.nvram.template }, os.nvram.path ?? ''),
+    os.nvram && (os.nvram.source
+      ? el('nvram', { type: 'network', template: os.nvram.template }, writeNetworkSourceXml(os.nvram.source))
+      : el('nvram', { template: os.nvram.template }, os.nvram.path ?? '')),
     textEl('kernel', os.kernel),
     textEl('initrd', os.initrd),
     textEl('cmdline', os.cmdline),
@@ -99,13 +112,14 @@ export function buildMachine(ctx: EmitContext): void {
     smm: smm !== undefined ? (smm ? 'on' : 'off') : dom.os.loader?.secure && isQ35(dom.os.machine) ? 'on' : undefined,
     kernel_irqchip: ioapic === 'qemu' ? 'split' : ioapic === 'kvm' ? 'on' : undefined,
     'dump-guest-core': has(caps, 'machine.dump-guest-core') ? (ctx.conf.dumpGuestCore ? 'on' : 'off') : undefined,
+    ...machineMemoryProps(dom),
     // NUMA guests have a backend per node instead of one for all RAM
-    'memory-backend': has(caps, 'memory-backend') && !dom.cpu?.numa?.length ? 'pc.ram' : undefined,
+    'memory-backend': has(caps, 'memory-backend') && !dom.cpu?.numa?.length ? ramBackendId(ctx) : undefined,
     pflash0: pflash[0],
     pflash1: pflash[1],
     hpet: hpet?.present !== undefined && has(caps, 'machine.hpet') ? (hpet.present ? 'on' : 'off') : undefined,
   }));
-  if (hpet?.present === false && !has(caps, 'machine.hpet')) out.flag('-no-hpet');
+  // NB: older QEMU's -no-hpet comes with the clock options (buildRtc)
   // NB: q35's TSEG size is a property of the MCH host bridge
   const tseg = featureElement(feats, 'smm')?.children.find((c) => c.name === 'tseg');
   if (tseg) out.raw('-global', `mch.extended-tseg-mbytes=${tsegMiB(tseg)}`);
@@ -133,12 +147,15 @@ function pflashNodes(ctx: EmitContext): string[] {
   const loader = ctx.dom.os.loader;
   if (loader?.type !== 'pflash') return [];
   const images: Array<{ path: string; readOnly: boolean }> = [{ path: loader.path, readOnly: !!loader.readonly }];
-  const vars = nvramPath(ctx);
-  if (vars) images.push({ path: vars, readOnly: false });
+  const netVars = loader.stateless ? undefined : ctx.dom.os.nvram?.source;
+  const vars = netVars ? '' : nvramPath(ctx);
+  if (vars !== undefined) images.push({ path: vars, readOnly: false });
   return images.map((img, i) => {
     const storage = `libvirt-pflash${i}-storage`;
     const format = `libvirt-pflash${i}-format`;
-    ctx.out.object('-blockdev', props({ driver: 'file', filename: img.path, 'node-name': storage, 'auto-read-only': true, discard: 'unmap' }));
+    // a network variable store: its protocol's storage node (secrets first), as a disk's
+    const location = i === 1 && netVars ? networkStorageProps(ctx, netVars, storage, ctx.dom.os.$span) : { driver: 'file', filename: img.path };
+    ctx.out.object('-blockdev', props({ ...location, 'node-name': storage, 'auto-read-only': true, discard: 'unmap' }));
     ctx.out.object('-blockdev', props({ 'node-name': format, 'read-only': img.readOnly, driver: 'raw', file: storage }));
     return format;
   });
@@ -218,6 +235,14 @@ function readPflashNode(r: ArgvReader, key: 'pflash0' | 'pflash1', node: string)
   const storage = format ? byName(propStr(optProps(format), 'file') ?? '') : undefined;
   const file = storage ?? format;
   const path = file ? propStr(optProps(file), 'filename') : undefined;
+  // a variable store on a network protocol: <nvram type='network'>
+  const net = key === 'pflash1' && storage && path === undefined ? readNetworkStorageNode(r, storage) : undefined;
+  if (format && net) {
+    r.claim(format);
+    r.claim(storage!);
+    r.draft.os.nvram = { source: net };
+    return;
+  }
   if (!format || path === undefined) return r.diag.warn('IgnoredProperty', { option: '-machine', property: `${key}=${node}` }, undefined);
   r.claim(format);
   if (storage) r.claim(storage);
@@ -246,7 +271,14 @@ export function readOsArgv(r: ArgvReader): void {
       else if (k === 'pflash0' || k === 'pflash1') readPflashNode(r, k, propStr(p, k) ?? '');
       // machine switches libvirt keeps as <features>: <smm state/>, <vmport state/>
       else if ((k === 'smm' || k === 'vmport') && on !== undefined) d.features.push({ kind: 'other', element: el(k, { state: on ? 'on' : 'off' }) });
-      else if (!['type', 'accel', 'usb', 'dump-guest-core', 'memory-backend'].includes(k)) r.diag.warn('IgnoredProperty', { option: m.written, property: k }, m.valueSpan);
+      // <ioapic driver='qemu'/> splits the irqchip (what an IOMMU's interrupt remapping needs)
+      else if (k === 'kernel_irqchip' && (propStr(p, k) === 'split' || on === true)) d.features.push({ kind: 'other', element: el('ioapic', { driver: propStr(p, k) === 'split' ? 'qemu' : 'kvm' }) });
+      // <timer name='hpet' present/> (QEMU 8.0 and later; -no-hpet before)
+      else if (k === 'hpet' && on !== undefined) d.clock.timers = [...d.clock.timers, { name: 'hpet', present: on }];
+      // <memoryBacking><nosharepages/> turns KSM off for the guest
+      else if (k === 'mem-merge' && on === false) d.memoryBacking = { ...(d.memoryBacking ?? {}), nosharepages: true };
+      // NB: nvdimm=on follows from the nvdimm devices; memory-backend= is read with the backend
+      else if (!['type', 'accel', 'usb', 'dump-guest-core', 'memory-backend', 'nvdimm'].includes(k)) r.diag.warn('IgnoredProperty', { option: m.written, property: k }, m.valueSpan);
     }
   }
   if (ciphers.length) d.extra.push(el('keywrap', {}, ciphers));

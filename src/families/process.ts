@@ -4,7 +4,7 @@
 import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps } from '../ir/argv-reader.js';
 import { has } from '../qemu/caps.js';
-import { propStr, props } from '../qemu/props.js';
+import { propBool, propStr, props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 
 export const DEFAULT_ENV_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -30,8 +30,7 @@ export function buildNoDefaults(ctx: EmitContext): void {
 
 export function buildOvercommit(ctx: EmitContext): void {
   // <memoryBacking><locked/> keeps guest RAM out of swap
-  const mb = ctx.dom.extra.find((e) => e.name === 'memoryBacking');
-  const locked = !!mb?.children.some((c) => c.name === 'locked');
+  const locked = !!ctx.dom.memoryBacking?.locked;
   if (has(ctx.caps, 'overcommit')) ctx.out.keyval('-overcommit', props({ 'mem-lock': locked ? 'on' : 'off' }));
 }
 
@@ -54,7 +53,11 @@ const DERIVED_ENV = new Set(['SDL_AUDIODRIVER', 'SASL_CONF_PATH', 'DISPLAY', 'XA
 export const isStandardEnv = (name: string): boolean => STD_ENV.has(name) || DERIVED_ENV.has(name) || name.startsWith('QEMU_AUDIO_');
 
 export function readProcessArgv(r: ArgvReader): void {
-  r.take('-no-user-config', '-nodefaults', '-nodefconfig', '-sandbox', '-msg', '-overcommit', '-daemonize', '-pidfile', '-S');
+  r.take('-no-user-config', '-nodefaults', '-nodefconfig', '-sandbox', '-msg', '-daemonize', '-pidfile', '-S');
+  // mem-lock=on is <memoryBacking><locked/>
+  for (const o of r.take('-overcommit')) {
+    if (propBool(optProps(o), 'mem-lock') === true) r.draft.memoryBacking = { ...(r.draft.memoryBacking ?? {}), locked: true };
+  }
   // per-run state, not configuration: the Xen domain id, an incoming migration, privilege drops
   r.take('-domid', '-incoming', '-runas', '-chroot');
   for (const o of r.take('-object')) {

@@ -10,7 +10,7 @@ import { fail } from '../errors.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, intAttr, reqAttr, yesNo } from '../xml/values.js';
 import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
-import { usbPortOf } from './input.js';
+import { usbBusName, usbPortOf } from './input.js';
 
 const MODELS = ['sb16', 'es1370', 'pcspk', 'ac97', 'ich6', 'ich9', 'usb', 'ich7', 'virtio'] as const;
 const CODECS = ['duplex', 'micro', 'output'] as const;
@@ -135,6 +135,9 @@ export function writeAudioXml(a: Audio): XmlElement {
  * guests get "none" unless vnc_allow_host_audio/nographics_allow_host_audio let them use the
  * host's audio, which is then the QEMU_AUDIO_DRV of libvirt's environment (sdl graphics always
  * do); with host audio allowed but QEMU_AUDIO_DRV unset, libvirt adds no backend at all.
+ * NB: reading the converting process's environment here is deliberate: qemu.conf documents that
+ * these settings make libvirtd honour QEMU_AUDIO_DRV (and SDL_AUDIODRIVER) of its own environment,
+ * and domxml stands in for libvirtd; no other variable of it is read.
  */
 export function audiosOf(ctx: EmitContext): readonly Audio[] {
   const dom = ctx.dom;
@@ -239,7 +242,7 @@ function addressProps(ctx: EmitContext, s: Sound): Record<string, PropValue | un
   if (a?.type === 'pci') return pciPlacement(ctx.dom, a);
   if (s.model === 'usb') {
     const u = usbPortOf(ctx.dom, s);
-    return { bus: `usb.${u?.bus ?? 0}`, port: u?.port };
+    return { bus: usbBusName(ctx.dom, u?.bus ?? 0), port: u?.port };
   }
   return {};
 }

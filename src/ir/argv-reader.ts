@@ -4,24 +4,38 @@
 import type { Diagnostics } from '../errors.js';
 import type { CommandLine, ParsedOption } from '../lexer/argv-parser.js';
 import { propStr, type Props } from '../qemu/props.js';
-import type { Chardev, Controller, Disk, Domain, Draft, Feature, Graphics, Input, NetInterface, Os, Sound, Video, Audio, Memballoon, Clock, Vcpu, Cpu } from './domain.js';
+import type { Iommu, Panic, Watchdog, Filesystem, Rng, Tpm, Vsock } from './domain.js';
+import type { Chardev, Controller, Disk, Domain, Hostdev, Hub, Redirdev, RedirFilterRule, Smartcard, Draft, Feature, Graphics, Input, NetInterface, Os, Sound, Video, Audio, Memballoon, Clock, Vcpu, Cpu, MemoryDevice } from './domain.js';
 import type { XmlElement } from '../xml/tree.js';
 
 export interface DevicesDraft {
   emulator?: string;
   disks: Disk[];
   controllers: Controller[];
+  filesystems: Filesystem[];
   interfaces: NetInterface[];
+  smartcards: Smartcard[];
   serials: Chardev[];
   parallels: Chardev[];
   consoles: Chardev[];
   channels: Chardev[];
   inputs: Input[];
+  tpms: Tpm[];
   graphics: Graphics[];
   sounds: Sound[];
   audios: Audio[];
   videos: Video[];
+  hostdevs: Hostdev[];
+  redirdevs: Redirdev[];
+  redirfilter?: RedirFilterRule[];
+  hubs: Hub[];
+  watchdogs: Watchdog[];
   memballoon?: Memballoon;
+  rngs: Rng[];
+  panics: Panic[];
+  iommu?: Iommu;
+  vsock?: Vsock;
+  memories: MemoryDevice[];
   extra: XmlElement[];
 }
 

@@ -6,6 +6,9 @@ import { chardevDefaults } from '../families/chardev.js';
 import { diskIndex, driveAddressFor } from '../families/disk.js';
 import { withVideoDefaults } from '../families/video.js';
 import { interfacesWithDefaults } from '../families/net.js';
+import { memoriesWithSlots } from '../families/memory.js';
+import { hostdevScsiControllers, withHostdevDefaults } from '../families/hostdev.js';
+import { smartcardsWithDefaults } from '../families/smartcard.js';
 import type { Controller, Disk, Domain } from './domain.js';
 import { assignPciAddresses, defaultUsbModel, insertController } from './pci-addresses.js';
 
@@ -61,6 +64,11 @@ export function applyDefaults(dom: Domain, opts: DefaultsOptions = {}): Domain {
     // NB: libvirt adds just the controller a port names (0 when unaddressed), not the ones below it
     addController({ type: 'virtio-serial', index: a?.type === 'virtio-serial' ? a.controller : 0, extra: [] });
   }
+  // NB: then the ccid controllers smartcards sit on, and the SCSI controllers of SCSI hostdevs
+  const cards = smartcardsWithDefaults(dom);
+  for (const i of cards.controllers) addController({ type: 'ccid', index: i, extra: [] });
+  const hostdevs = withHostdevDefaults(dom.devices.hostdevs, disks);
+  for (const i of hostdevScsiControllers(hostdevs)) addController({ type: 'scsi', index: i, extra: [] });
 
   const inputs = [...dom.devices.inputs];
   if (x86 && !inputs.some((i) => i.type === 'mouse' && i.bus === 'ps2')) inputs.push({ type: 'mouse', bus: 'ps2', extra: [] });
@@ -70,7 +78,7 @@ export function applyDefaults(dom: Domain, opts: DefaultsOptions = {}): Domain {
   const withDefaults: Domain = {
     ...dom,
     os: { ...dom.os, arch, ...(machine ? { machine } : {}) },
-    devices: { ...dom.devices, disks, controllers, interfaces: interfacesWithDefaults(dom, arch, machine), ...chardevDefaults(dom.devices, x86), inputs, videos: withVideoDefaults(dom.devices.videos, dom.devices.graphics.length > 0, x86), memballoon },
+    devices: { ...dom.devices, disks, controllers, interfaces: interfacesWithDefaults(dom, arch, machine), ...chardevDefaults(dom.devices, x86), inputs, videos: withVideoDefaults(dom.devices.videos, dom.devices.graphics.length > 0, x86), memballoon, memories: memoriesWithSlots(dom), smartcards: cards.smartcards, hostdevs },
   };
   if (!x86 || !(pc || q35)) return withDefaults;
   return assignPciAddresses(withDefaults, { pc, q35 }, { virtioTransitional: opts.virtioTransitional ?? true, reserveVideoSlot: opts.reserveVideoSlot ?? false });

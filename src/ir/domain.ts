@@ -19,15 +19,19 @@ export interface Domain extends Spanned {
   readonly uuid?: string;
   readonly title?: string;
   readonly description?: string;
+  /** <metadata>: applications' own elements (virt-install's libosinfo os id), kept verbatim. */
+  readonly metadata?: XmlElement;
   /** <maxMemory slots>: the hotplug ceiling, KiB */
   readonly maxMemory?: { readonly size: number; readonly slots?: number };
   /** KiB */
   readonly memory: number;
   /** KiB */
   readonly currentMemory?: number;
+  readonly memoryBacking?: MemoryBacking;
   readonly vcpu: Vcpu;
   /** <iothreads>: how many I/O threads (iothread1…N) devices may be pinned to */
   readonly iothreads?: number;
+  readonly numatune?: Numatune;
   readonly os: Os;
   readonly features: readonly Feature[];
   readonly cpu?: Cpu;
@@ -39,8 +43,43 @@ export interface Domain extends Spanned {
   readonly pm?: { readonly suspendToMem?: boolean; readonly suspendToDisk?: boolean };
   readonly devices: Devices;
   readonly qemuCommandline?: QemuCommandline;
+  /** <qemu:capabilities>: QEMU capability flags forced on (add) or off (del) by hand */
+  readonly qemuCapabilities?: { readonly add: readonly string[]; readonly del: readonly string[] };
+  /** <qemu:override>: -device properties changed or removed behind libvirt's back */
+  readonly qemuOverrides?: readonly QemuDeviceOverride[];
+  /** <qemu:deprecation behavior>: what QEMU does with deprecated interfaces (-compat) */
+  readonly qemuDeprecation?: QemuDeprecation;
   /** Top-level elements not modelled yet, kept verbatim. */
   readonly extra: readonly XmlElement[];
+}
+
+/** <memoryBacking>: where guest RAM comes from and how it is allocated. */
+export interface MemoryBacking extends Spanned {
+  /** <hugepages>: present = huge pages; each <page size nodeset> (no pages: the default size for all) */
+  readonly hugepages?: readonly HugePage[];
+  readonly nosharepages?: boolean;
+  readonly locked?: boolean;
+  readonly source?: 'file' | 'anonymous' | 'memfd';
+  readonly access?: MemAccess;
+  readonly allocation?: { readonly mode?: 'immediate' | 'ondemand'; readonly threads?: number };
+  readonly discard?: boolean;
+}
+
+export type MemAccess = 'shared' | 'private';
+
+export interface HugePage {
+  /** KiB; absent: the host's default huge page size */
+  readonly size?: number;
+  /** guest NUMA nodes these pages back, as written ("0,2-3"); absent: all */
+  readonly nodeset?: string;
+}
+
+export type NumatuneMode = 'strict' | 'preferred' | 'interleave' | 'restrictive';
+
+/** <numatune>: host NUMA binding of guest RAM, for all of it and per guest node (<memnode>). */
+export interface Numatune extends Spanned {
+  readonly memory?: { readonly mode?: NumatuneMode; readonly nodeset?: string; readonly placement?: 'static' | 'auto' };
+  readonly memnodes: readonly { readonly cellid: number; readonly mode?: NumatuneMode; readonly nodeset: string }[];
 }
 
 export interface Vcpu extends Spanned {
@@ -57,7 +96,8 @@ export interface Os extends Spanned {
   readonly arch?: string;
   readonly machine?: string;
   readonly loader?: { readonly path: string; readonly readonly?: boolean; readonly type?: 'rom' | 'pflash'; readonly secure?: boolean; readonly stateless?: boolean };
-  readonly nvram?: { readonly path?: string; readonly template?: string };
+  /** the variable store: a file, or (type='network') a network image */
+  readonly nvram?: { readonly path?: string; readonly template?: string; readonly source?: Extract<DiskSource, { type: 'network' }> };
   readonly kernel?: string;
   readonly initrd?: string;
   readonly cmdline?: string;
@@ -93,8 +133,10 @@ export interface NumaCell {
   readonly id: number;
   readonly cpus?: string;
   readonly memory: number;
-  readonly memAccess?: 'shared' | 'private';
+  readonly memAccess?: MemAccess;
   readonly discard?: boolean;
+  /** <distances><sibling id value>: the ACPI SLIT distance to each node */
+  readonly distances?: readonly { readonly id: number; readonly value: number }[];
 }
 
 export interface Clock extends Spanned {
@@ -121,17 +163,31 @@ export interface Devices {
   readonly emulator?: string;
   readonly disks: readonly Disk[];
   readonly controllers: readonly Controller[];
+  readonly filesystems: readonly Filesystem[];
   readonly interfaces: readonly NetInterface[];
+  readonly smartcards: readonly Smartcard[];
   readonly serials: readonly Chardev[];
   readonly parallels: readonly Chardev[];
   readonly consoles: readonly Chardev[];
   readonly channels: readonly Chardev[];
   readonly inputs: readonly Input[];
+  readonly tpms: readonly Tpm[];
   readonly graphics: readonly Graphics[];
   readonly sounds: readonly Sound[];
   readonly audios: readonly Audio[];
   readonly videos: readonly Video[];
+  readonly hostdevs: readonly Hostdev[];
+  readonly redirdevs: readonly Redirdev[];
+  readonly redirfilter?: readonly RedirFilterRule[];
+  readonly hubs: readonly Hub[];
+  readonly watchdogs: readonly Watchdog[];
   readonly memballoon?: Memballoon;
+  readonly rngs: readonly Rng[];
+  readonly panics: readonly Panic[];
+  /** <memory model=…>: hotpluggable RAM and persistent memory */
+  readonly memories: readonly MemoryDevice[];
+  readonly iommu?: Iommu;
+  readonly vsock?: Vsock;
   /** Device elements not modelled yet, kept verbatim in their order. */
   readonly extra: readonly XmlElement[];
 }
@@ -143,6 +199,8 @@ export type Address =
   | { readonly type: 'virtio-serial'; readonly controller: number; readonly bus: number; readonly port?: number }
   | { readonly type: 'ccid'; readonly controller: number; readonly slot: number }
   | { readonly type: 'isa'; readonly iobase?: number; readonly irq?: number }
+  /** a memory module's DIMM slot and guest-physical base address */
+  | { readonly type: 'dimm'; readonly slot?: number; readonly base?: number }
   /** An address type the IR does not model in detail: attributes kept as written. */
   | { readonly type: 'other'; readonly attrs: Readonly<Record<string, string>> };
 
@@ -163,12 +221,36 @@ export type DiskSource =
       readonly protocol: 'nbd' | 'iscsi' | 'rbd' | 'gluster' | 'sheepdog' | 'http' | 'https' | 'ftp' | 'ftps' | 'tftp' | 'ssh' | 'vxhs' | 'nfs';
       readonly name?: string;
       readonly hosts: readonly { readonly name?: string; readonly port?: number; readonly transport?: 'tcp' | 'unix' | 'rdma'; readonly socket?: string }[];
+      /** http(s): the URL's query string */
+      readonly query?: string;
+      /** nbd: tls='yes|no' (TLS with qemu.conf's nbd_tls_x509 certificates) */
+      readonly tls?: boolean;
       /** rbd: <snapshot name>, <config file> */
       readonly snapshot?: string;
       readonly config?: string;
+      /** iscsi: <initiator><iqn name> */
+      readonly initiator?: string;
+      /** http(s)/ftp(s): <ssl verify>, <cookies>, <readahead size>, <timeout seconds> */
+      readonly sslVerify?: boolean;
+      readonly cookies?: readonly { readonly name: string; readonly value: string }[];
+      readonly readahead?: number;
+      readonly timeout?: number;
       /** <auth> inside <source> (rbd; libvirt's preferred place) */
       readonly auth?: DiskAuth;
+      /** nfs: <identity user group> ('+N' is a numeric id) */
+      readonly identity?: { readonly user?: string; readonly group?: string };
     };
+
+/** <encryption format><secret type='passphrase' uuid|usage/></encryption>: a LUKS passphrase. */
+export interface DiskEncryption {
+  readonly format: 'luks' | 'luks2' | 'qcow' | 'default';
+  /** engine='qemu' (QEMU decrypts) or 'librbd' */
+  readonly engine?: 'qemu' | 'librbd';
+  readonly secretUuid?: string;
+  readonly secretUsage?: string;
+  /** written inside <source> (libvirt's current place) rather than on the <disk> */
+  readonly inSource?: boolean;
+}
 
 /** <auth username><secret type usage|uuid/></auth> of a network disk. */
 export interface DiskAuth {
@@ -199,18 +281,60 @@ export interface Disk extends DeviceCommon {
     readonly iommu?: boolean;
     readonly ats?: boolean;
     readonly packed?: boolean;
+    /** virtio-blk ioeventfd / event_idx; copy_on_read puts a copy-on-read filter over the image */
+    readonly ioeventfd?: boolean;
+    readonly eventIdx?: boolean;
+    readonly copyOnRead?: boolean;
   };
+  /** <disk rawio sgio> (device='lun') */
+  readonly rawio?: boolean;
+  readonly sgio?: 'filtered' | 'unfiltered';
+  /** <source><slices><slice type='storage'>: the part of the image the guest sees */
+  readonly slice?: DiskSlice;
+  /** <source><reservations>: SCSI persistent reservations through qemu-pr-helper */
+  readonly reservations?: DiskReservations;
+  /** <backingStore>: the image this one is an overlay of; null: <backingStore/>, none */
+  readonly backingStore?: DiskBackingStore | null;
   /** <auth> written before <source> (iscsi, as libvirt's parser placed it) */
   readonly auth?: DiskAuth;
-  readonly target: { readonly dev: string; readonly bus?: DiskBus; readonly tray?: 'open' | 'closed'; readonly rotationRate?: number };
+  /** <encryption>: the image is LUKS-encrypted; its passphrase is a libvirt secret */
+  readonly encryption?: DiskEncryption;
+  readonly target: { readonly dev: string; readonly bus?: DiskBus; readonly tray?: 'open' | 'closed'; readonly removable?: boolean; readonly rotationRate?: number };
   readonly blockio?: { readonly logical?: number; readonly physical?: number; readonly discardGranularity?: number };
   readonly geometry?: { readonly cyls: number; readonly heads: number; readonly secs: number; readonly trans?: string };
   readonly readonly?: boolean;
   readonly shareable?: boolean;
   readonly serial?: string;
   readonly wwn?: string;
+  readonly vendor?: string;
+  readonly product?: string;
   readonly snapshot?: string;
+  /** <acpi index=…> */
+  readonly acpiIndex?: number;
   readonly extra: readonly XmlElement[];
+}
+
+/** <slice type='storage' offset size>: a byte range of the storage. */
+export interface DiskSlice {
+  readonly offset: number;
+  readonly size: number;
+}
+
+/** <reservations managed>: libvirt's own pr-helper, or one listening on a given socket. */
+export interface DiskReservations {
+  readonly managed: boolean;
+  readonly path?: string;
+  readonly mode?: 'client' | 'server';
+}
+
+/** One image down a disk's backing chain: its own source, format, slice and encryption. */
+export interface DiskBackingStore {
+  readonly source: DiskSource;
+  readonly format?: string;
+  readonly slice?: DiskSlice;
+  readonly encryption?: DiskEncryption;
+  readonly index?: number;
+  readonly backingStore?: DiskBackingStore | null;
 }
 
 export type ControllerType = 'ide' | 'fdc' | 'scsi' | 'sata' | 'virtio-serial' | 'ccid' | 'usb' | 'pci' | 'xenbus' | 'isa';
@@ -230,15 +354,20 @@ export interface Controller extends DeviceCommon {
   readonly extra: readonly XmlElement[];
 }
 
-export interface VirtioDriverOpts {
+/** The transport options every virtio device's <driver> takes (virDomainVirtioOptions). */
+export interface VirtioOptions {
+  readonly iommu?: boolean;
+  readonly ats?: boolean;
+  readonly packed?: boolean;
+  readonly pagePerVq?: boolean;
+}
+
+export interface VirtioDriverOpts extends VirtioOptions {
   readonly queues?: number;
   readonly cmdPerLun?: number;
   readonly maxSectors?: number;
   readonly ioeventfd?: boolean;
   readonly iothread?: number;
-  readonly iommu?: boolean;
-  readonly ats?: boolean;
-  readonly packed?: boolean;
 }
 
 export interface PciControllerOpts {
@@ -500,6 +629,233 @@ export interface Memballoon extends DeviceCommon {
   readonly statsPeriod?: number;
   readonly extra: readonly XmlElement[];
 }
+
+export type WatchdogModel = 'i6300esb' | 'ib700' | 'diag288' | 'itco';
+export type WatchdogAction = 'reset' | 'shutdown' | 'poweroff' | 'pause' | 'none' | 'dump' | 'inject-nmi';
+
+/** <watchdog model action>: a hardware watchdog and what QEMU does when it fires. */
+export interface Watchdog extends DeviceCommon {
+  readonly model: WatchdogModel;
+  /** absent: libvirt's default, reset */
+  readonly action?: WatchdogAction;
+  readonly extra: readonly XmlElement[];
+}
+
+export type PanicModel = 'isa' | 'pseries' | 'hyperv' | 's390' | 'pvpanic';
+
+/** <panic model>: how the guest reports a crash (pvpanic ISA/PCI device, Hyper-V crash MSRs…). */
+export interface Panic extends DeviceCommon {
+  /** absent: the architecture's default (isa on x86) */
+  readonly model?: PanicModel;
+  readonly extra: readonly XmlElement[];
+}
+
+/** <iommu model><driver intremap caching_mode eim iotlb aw_bits/></iommu> */
+export interface Iommu extends DeviceCommon {
+  readonly model: 'intel' | 'smmuv3' | 'virtio';
+  readonly driver?: {
+    readonly intremap?: boolean;
+    readonly cachingMode?: boolean;
+    readonly eim?: boolean;
+    readonly iotlb?: boolean;
+    readonly awBits?: number;
+  };
+  readonly extra: readonly XmlElement[];
+}
+
+/** <hostdev mode='subsystem'><source>: which host device. iscsi is type='scsi' protocol='iscsi' in XML. */
+export type HostdevSource =
+  | { readonly type: 'pci'; readonly domain: number; readonly bus: number; readonly slot: number; readonly function: number; readonly writeFiltering?: boolean }
+  | {
+      readonly type: 'usb';
+      readonly vendor?: number;
+      readonly product?: number;
+      readonly bus?: number;
+      readonly device?: number;
+      readonly startupPolicy?: 'mandatory' | 'requisite' | 'optional';
+      readonly guestReset?: 'off' | 'uninitialized' | 'on';
+    }
+  | { readonly type: 'scsi'; readonly adapter: string; readonly bus: number; readonly target: number; readonly unit: number }
+  | {
+      readonly type: 'iscsi';
+      readonly name: string;
+      readonly hosts: readonly { readonly name?: string; readonly port?: number }[];
+      readonly auth?: DiskAuth;
+      readonly initiatorIqn?: string;
+    }
+  | { readonly type: 'scsi_host'; readonly wwpn: string }
+  | { readonly type: 'mdev'; readonly uuid: string };
+
+export interface Hostdev extends DeviceCommon {
+  readonly managed?: boolean;
+  /** scsi: SG_IO filtering and raw I/O */
+  readonly sgio?: 'filtered' | 'unfiltered';
+  readonly rawio?: boolean;
+  /** mdev: vfio-pci|vfio-ccw|vfio-ap; scsi_host: virtio|virtio-transitional|virtio-non-transitional */
+  readonly model?: string;
+  /** mdev vfio-pci: a display for the guest (display=on) and a boot display (ramfb) */
+  readonly display?: boolean;
+  readonly ramfb?: boolean;
+  /** <driver name='vfio|kvm|xen'/> (pci) */
+  readonly driverName?: string;
+  readonly source: HostdevSource;
+  readonly readonly?: boolean;
+  readonly shareable?: boolean;
+  readonly rom?: { readonly bar?: boolean; readonly file?: string; readonly enabled?: boolean };
+  readonly acpiIndex?: number;
+  readonly extra: readonly XmlElement[];
+}
+
+/** <redirdev bus='usb' type=…>: a USB device redirected over a chardev (usbredir protocol). */
+export interface Redirdev extends DeviceCommon {
+  readonly source: ChardevSource;
+  readonly extra: readonly XmlElement[];
+}
+
+/** One <redirfilter><usbdev class vendor product version allow/> rule; absent fields match any. */
+export interface RedirFilterRule {
+  readonly usbClass?: number;
+  readonly vendor?: number;
+  readonly product?: number;
+  /** BCD, as QEMU's filter takes it: "2.56" is 0x0256 */
+  readonly version?: number;
+  readonly allow: boolean;
+}
+
+/** <smartcard>: a CCID card on a usb-ccid controller. */
+export type Smartcard =
+  | ({ readonly mode: 'host'; readonly extra: readonly XmlElement[] } & DeviceCommon)
+  | ({ readonly mode: 'host-certificates'; readonly certificates: readonly string[]; readonly database?: string; readonly extra: readonly XmlElement[] } & DeviceCommon)
+  | ({ readonly mode: 'passthrough'; readonly source: ChardevSource; readonly extra: readonly XmlElement[] } & DeviceCommon);
+
+/** <hub type='usb'>: a USB hub, adding 8 ports. */
+export interface Hub extends DeviceCommon {
+  readonly type: 'usb';
+  readonly extra: readonly XmlElement[];
+}
+
+export type MemoryModel = 'dimm' | 'nvdimm' | 'virtio-pmem' | 'virtio-mem';
+
+export interface MemoryDevice extends DeviceCommon {
+  readonly model: MemoryModel;
+  readonly access?: MemAccess;
+  readonly discard?: boolean;
+  /** <uuid>: an nvdimm's identity (pSeries guests) */
+  readonly uuid?: string;
+  /** <source>: host nodes and page size (dimm, virtio-mem), or the backing file (nvdimm, virtio-pmem) */
+  readonly source?: {
+    readonly nodemask?: string;
+    /** KiB */
+    readonly pagesize?: number;
+    readonly path?: string;
+    /** KiB */
+    readonly alignsize?: number;
+    readonly pmem?: boolean;
+  };
+  /** <target>: sizes in KiB */
+  readonly target: {
+    readonly size: number;
+    readonly node?: number;
+    readonly label?: number;
+    readonly readonly?: boolean;
+    readonly block?: number;
+    readonly requested?: number;
+  };
+  readonly extra: readonly XmlElement[];
+}
+
+export type VirtioModel = 'virtio' | 'virtio-transitional' | 'virtio-non-transitional';
+
+export type FilesystemType = 'mount' | 'block' | 'file' | 'template' | 'ram' | 'bind' | 'volume';
+export type FilesystemDriverType = 'path' | 'handle' | 'loop' | 'nbd' | 'ploop' | 'virtiofs';
+
+/** <binary> of a virtiofs filesystem: how libvirt runs virtiofsd (nothing of it is on QEMU's line). */
+export interface VirtiofsBinary {
+  readonly path?: string;
+  readonly xattr?: boolean;
+  readonly cache?: 'none' | 'always' | 'auto';
+  readonly sandbox?: 'namespace' | 'chroot';
+  readonly lock?: { readonly posix?: boolean; readonly flock?: boolean };
+  readonly threadPoolSize?: number;
+}
+
+/** <filesystem>: a host directory shared with the guest (virtio-9p or virtiofs). */
+export interface Filesystem extends DeviceCommon {
+  readonly type: FilesystemType;
+  readonly accessmode?: 'passthrough' | 'mapped' | 'squash';
+  readonly model?: VirtioModel;
+  readonly multidevs?: 'remap' | 'forbid' | 'warn';
+  /** permission bits of files / directories the guest creates (mapped mode) */
+  readonly fmode?: number;
+  readonly dmode?: number;
+  readonly driver?: { readonly type?: FilesystemDriverType; readonly format?: string; readonly wrpolicy?: 'immediate'; readonly queue?: number } & VirtioOptions;
+  readonly binary?: VirtiofsBinary;
+  /** <source dir|socket|dev|file|name|usage units> as written (which one applies depends on type) */
+  readonly source: { readonly dir?: string; readonly socket?: string; readonly dev?: string; readonly file?: string; readonly name?: string; readonly usage?: number; readonly units?: string };
+  readonly target: string;
+  readonly readonly?: boolean;
+  readonly extra: readonly XmlElement[];
+}
+
+export type RngBackend =
+  /** a host device QEMU reads (libvirt's default /dev/random when absent) */
+  | { readonly model: 'random'; readonly device?: string }
+  /** an EGD daemon behind a chardev */
+  | { readonly model: 'egd'; readonly source: ChardevSource }
+  | { readonly model: 'builtin' };
+
+export interface Rng extends DeviceCommon {
+  readonly model: VirtioModel;
+  /** <rate bytes period>: at most `bytes` per `period` ms */
+  readonly rate?: { readonly bytes: number; readonly period?: number };
+  readonly backend: RngBackend;
+  readonly driver?: VirtioOptions;
+  readonly extra: readonly XmlElement[];
+}
+
+export type TpmModel = 'tpm-tis' | 'tpm-crb' | 'tpm-spapr' | 'spapr-tpm-proxy';
+
+export type TpmBackend =
+  | { readonly type: 'passthrough'; readonly device?: string }
+  | {
+      readonly type: 'emulator';
+      readonly version?: '1.2' | '2.0';
+      readonly persistentState?: boolean;
+      /** <encryption secret>: the UUID of the secret swtpm encrypts its state with */
+      readonly encryptionSecret?: string;
+      /** <active_pcr_banks>: sha1, sha256, sha384, sha512 */
+      readonly activePcrBanks?: readonly string[];
+    }
+  /** a TPM emulator libvirt does not run: QEMU connects to its socket */
+  | { readonly type: 'external'; readonly socket?: string };
+
+export interface Tpm extends DeviceCommon {
+  readonly model?: TpmModel;
+  readonly backend: TpmBackend;
+  readonly extra: readonly XmlElement[];
+}
+
+export interface Vsock extends DeviceCommon {
+  readonly model?: VirtioModel;
+  /** <cid auto>: libvirt picks a free CID when the domain starts */
+  readonly autoCid?: boolean;
+  /** <cid address>: the guest's context ID */
+  readonly cid?: number;
+  readonly driver?: VirtioOptions;
+  readonly extra: readonly XmlElement[];
+}
+
+export type QemuDeprecation = 'none' | 'omit' | 'reject' | 'crash';
+
+/** <qemu:device alias><qemu:frontend><qemu:property name type value/>…: in document order. */
+export interface QemuDeviceOverride {
+  readonly alias: string;
+  readonly frontend: readonly QemuPropertyOverride[];
+}
+
+export type QemuPropertyOverride =
+  | { readonly name: string; readonly type: 'string' | 'signed' | 'unsigned' | 'bool'; readonly value: string }
+  | { readonly name: string; readonly type: 'remove' };
 
 export interface QemuCommandline {
   readonly args: readonly string[];

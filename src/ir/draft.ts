@@ -13,7 +13,7 @@ export function newDraft(): DomainDraft {
     clock: { offset: 'utc', timers: [] },
     devices: {
       disks: [], controllers: [], interfaces: [], serials: [], parallels: [], consoles: [], channels: [],
-      inputs: [], graphics: [], sounds: [], audios: [], videos: [], extra: [],
+      inputs: [], graphics: [], sounds: [], audios: [], videos: [], filesystems: [], tpms: [], rngs: [], smartcards: [], hostdevs: [], redirdevs: [], hubs: [], memories: [], watchdogs: [], panics: [], extra: [],
     },
     qemuArgs: [],
     qemuEnv: [],

@@ -10,13 +10,23 @@ import { readDisksArgv } from '../families/disk.js';
 import { readFeaturesArgv } from '../families/features.js';
 import { readGeneralArgv } from '../families/general.js';
 import { readGraphicsArgv } from '../families/graphics.js';
+import { readHostdevsArgv } from '../families/hostdev.js';
+import { readHubsArgv } from '../families/hub.js';
 import { readInputsArgv } from '../families/input.js';
+import { readRedirdevsArgv } from '../families/redirdev.js';
+import { readSmartcardsArgv } from '../families/smartcard.js';
 import { readLifecycleArgv } from '../families/lifecycle.js';
 import { readMemballoonArgv } from '../families/memballoon.js';
+import { readFilesystemsArgv } from '../families/filesystem.js';
+import { readRngsArgv } from '../families/rng.js';
+import { readTpmsArgv } from '../families/tpm.js';
+import { readVsockArgv } from '../families/vsock.js';
+import { readMemoryArgv } from '../families/memory.js';
 import { readNetworksArgv } from '../families/net.js';
 import { readOsArgv } from '../families/os.js';
+import { readIommuArgv, readPanicsArgv, readWatchdogsArgv } from '../families/platform-devices.js';
 import { readProcessArgv } from '../families/process.js';
-import { readLeftoversArgv } from '../families/qemu-commandline.js';
+import { readCompatArgv, readLeftoversArgv } from '../families/qemu-commandline.js';
 import { readSoundArgv } from '../families/sound.js';
 import { readVideoArgv } from '../families/video.js';
 import { parseCommandLine, type CommandLine } from '../lexer/argv-parser.js';
@@ -40,19 +50,34 @@ const READERS: ReadonlyArray<(r: ArgvReader) => void> = [
   readProcessArgv,
   readOsArgv,
   readGeneralArgv,
+  readMemoryArgv,
   readCpuArgv,
   readFeaturesArgv,
   readClockArgv,
   readLifecycleArgv,
   readControllersArgv,
   readDisksArgv,
+  readFilesystemsArgv,
   readNetworksArgv,
   readChardevsArgv,
+  // NB: after the chardevs: a TPM's -chardev is its own, no serial/channel device refers to it
+  readTpmsArgv,
   readInputsArgv,
+  // NB: after the controllers (USB/SCSI buses by alias) and the inputs (-usbdevice tablet|mouse)
+  readHubsArgv,
+  readSmartcardsArgv,
+  readRedirdevsArgv,
+  readHostdevsArgv,
   readGraphicsArgv,
   readVideoArgv,
   readSoundArgv,
+  readWatchdogsArgv,
   readMemballoonArgv,
+  readRngsArgv,
+  readPanicsArgv,
+  readIommuArgv,
+  readVsockArgv,
+  readCompatArgv,
   readLeftoversArgv,
 ];
 

@@ -217,31 +217,12 @@ const isPci = (a: Address | undefined): a is Pci => a?.type === 'pci';
 const wanted = (d: Slotted) => d.address === undefined;
 
 /** Unmodelled device elements that still take a PCI slot in libvirt (so later devices shift). */
-function extraConnect(e: XmlElement, pci: number, virtio: number, pcie: number): number {
-  const attr = (name: string) => e.children.find((c) => c.name === name);
+function extraConnect(e: XmlElement, pci: number): number {
   switch (e.name) {
-    case 'filesystem': {
-      const drv = attr('driver')?.attrs.type;
-      if (drv === 'loop' || drv === 'nbd' || drv === 'ploop') return 0;
-      return e.attrs.model === 'virtio-transitional' ? pci : virtio;
-    }
-    case 'hostdev':
-      return e.attrs.mode === 'subsystem' && (e.attrs.type === 'pci' || e.attrs.type === 'scsi_host' || e.attrs.type === 'mdev') ? pcie : 0;
-    case 'rng':
-    case 'vsock':
-      return e.attrs.model === 'virtio-transitional' ? pci : virtio;
-    case 'watchdog':
-      return e.attrs.model === 'i6300esb' ? pci : 0;
     case 'shmem':
       return pci;
-    case 'memory':
-      return e.attrs.model === 'virtio-pmem' || e.attrs.model === 'virtio-mem' ? virtio : 0;
     case 'crypto':
       return pci;
-    case 'iommu':
-      return e.attrs.model === 'virtio' ? virtio | INTEGRATED : 0;
-    case 'panic':
-      return e.attrs.model === 'pvpanic' ? pci | INTEGRATED : 0;
     default:
       return 0;
   }
@@ -275,6 +256,14 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
   const inputs = dev.inputs.map((i) => ({ ...i }) as typeof i & Slotted);
   const serials = dev.serials.map((s) => ({ ...s }) as typeof s & Slotted);
   const balloon = dev.memballoon ? ({ ...dev.memballoon } as NonNullable<typeof dev.memballoon> & Slotted) : undefined;
+  const watchdogs = dev.watchdogs.map((w) => ({ ...w }) as typeof w & Slotted);
+  const panics = dev.panics.map((p) => ({ ...p }) as typeof p & Slotted);
+  const iommu = dev.iommu ? ({ ...dev.iommu } as NonNullable<typeof dev.iommu> & Slotted) : undefined;
+  const memories = dev.memories.map((m) => ({ ...m }) as typeof m & Slotted);
+  const hostdevs = dev.hostdevs.map((h) => ({ ...h }) as typeof h & Slotted);
+  const filesystems = dev.filesystems.map((f) => ({ ...f }) as typeof f & Slotted);
+  const rngs = dev.rngs.map((r) => ({ ...r }) as typeof r & Slotted);
+  const vsock = dev.vsock ? ({ ...dev.vsock } as NonNullable<typeof dev.vsock> & Slotted) : undefined;
 
   const hasPcieRoot = controllers.some((c) => c.type === 'pci' && c.model === 'pcie-root');
   const hasPciRoot = controllers.some((c) => c.type === 'pci' && c.model === 'pci-root');
@@ -322,7 +311,21 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
   const diskFlags = (d: (typeof disks)[number]) => (d.target.bus === 'virtio' ? virtio : 0);
   const balloonFlags = (b: NonNullable<typeof balloon>) =>
     b.model === 'virtio-transitional' ? pci : b.model === 'virtio' || b.model === 'virtio-non-transitional' ? virtio : 0;
-  const extras = dev.extra.map((e) => ({ e, flags: extraConnect(e, pci, virtio, pcie), addr: extraAddress(e) }));
+  const watchdogFlags = (w: (typeof watchdogs)[number]) => (w.model === 'i6300esb' ? pci : 0);
+  // NB: virtio-iommu and pvpanic-pci are part of the platform: they may sit on pcie-root itself
+  const iommuFlags = (i: NonNullable<typeof iommu>) => (i.model === 'virtio' ? virtio | INTEGRATED : 0);
+  const panicFlags = (p: (typeof panics)[number]) => (p.model === 'pvpanic' ? pci | INTEGRATED : 0);
+  // NB: host PCI devices, vfio-pci mediated devices and vhost-scsi are assumed PCIe: the host is not asked
+  const hostdevFlags = (h: (typeof hostdevs)[number]) => {
+    const t = h.source.type;
+    return t === 'pci' || t === 'scsi_host' || (t === 'mdev' && (h.model ?? 'vfio-pci') === 'vfio-pci') ? pcie : 0;
+  };
+  const memoryFlags = (m: (typeof memories)[number]) => (m.model === 'virtio-pmem' || m.model === 'virtio-mem' ? virtio : 0);
+  /** virtio-9p, vhost-user-fs, virtio-rng and vhost-vsock: a transitional model is conventional PCI */
+  const virtioModelFlags = (d: { model?: string }) => (d.model === 'virtio-transitional' ? pci : virtio);
+  // NB: loop, nbd and ploop filesystems are other hypervisors' drivers: no device in QEMU
+  const fsFlags = (f: (typeof filesystems)[number]) => (['loop', 'nbd', 'ploop'].includes(f.driver?.type ?? '') ? 0 : virtioModelFlags(f));
+  const extras = dev.extra.map((e) => ({ e, flags: extraConnect(e, pci), addr: extraAddress(e) }));
 
   const pciControllers = () => controllers.filter((c) => c.type === 'pci');
   const maxIdx = Math.max(-1, ...pciControllers().map((c) => c.index));
@@ -355,6 +358,14 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
     inputs.forEach((i) => collect(i.address, inputFlags(i)));
     serials.forEach((s) => collect(s.address, serialFlags(s)));
     if (balloon) collect(balloon.address, balloonFlags(balloon));
+    watchdogs.forEach((w) => collect(w.address, watchdogFlags(w)));
+    panics.forEach((p) => collect(p.address, panicFlags(p)));
+    if (iommu) collect(iommu.address, iommuFlags(iommu));
+    memories.forEach((m) => collect(m.address, memoryFlags(m)));
+    hostdevs.forEach((h) => collect(h.address, hostdevFlags(h)));
+    filesystems.forEach((f) => collect(f.address, fsFlags(f)));
+    rngs.forEach((r) => collect(r.address, virtioModelFlags(r)));
+    if (vsock) collect(vsock.address, virtioModelFlags(vsock));
     extras.forEach((x) => collect(x.addr, x.flags));
     return set;
   };
@@ -427,7 +438,7 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
       if (!set.dryRun) d.address = a;
     };
     for (const c of controllers) if (c.type === 'pci' && !ROOT_MODELS.has(c.model ?? '')) give(c, controllerFlags(c));
-    for (const x of extras) if (x.e.name === 'filesystem' && !x.addr && x.flags) set.next(x.flags);
+    for (const f of filesystems) give(f, fsFlags(f));
     for (const n of nets) if (n.type !== 'hostdev') give(n, netFlags(n));
     for (const s of sounds) if (!['sb16', 'pcspk', 'usb'].includes(s.model)) give(s, soundFlags(s));
     for (const c of controllers) {
@@ -454,14 +465,19 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
       give(c, controllerFlags(c));
     }
     for (const d of disks) if (d.target.bus === 'virtio') give(d, diskFlags(d));
-    for (const x of extras) if (x.e.name === 'hostdev' && !x.addr && x.flags) set.next(x.flags);
+    for (const h of hostdevs) give(h, hostdevFlags(h));
     if (balloon) give(balloon, balloonFlags(balloon));
-    for (const name of ['rng', 'watchdog']) for (const x of extras) if (x.e.name === name && !x.addr && x.flags) set.next(x.flags);
+    for (const r of rngs) give(r, virtioModelFlags(r));
+    for (const w of watchdogs) give(w, watchdogFlags(w));
     for (const v of videos) give(v, videoFlags(v));
     for (const x of extras) if (x.e.name === 'shmem' && !x.addr && x.flags) set.next(x.flags);
     for (const i of inputs) give(i, inputFlags(i));
     for (const s of serials) give(s, serialFlags(s));
-    for (const name of ['iommu', 'vsock', 'memory', 'crypto', 'panic']) for (const x of extras) if (x.e.name === name && !x.addr && x.flags) set.next(x.flags);
+    if (iommu) give(iommu, iommuFlags(iommu));
+    if (vsock) give(vsock, virtioModelFlags(vsock));
+    for (const m of memories) give(m, memoryFlags(m));
+    for (const x of extras) if (x.e.name === 'crypto' && !x.addr && x.flags) set.next(x.flags);
+    for (const p of panics) give(p, panicFlags(p));
   };
 
   let nbuses = maxIdx + 1;
@@ -487,7 +503,7 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
   assignSlots(set);
 
   // a function-0 device on a slot with other functions in use is multifunction
-  const all: Slotted[] = [...disks, ...nets, ...sounds, ...videos, ...controllers, ...inputs, ...serials, ...(balloon ? [balloon] : [])];
+  const all: Slotted[] = [...disks, ...nets, ...sounds, ...videos, ...controllers, ...inputs, ...serials, ...(balloon ? [balloon] : []), ...watchdogs, ...panics, ...(iommu ? [iommu] : []), ...memories, ...hostdevs, ...filesystems, ...rngs, ...(vsock ? [vsock] : [])];
   for (const d of all) {
     const a = d.address;
     if (!isPci(a) || a.function === 0) continue;
@@ -508,6 +524,14 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
       inputs,
       serials,
       ...(balloon ? { memballoon: balloon } : {}),
+      watchdogs,
+      panics,
+      ...(iommu ? { iommu } : {}),
+      memories,
+      hostdevs,
+      filesystems,
+      rngs,
+      ...(vsock ? { vsock } : {}),
     },
   };
 }

@@ -5,7 +5,11 @@ import { writeChardevXml } from '../families/chardev.js';
 import { writeCpuXml } from '../families/cpu.js';
 import { writeDiskXml } from '../families/disk.js';
 import { writeGraphicsXml } from '../families/graphics.js';
+import { writeHostdevXml } from '../families/hostdev.js';
+import { writeHubXml } from '../families/hub.js';
 import { writeInputXml } from '../families/input.js';
+import { writeRedirdevXml, writeRedirfilterXml } from '../families/redirdev.js';
+import { writeSmartcardXml } from '../families/smartcard.js';
 import { writeInterfaceXml } from '../families/net.js';
 import { writeAudioXml, writeSoundXml } from '../families/sound.js';
 import { writeVideoXml } from '../families/video.js';
@@ -13,16 +17,22 @@ import { writeFeaturesXml } from '../families/features.js';
 import { writeGeneral } from '../families/general.js';
 import { writeLifecycleXml } from '../families/lifecycle.js';
 import { writeMemballoonXml } from '../families/memballoon.js';
+import { writeFilesystemXml } from '../families/filesystem.js';
+import { writeRngXml } from '../families/rng.js';
+import { writeTpmXml } from '../families/tpm.js';
+import { writeVsockXml } from '../families/vsock.js';
+import { writeMemoryDeviceXml } from '../families/memory.js';
 import { writeOsXml } from '../families/os.js';
+import { usesQemuNamespace, writeQemuNamespaceXml } from '../families/qemu-commandline.js';
+import { writeIommuXml, writePanicXml, writeWatchdogXml } from '../families/platform-devices.js';
 import { el, textEl, type XmlElement } from '../xml/tree.js';
 import { writeXml } from '../xml/write.js';
 import { QEMU_NS, type Devices, type Domain } from './domain.js';
 
 export function domainToElement(d: Domain): XmlElement {
-  const qemu = d.qemuCommandline;
   return el(
     'domain',
-    { type: d.type, ...(qemu ? { 'xmlns:qemu': QEMU_NS } : {}) },
+    { type: d.type, ...(usesQemuNamespace(d) ? { 'xmlns:qemu': QEMU_NS } : {}) },
     writeGeneral(d),
     writeOsXml(d.os),
     writeFeaturesXml(d.features),
@@ -31,13 +41,7 @@ export function domainToElement(d: Domain): XmlElement {
     writeLifecycleXml(d),
     devicesXml(d.devices),
     d.extra,
-    qemu &&
-      el(
-        'qemu:commandline',
-        {},
-        qemu.args.map((a) => el('qemu:arg', { value: a })),
-        qemu.env.map((e) => el('qemu:env', { name: e.name, value: e.value })),
-      ),
+    writeQemuNamespaceXml(d),
   );
 }
 
@@ -60,17 +64,30 @@ function devicesXml(v: Devices): XmlElement {
     textEl('emulator', v.emulator),
     ...v.disks.map(writeDiskXml),
     ...v.controllers.map(writeControllerXml),
+    ...v.filesystems.map(writeFilesystemXml),
     ...v.interfaces.map(writeInterfaceXml),
+    ...v.smartcards.map(writeSmartcardXml),
     ...v.serials.map((c) => writeChardevXml('serial', c)),
     ...v.parallels.map((c) => writeChardevXml('parallel', c)),
     ...v.consoles.map((c) => writeChardevXml('console', c)),
     ...v.channels.map((c) => writeChardevXml('channel', c)),
     ...v.inputs.map(writeInputXml),
+    ...v.tpms.map(writeTpmXml),
     ...v.graphics.map(writeGraphicsXml),
     ...v.sounds.map(writeSoundXml),
     ...v.audios.map(writeAudioXml),
     ...v.videos.map(writeVideoXml),
+    ...v.hostdevs.map(writeHostdevXml),
+    ...v.redirdevs.map(writeRedirdevXml),
+    v.redirfilter ? writeRedirfilterXml(v.redirfilter) : undefined,
+    ...v.hubs.map(writeHubXml),
+    ...v.watchdogs.map(writeWatchdogXml),
     v.memballoon ? writeMemballoonXml(v.memballoon) : undefined,
+    ...v.rngs.map(writeRngXml),
+    ...v.memories.map(writeMemoryDeviceXml),
+    ...v.panics.map(writePanicXml),
+    v.iommu ? writeIommuXml(v.iommu) : undefined,
+    v.vsock ? writeVsockXml(v.vsock) : undefined,
   ].filter((e): e is XmlElement => e !== undefined);
   // a stable sort: within one kind, document order is kept
   const all = [...modelled, ...v.extra].map((e, i) => ({ e, i })).sort((a, b) => rank(a.e.name) - rank(b.e.name) || a.i - b.i);

@@ -113,7 +113,10 @@ export async function launch(inst: Instance, xmlFile: string, opts: LaunchOption
 
   const id = nextId(inst);
   const stateDir = join(inst.libDir, `domain-${domainShortName(id, dom.name)}`);
-  const { argv, diagnostics } = domainToArgv(dom, { runnable: true, config: inst.conf, stateDir, qemuVersion: plan.version });
+  // the master key libvirt hands QEMU for encrypting secrets: 32 random bytes only QEMU can read;
+  // the command line's secret objects are encrypted with it
+  const masterKey = randomBytes(32);
+  const { argv, diagnostics } = domainToArgv(dom, { runnable: true, config: inst.conf, stateDir, qemuVersion: plan.version, masterKey });
   for (const d of diagnostics.items) opts.say(`warning: ${d.message}`);
   const words = argvWords({ ...argv, env: [] });
   const monitor = join(stateDir, 'monitor.sock');
@@ -139,9 +142,8 @@ export async function launch(inst: Instance, xmlFile: string, opts: LaunchOption
 
   try {
     ensureDir(stateDir, 0o750, { uid: guest.uid, gid: guest.gid });
-    // the master key libvirt hands QEMU for encrypting secrets: 32 random bytes only QEMU can read
     const key = join(stateDir, 'master-key.aes');
-    writeFileSync(key, randomBytes(32), { mode: 0o600 });
+    writeFileSync(key, masterKey, { mode: 0o600 });
     chownSync(key, guest.uid, guest.gid);
     for (const c of plan.chown) {
       chownSync(c.path, guest.uid, guest.gid);

@@ -40,6 +40,8 @@ export interface QemuConf {
   readonly chardevTlsX509CertDir: string;
   readonly chardevTlsX509Verify: boolean;
   readonly chardevTlsX509SecretUuid?: string;
+  /** deprecation_behavior: the <qemu:deprecation> of domains that give none */
+  readonly deprecationBehavior?: 'none' | 'omit' | 'reject' | 'crash';
   /** Every key as written, for the settings not typed above. */
   readonly raw: ReadonlyMap<string, ConfValue>;
 }
@@ -130,6 +132,13 @@ function unquote(s: string): string {
   return s.replace(/\\(.)/g, '$1');
 }
 
+const DEPRECATION_BEHAVIORS = ['none', 'omit', 'reject', 'crash'] as const;
+function deprecation(v: string | undefined): { deprecationBehavior?: QemuConf['deprecationBehavior'] } {
+  if (v === undefined) return {};
+  if (!(DEPRECATION_BEHAVIORS as readonly string[]).includes(v)) return fail('ConfigSyntax', { reason: `deprecation_behavior '${v}' is not one of ${DEPRECATION_BEHAVIORS.join(', ')}` });
+  return { deprecationBehavior: v as QemuConf['deprecationBehavior'] };
+}
+
 function confFromRaw(raw: Map<string, ConfValue>): QemuConf {
   const str = (k: string, d: string): string => (typeof raw.get(k) === 'string' ? (raw.get(k) as string) : d);
   const optStr = (k: string): string | undefined => (typeof raw.get(k) === 'string' ? (raw.get(k) as string) : undefined);
@@ -174,6 +183,7 @@ function confFromRaw(raw: Map<string, ConfValue>): QemuConf {
     chardevTlsX509CertDir: str('chardev_tls_x509_cert_dir', defaultTls),
     chardevTlsX509Verify: bool('chardev_tls_x509_verify', bool('default_tls_x509_verify', d.chardevTlsX509Verify)),
     chardevTlsX509SecretUuid: optStr('chardev_tls_x509_secret_uuid') ?? optStr('default_tls_x509_secret_uuid'),
+    ...deprecation(optStr('deprecation_behavior')),
     raw,
   };
 }

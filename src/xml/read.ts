@@ -15,8 +15,10 @@ const parser = new XMLParser({
   parseAttributeValue: false,
   parseTagValue: false,
   trimValues: false,
-  processEntities: true,
-  htmlEntities: false,
+  // NB: entities are decoded below, in one pass with character references (&#10;), which
+  // fast-xml-parser leaves alone unless HTML's entities are switched on too
+  processEntities: false,
+  cdataPropName: '#cdata',
   ignoreDeclaration: true,
   ignorePiTags: true,
   commentPropName: '#comment',
@@ -57,16 +59,18 @@ export function readXml(text: string, file?: string): XmlElement {
   let next = 0;
   const convert = (node: FxpNode, scope: ReadonlyMap<string, string>): XmlElement | undefined => {
     const raw = Object.keys(node).find((k) => k !== ':@');
-    if (!raw || raw === '#text' || raw === '#comment') return undefined;
+    if (!raw || raw === '#text' || raw === '#comment' || raw === '#cdata') return undefined;
     const span = next < starts.length ? at(starts[next++]!) : undefined;
-    const attrs = { ...(node[':@'] ?? {}) };
+    const attrs: Record<string, string> = {};
+    for (const [k, v] of Object.entries(node[':@'] ?? {})) attrs[k] = decodeEntities(v, span);
     const inner = bindings(attrs, scope);
     const name = qualify(raw, inner, span);
     const kids = (node[raw] as FxpNode[]) ?? [];
     const children: XmlElement[] = [];
     let textContent = '';
     for (const k of kids) {
-      if ('#text' in k) textContent += String(k['#text']);
+      if ('#text' in k) textContent += decodeEntities(String(k['#text']), span);
+      else if ('#cdata' in k) textContent += (k['#cdata'] as FxpNode[]).map((t) => String(t['#text'] ?? '')).join('');
       else {
         const c = convert(k, inner);
         if (c) children.push(c);
@@ -78,6 +82,20 @@ export function readXml(text: string, file?: string): XmlElement {
   const roots = doc.map((n) => convert(n, new Map())).filter((e): e is XmlElement => e !== undefined);
   if (roots.length !== 1) return fail('XmlSyntax', { reason: 'expected exactly one root element' }, at(0));
   return roots[0]!;
+}
+
+const XML_ENTITIES: Readonly<Record<string, string>> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/** XML's five entities and character references, in one pass: "&amp;#10;" stays "&#10;". */
+function decodeEntities(s: string, span: Span | undefined): string {
+  if (!s.includes('&')) return s;
+  return s.replace(/&(?:#x([0-9a-fA-F]+)|#([0-9]+)|(lt|gt|amp|quot|apos));/g, (m, hex?: string, dec?: string, name?: string) => {
+    if (name) return XML_ENTITIES[name]!;
+    const cp = hex !== undefined ? parseInt(hex, 16) : Number(dec);
+    // XML 1.0's Char production: no NUL or other C0 controls but tab/newline/return, no surrogates
+    const ok = cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+    return ok ? String.fromCodePoint(cp) : fail('XmlSyntax', { reason: `character reference ${m} is not an XML character` }, span);
+  });
 }
 
 function lineStarts(text: string): number[] {
