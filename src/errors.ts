@@ -109,6 +109,10 @@ export const CATALOGUE = {
     (p) => `${p.what} cannot be expressed for ${p.target}: left out`,
   ),
   UnsupportedDevice: entry<{ what: string }>('error', (p) => `${p.what} is not supported`),
+  PciOutOfRange: entry<{ what: string; value: number; limit: number }>(
+    'error',
+    (p) => `${p.what} ${p.value} is out of range: PCI allows at most ${p.limit}`,
+  ),
   Unrepresentable: entry<{ what: string; target: string; why: string }>(
     'error',
     (p) => `${p.what} cannot be written for ${p.target}: ${p.why}`,

@@ -255,7 +255,7 @@ export function networkDriveFilename(s: NetSource, auth: DiskAuth | undefined): 
       return h ? `sheepdog:${h.name ?? ''}:${h.port ?? 7000}:${name}` : `sheepdog:${name}`;
     default: {
       const transport = h?.transport && h.transport !== 'tcp' ? `+${h.transport}` : '';
-      const user = auth ? `${encodeURIComponent(auth.username)}@` : '';
+      const user = auth ? `${uriComponent(auth.username, 'user name')}@` : '';
       const port = h?.port ?? URI_DEFAULT_PORT[s.protocol];
       const server = h?.transport === 'unix' ? '' : `${user}${uriHost(h)}${port !== undefined ? `:${port}` : ''}`;
       // NB: an iSCSI target name's ':' is %-escaped in the URL path
@@ -263,5 +263,14 @@ export function networkDriveFilename(s: NetSource, auth: DiskAuth | undefined): 
       const query = h?.transport === 'unix' ? `?socket=${h.socket ?? ''}` : s.query !== undefined ? `?${s.query}` : '';
       return `${s.protocol}${transport}://${server}${path}${query}`;
     }
+  }
+}
+
+/** %-escapes a URI component; text that is not valid Unicode (a lone surrogate) cannot be written. */
+function uriComponent(text: string, what: string): string {
+  try {
+    return encodeURIComponent(text);
+  } catch {
+    return fail('Unrepresentable', { what: `the ${what} ${JSON.stringify(text)}`, target: 'a -drive URI', why: 'it is not valid Unicode' });
   }
 }

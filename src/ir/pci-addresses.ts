@@ -2,7 +2,7 @@
 // (qemuDomainAssignPCIAddresses + domain_addr.c): buses from the pci controllers, integrated
 // chipset slots, then one device class after another takes the first free compatible slot; buses
 // that are missing (pcie-root-ports on q35, pci-bridges on pc) are added in a dry run first.
-import { fail } from '../errors.js';
+import { fail, type Span } from '../errors.js';
 import type { XmlElement } from '../xml/tree.js';
 import type { Address, Controller, Domain, PciControllerOpts } from './domain.js';
 
@@ -264,6 +264,21 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
   const filesystems = dev.filesystems.map((f) => ({ ...f }) as typeof f & Slotted);
   const rngs = dev.rngs.map((r) => ({ ...r }) as typeof r & Slotted);
   const vsock = dev.vsock ? ({ ...dev.vsock } as NonNullable<typeof dev.vsock> & Slotted) : undefined;
+
+  // NB: whatever reader built the IR, the bus and slot numbers bound the work below (buses are
+  // created up to the highest one named): out-of-range numbers stop here, at the device
+  const slotted: Array<Slotted & { readonly $span?: Span }> = [
+    ...controllers, ...disks, ...nets, ...sounds, ...videos, ...inputs, ...serials, ...(balloon ? [balloon] : []),
+    ...watchdogs, ...panics, ...(iommu ? [iommu] : []), ...memories, ...hostdevs, ...filesystems, ...rngs, ...(vsock ? [vsock] : []),
+  ];
+  for (const d of slotted) {
+    const a = d.address;
+    if (!isPci(a)) continue;
+    for (const [what, value, limit] of [['PCI bus', a.bus, 255], ['PCI slot', a.slot, 31], ['PCI function', a.function, 7], ['PCI domain', a.domain, 0xffff]] as const) {
+      if (!(value >= 0 && value <= limit)) fail('PciOutOfRange', { what, value, limit }, d.$span);
+    }
+  }
+  for (const c of controllers) if (c.type === 'pci' && !(c.index >= 0 && c.index <= 255)) fail('PciOutOfRange', { what: 'PCI controller index', value: c.index, limit: 255 }, c.$span);
 
   const hasPcieRoot = controllers.some((c) => c.type === 'pci' && c.model === 'pcie-root');
   const hasPciRoot = controllers.some((c) => c.type === 'pci' && c.model === 'pci-root');

@@ -84,6 +84,20 @@ describe('fuzz regressions', () => {
     expect(caught(() => domainFromArgvText('qemu-system-x86_64 -m 64 -drive file=iscsi://example.org:6000/iqn%3,format=raw,if=virtio'))).toBe('BadOptionValue');
     expect(caught(() => domainFromArgvText('qemu-system-x86_64 -m 64 -drive file=iscsi://u%ff@example.org:6000/iqn/1,format=raw,if=virtio'))).toBe('BadOptionValue');
   });
+  test('a PCI bus or controller index past 255 on the command line', () => {
+    const big = '18446744073709551616';
+    for (const dev of [
+      `{"driver":"pcie-root-port","port":1,"chassis":1,"id":"pci.${big}","bus":"pcie.0","addr":"0x2"}`,
+      `{"driver":"qemu-xhci","id":"usb","bus":"pci.${big}","addr":"0x1"}`,
+      `{"driver":"virtio-balloon-pci","id":"balloon0","bus":"pci.300","addr":"0x1"}`,
+    ]) {
+      expect(caught(() => domainFromArgvText(`qemu-system-x86_64 -machine q35 -m 64 -device '${dev}'`))).toBe('PciOutOfRange');
+    }
+  });
+  test('a lone surrogate in a network disk user name (library input)', () => {
+    const xml = `<domain type='qemu'><name>x</name><memory>65536</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><disk type='network' device='disk'><source protocol='iscsi' name='iqn.2024-01.org.example:d/1'><host name='h'/><auth username='u\ud800'><secret type='iscsi' usage='u'/></auth></source><target dev='vda' bus='virtio'/></disk></devices></domain>`;
+    expect(caught(() => domainToArgv(domainFromXml(xml).domain, { qemuVersion: '1.0' }))).toBe('Unrepresentable');
+  });
   test('PCI controller index above 255', () => {
     const xml = (i: string) =>
       `<domain type='qemu'><name>x</name><memory>65536</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><controller type='pci' index='${i}' model='pci-bridge'/></devices></domain>`;
