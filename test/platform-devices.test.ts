@@ -170,3 +170,13 @@ describe('passt', () => {
     expect(values(w, '-netdev')).toEqual(['{"type":"stream","addr":{"type":"unix","path":"/run/libvirt/qemu/passt/-1-g-net0.socket"},"server":false,"id":"hostnet0"}']);
   });
 });
+
+test('an s390-ccw machine gets its built-in panic device, as libvirt lists it, and no option for it', () => {
+  const { domain } = domainFromArgvText('/usr/bin/qemu-system-s390x -machine s390-ccw-virtio -m 64 -nodefaults');
+  expect(domain.devices.panics).toEqual([{ model: 's390', extra: [] }]);
+  expect(domainToXml(domain)).toContain("<panic model='s390'/>");
+  const { argv } = domainToArgv(domain, { qemuVersion: '7.2', arch: 's390x' });
+  expect(argv.options.some((o) => o.name === '-device' && JSON.stringify(o.value).includes('panic'))).toBe(false);
+  // a minimal read leaves it implicit
+  expect(domainFromArgvText('/usr/bin/qemu-system-s390x -machine s390-ccw-virtio -m 64', 'x', { minimal: true }).domain.devices.panics).toEqual([]);
+});

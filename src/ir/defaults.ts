@@ -75,10 +75,14 @@ export function applyDefaults(dom: Domain, opts: DefaultsOptions = {}): Domain {
   if (x86 && !inputs.some((i) => i.type === 'keyboard' && i.bus === 'ps2')) inputs.push({ type: 'keyboard', bus: 'ps2', extra: [] });
 
   const memballoon = dom.devices.memballoon ?? { model: 'virtio' as const, extra: [] };
+  // NB: an s390-ccw machine always has its built-in panic device: libvirt lists it
+  // (qemuDomainDefAddDefaultDevices), though it puts nothing on the command line
+  const s390Panic = arch.startsWith('s390') && (machine ?? '').startsWith('s390-ccw') && !dom.devices.panics.some((p) => p.model === undefined || p.model === 's390');
+  const panics = s390Panic ? [...dom.devices.panics, { model: 's390' as const, extra: [] }] : dom.devices.panics;
   const withDefaults: Domain = {
     ...dom,
     os: { ...dom.os, arch, ...(machine ? { machine } : {}) },
-    devices: { ...dom.devices, disks, controllers, interfaces: interfacesWithDefaults(dom, arch, machine), ...chardevDefaults(dom.devices, x86), inputs, videos: withVideoDefaults(dom.devices.videos, dom.devices.graphics.length > 0, x86), memballoon, memories: memoriesWithSlots(dom), smartcards: cards.smartcards, hostdevs },
+    devices: { ...dom.devices, disks, controllers, interfaces: interfacesWithDefaults(dom, arch, machine), ...chardevDefaults(dom.devices, x86), inputs, videos: withVideoDefaults(dom.devices.videos, dom.devices.graphics.length > 0, x86), memballoon, memories: memoriesWithSlots(dom), smartcards: cards.smartcards, hostdevs, panics },
   };
   if (!x86 || !(pc || q35)) return withDefaults;
   return assignPciAddresses(withDefaults, { pc, q35 }, { virtioTransitional: opts.virtioTransitional ?? true, reserveVideoSlot: opts.reserveVideoSlot ?? false });
