@@ -1,4 +1,5 @@
 // <clock>: offset and timers. argv: -rtc base=…,clock=…,driftfix=…, legacy -localtime.
+import { fail, type Span } from '../errors.js';
 import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
 import type { Clock, Timer } from '../ir/domain.js';
@@ -44,17 +45,22 @@ export function writeClockXml(c: Clock): XmlElement {
 /** -rtc base= for an offset: utc/localtime, or a start date for absolute and variable clocks. */
 function rtcBase(c: Clock): string {
   if (c.offset === 'localtime') return 'localtime';
-  if (c.offset === 'absolute' && c.start !== undefined) return isoSeconds(Number(c.start));
+  if (c.offset === 'absolute' && c.start !== undefined) return isoSeconds(Number(c.start), c.$span);
   if (c.offset === 'variable') {
     // NB: libvirt starts a variable clock at "now + adjustment" in its basis (utc or localtime)
     const adj = Number(c.adjustment ?? 0);
     if (adj === 0) return c.basis === 'localtime' ? 'localtime' : 'utc';
-    return isoSeconds(Math.floor(Date.now() / 1000) + adj);
+    return isoSeconds(Math.floor(Date.now() / 1000) + adj, c.$span);
   }
   return 'utc';
 }
 
-const isoSeconds = (epoch: number): string => new Date(epoch * 1000).toISOString().slice(0, 19);
+/** An epoch second as QEMU's -rtc base= date; a time outside what a date can hold is an error. */
+function isoSeconds(epoch: number, span?: Span): string {
+  const date = new Date(epoch * 1000);
+  if (Number.isNaN(date.getTime())) return fail('Unrepresentable', { what: `the clock start ${epoch}`, target: '-rtc base=', why: 'it is not a date' }, span);
+  return date.toISOString().slice(0, 19);
+}
 
 /** QEMU's lost_tick_policy for a <timer tickpolicy=…> (catchup is "slew" for the PIT). */
 const PIT_POLICY: Record<string, string> = { delay: 'delay', catchup: 'slew', discard: 'discard' };

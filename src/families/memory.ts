@@ -1,5 +1,5 @@
 // Guest memory: <maxMemory>/<memory>/<currentMemory>, <memoryBacking>, <numatune>, the memory side of NUMA cells and <devices><memory>  <->  -m, -mem-path/-mem-prealloc, memory-backend-*/thread-context objects, -numa node/dist, pc-dimm/nvdimm/virtio-pmem-pci/virtio-mem-pci.
-import { fail } from '../errors.js';
+import { fail, type Span } from '../errors.js';
 import type { ArgvReader, DomainDraft } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
 import type { Address, Domain, HugePage, MemAccess, MemoryBacking, MemoryDevice, MemoryModel, NumaCell, Numatune, NumatuneMode } from '../ir/domain.js';
@@ -16,15 +16,21 @@ const MODES = ['strict', 'preferred', 'interleave', 'restrictive'] as const;
 const MODELS = ['dimm', 'nvdimm', 'virtio-pmem', 'virtio-mem'] as const;
 const ACCESS = ['shared', 'private'] as const;
 
+/** The highest CPU or NUMA node id a set may name (libvirt's bitmaps hold 16,384 CPUs). */
+export const MAX_ID = 16383;
+
 /** "0-2,5,^1" -> [0, 2, 5] (libvirt's bitmap syntax, '^' excludes). */
-export function parseIdSet(text: string): number[] {
+export function parseIdSet(text: string, span?: Span): number[] {
   const set = new Set<number>();
   for (const raw of text.split(',')) {
     const part = raw.trim();
     const neg = part.startsWith('^');
     const m = /^(\d+)(?:-(\d+))?$/.exec(neg ? part.slice(1) : part);
     if (!m) continue;
-    for (let i = Number(m[1]); i <= Number(m[2] ?? m[1]); i++) {
+    const [lo, hi] = [Number(m[1]), Number(m[2] ?? m[1])];
+    // NB: the set is expanded id by id: a bound keeps a hostile range from taking forever
+    if (hi > MAX_ID) return fail('IdOutOfRange', { text, limit: MAX_ID }, span);
+    for (let i = lo; i <= hi; i++) {
       if (neg) set.delete(i);
       else set.add(i);
     }
@@ -582,7 +588,7 @@ function hostNodes(o: ParsedOption, p: Props): number[] | undefined {
   const v = p['host-nodes'];
   if (Array.isArray(v)) return v.map(Number);
   // NB: QemuOpts keeps only the last of repeated keys; the written text has them all
-  if (typeof v === 'string' || typeof v === 'number') return [...(o.rawValue ?? '').matchAll(/(?:^|,)host-nodes=([0-9-]+)/g)].flatMap((m) => parseIdSet(m[1]!));
+  if (typeof v === 'string' || typeof v === 'number') return [...(o.rawValue ?? '').matchAll(/(?:^|,)host-nodes=([0-9-]+)/g)].flatMap((m) => parseIdSet(m[1]!, o.valueSpan));
   const indexed = propObj(p, 'host-nodes');
   return indexed ? Object.values(indexed).map(Number) : undefined;
 }
@@ -782,7 +788,7 @@ function readNumaArgv(r: ArgvReader, takeBackend: (id: string | undefined) => Re
     if (b) cellBackends.push({ id, b });
     cells.push({
       id,
-      ...(cpus.length ? { cpus: formatIdSet(cpus.flatMap((c) => parseIdSet(c))) } : {}),
+      ...(cpus.length ? { cpus: formatIdSet(cpus.flatMap((c) => parseIdSet(c, o.valueSpan))) } : {}),
       memory: kib,
       ...(b?.share !== undefined ? { memAccess: b.share ? 'shared' : 'private' } : {}),
       ...(b?.discard !== undefined ? { discard: b.discard } : {}),

@@ -98,6 +98,18 @@ describe('fuzz regressions', () => {
     const xml = `<domain type='qemu'><name>x</name><memory>65536</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><disk type='network' device='disk'><source protocol='iscsi' name='iqn.2024-01.org.example:d/1'><host name='h'/><auth username='u\ud800'><secret type='iscsi' usage='u'/></auth></source><target dev='vda' bus='virtio'/></disk></devices></domain>`;
     expect(caught(() => domainToArgv(domainFromXml(xml).domain, { qemuVersion: '1.0' }))).toBe('Unrepresentable');
   });
+  test('a CPU or node id set past 16383 (a hang: ids were expanded one by one)', () => {
+    const big = '99999999999999999999999';
+    expect(caught(() => domainFromArgvText(`qemu-system-x86_64 -m 64 -smp 2 -numa node,nodeid=0,cpus=${big},mem=64`))).toBe('IdOutOfRange');
+    expect(caught(() => domainFromArgvText('qemu-system-x86_64 -m 64 -smp 2 -numa node,nodeid=0,cpus=0-99999999,mem=64'))).toBe('IdOutOfRange');
+    expect(caught(() => domainFromArgvText('qemu-system-x86_64 -m 64 -smp 2 -numa node,nodeid=0,cpus=0-1,mem=64'))).toBe('ok');
+  });
+  test('an absolute clock start past what a date holds', () => {
+    const xml = (start: string) =>
+      `<domain type='qemu'><name>x</name><memory>65536</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><clock offset='absolute' start='${start}'/><devices/></domain>`;
+    expect(caught(() => domainToArgv(domainFromXml(xml('99999999999999999')).domain, { qemuVersion: '7.2' }))).toBe('Unrepresentable');
+    expect(caught(() => domainToArgv(domainFromXml(xml('1234567890')).domain, { qemuVersion: '7.2' }))).toBe('ok');
+  });
   test('PCI controller index above 255', () => {
     const xml = (i: string) =>
       `<domain type='qemu'><name>x</name><memory>65536</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><controller type='pci' index='${i}' model='pci-bridge'/></devices></domain>`;
