@@ -113,6 +113,7 @@ export const CATALOGUE = {
     'error',
     (p) => `${p.what} ${p.value} is out of range: PCI allows at most ${p.limit}`,
   ),
+  AddressOutOfRange: entry<{ what: string; value: number; limit: number }>('error', (p) => `${p.what} ${p.value} is out of range: at most ${p.limit}`),
   IdOutOfRange: entry<{ text: string; limit: number }>('error', (p) => `the id set '${p.text}' names an id past ${p.limit}`),
   Unrepresentable: entry<{ what: string; target: string; why: string }>(
     'error',

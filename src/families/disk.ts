@@ -86,7 +86,7 @@ export function readDiskXml(e: XmlElement): Disk {
     ...(child(e, 'readonly') ? { readonly: true } : {}),
     ...(child(e, 'shareable') ? { shareable: true } : {}),
     ...(child(e, 'serial') ? { serial: child(e, 'serial')!.text } : {}),
-    ...(child(e, 'wwn') ? { wwn: child(e, 'wwn')!.text.trim() } : {}),
+    ...(child(e, 'wwn') ? { wwn: readWwn(child(e, 'wwn')!) } : {}),
     ...(child(e, 'vendor') ? { vendor: child(e, 'vendor')!.text } : {}),
     ...(child(e, 'product') ? { product: child(e, 'product')!.text } : {}),
     ...(e.attrs.rawio ? { rawio: boolAttr(e, 'rawio') } : {}),
@@ -861,6 +861,13 @@ function errorProps(disk: Disk): { werror?: string; rerror?: string } {
 }
 
 /** A WWN as QEMU wants it: the 64-bit number in decimal. */
+/** <wwn>: 16 hexadecimal digits (libvirt's schema), optionally with 0x. */
+function readWwn(e: XmlElement): string {
+  const text = e.text.trim();
+  if (!/^(0x)?[0-9a-fA-F]{16}$/.test(text)) return fail('XmlBadValue', { what: '<wwn>', value: text, expected: '16 hexadecimal digits' }, e.span);
+  return text;
+}
+
 function wwnNumber(wwn: string): string {
   return BigInt(wwn.startsWith('0x') ? wwn : `0x${wwn}`).toString();
 }

@@ -110,6 +110,17 @@ describe('fuzz regressions', () => {
     expect(caught(() => domainToArgv(domainFromXml(xml('99999999999999999')).domain, { qemuVersion: '7.2' }))).toBe('Unrepresentable');
     expect(caught(() => domainToArgv(domainFromXml(xml('1234567890')).domain, { qemuVersion: '7.2' }))).toBe('ok');
   });
+  test('a drive bus past 255 on -device (a hang: controllers were added up to it)', () => {
+    const dev = (bus: string) => `qemu-system-x86_64 -m 64 -blockdev '{"driver":"file","filename":"/a.iso","node-name":"s"}' -device '{"driver":"ide-cd","bus":"ide.${bus}","unit":0,"drive":"s","id":"cd"}'`;
+    expect(caught(() => domainFromArgvText(dev('18446744073709551616')))).toBe('AddressOutOfRange');
+    expect(caught(() => domainFromArgvText(dev('1')))).toBe('ok');
+  });
+  test('a <wwn> that is not 16 hex digits', () => {
+    const xml = (wwn: string) =>
+      `<domain type='qemu'><name>x</name><memory>65536</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><disk type='file' device='disk'><source file='/a.img'/><target dev='sda' bus='scsi'/><wwn>${wwn}</wwn></disk></devices></domain>`;
+    expect(caught(() => domainFromXml(xml('0x5000c\u00ff50015ea71ac')))).toBe('XmlBadValue');
+    expect(caught(() => domainToArgv(domainFromXml(xml('5000c50015ea71ac')).domain, { qemuVersion: '7.2' }))).toBe('ok');
+  });
   test('PCI controller index above 255', () => {
     const xml = (i: string) =>
       `<domain type='qemu'><name>x</name><memory>65536</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><controller type='pci' index='${i}' model='pci-bridge'/></devices></domain>`;
