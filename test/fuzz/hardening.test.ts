@@ -62,17 +62,19 @@ describe('XML reader limits', () => {
   });
 });
 
+/** The catalogue code a run fails with, or 'ok'; anything else thrown is a bug and fails the test. */
+function caught(run: () => unknown): string {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof DomxmlError) return err.diagnostic.code;
+    throw err;
+  }
+  return 'ok';
+}
+
 // inputs the fuzzer found hanging (a loop up to a huge index): now catalogued errors
 describe('fuzz regressions', () => {
-  const caught = (run: () => unknown) => {
-    try {
-      run();
-    } catch (err) {
-      if (err instanceof DomxmlError) return err.diagnostic.code;
-      throw err;
-    }
-    return 'ok';
-  };
   test('-drive bus=/unit= beyond what QEMU reads', () => {
     for (const v of ['99999999999999999999999', '-1', '1.5']) {
       expect(caught(() => domainFromArgvText(`qemu-system-x86_64 -m 64 -drive file=/a.img,if=ide,bus=${v},unit=0`))).toBe('BadOptionValue');
@@ -199,18 +201,9 @@ describe('-o FILE never loses the old file', () => {
 // Command lines are printed to be pasted into a shell and re-read by from-native: a value must never
 // become a second option (QemuOpts `,`), a second word or a command (shell metacharacters).
 describe('argv hardening', () => {
-  const code = (run: () => unknown): string => {
-    try {
-      run();
-    } catch (err) {
-      if (err instanceof DomxmlError) return err.diagnostic.code;
-      throw err;
-    }
-    return 'ok';
-  };
   test('limits on argument count and length, with the location of the first one over', () => {
-    expect(code(() => domainFromArgvText(`qemu-system-x86_64 ${'-S '.repeat(MAX_ARG_COUNT)}`))).toBe('ok');
-    expect(code(() => domainFromArgvText(`qemu-system-x86_64 ${'-S '.repeat(MAX_ARG_COUNT + 1)}`))).toBe('ArgvLimit');
+    expect(caught(() => domainFromArgvText(`qemu-system-x86_64 ${'-S '.repeat(MAX_ARG_COUNT)}`))).toBe('ok');
+    expect(caught(() => domainFromArgvText(`qemu-system-x86_64 ${'-S '.repeat(MAX_ARG_COUNT + 1)}`))).toBe('ArgvLimit');
     const long = `qemu-system-x86_64 -m 64\n-name ${'x'.repeat(MAX_ARG_CHARS + 1)}`;
     let err: DomxmlError | undefined;
     try {
@@ -220,7 +213,7 @@ describe('argv hardening', () => {
     }
     expect(err?.diagnostic.code).toBe('ArgvLimit');
     expect(err?.diagnostic.span).toMatchObject({ file: 'long.args', line: 2, column: 7 });
-    expect(code(() => domainFromArgvText(`qemu-system-x86_64 -m 64 -name ${'x'.repeat(MAX_ARG_CHARS)}`))).toBe('ok');
+    expect(caught(() => domainFromArgvText(`qemu-system-x86_64 -m 64 -name ${'x'.repeat(MAX_ARG_CHARS)}`))).toBe('ok');
   });
 
   const SMUGGLED = '/srv/a,if=none,file=/etc/shadow';
@@ -238,7 +231,7 @@ describe('argv hardening', () => {
 
   // QEMU before 2.5 cut -name at its first comma, with no escape: such a name is an error there
   test('a name with a comma cannot be written for an old QEMU', () => {
-    expect(code(() => domainToArgv(domainFromXml(hostile(`a,process=x`), 'hostile.xml').domain, { qemuVersion: '1.0' }))).toBe('Unrepresentable');
+    expect(caught(() => domainToArgv(domainFromXml(hostile(`a,process=x`), 'hostile.xml').domain, { qemuVersion: '1.0' }))).toBe('Unrepresentable');
   });
   for (const [version, NAME] of [['7.2', `${SHELLY},debug-threads=off`], ['1.0', SHELLY]] as const) {
     test(`QemuOpts commas and shell metacharacters cannot smuggle options (QEMU ${version})`, () => {
