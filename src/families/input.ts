@@ -3,7 +3,7 @@
 // -usbdevice tablet|mouse|keyboard. ps2 devices are built into x86 machines.
 import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
-import type { Address, Domain, Input } from '../ir/domain.js';
+import type { Address, Controller, Domain, Input } from '../ir/domain.js';
 import { has } from '../qemu/caps.js';
 import { propBool, propStr, props, type PropValue } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
@@ -65,6 +65,7 @@ const ROOT_PORTS: Record<string, number> = {
   'piix3-uhci': 2, 'piix4-uhci': 2, 'vt82c686b-uhci': 2, 'ich9-uhci1': 2, 'ich9-uhci2': 2, 'ich9-uhci3': 2,
   ehci: 6, 'ich9-ehci1': 6, 'pci-ohci': 3, 'nec-xhci': 4, 'qemu-xhci': 4,
 };
+const MAX_XHCI_PORTS = 15;
 /** NB: only the xhci models take <controller ports=…>; the others have fixed root hubs. */
 const SIZED = new Set(['nec-xhci', 'qemu-xhci']);
 const HUB_PORTS = 8;
@@ -121,8 +122,14 @@ export function usbPlan(dom: Domain): UsbPlan {
   const q35 = /^(q35|pc-q35)/.test(dom.os.machine ?? '');
   // NB: companion controllers (<master startport>) share their master's ports
   const ctls = dom.devices.controllers.filter((c) => c.type === 'usb' && c.masterStartport === undefined && c.model !== 'none').sort((a, b) => a.index - b.index);
-  const rootPorts = (model: string, ports: number | undefined) => (SIZED.has(model) && ports !== undefined ? ports : ROOT_PORTS[model] ?? 2);
-  const roots = new Map<number, Hub>(ctls.map((c) => [c.index, { ports: new Array<Hub | null | undefined>(rootPorts(c.model ?? defaultUsbModel(q35), c.ports)).fill(undefined) }]));
+  const rootPorts = (c: Controller): number => {
+    const model = c.model ?? defaultUsbModel(q35);
+    if (!SIZED.has(model) || c.ports === undefined) return ROOT_PORTS[model] ?? 2;
+    // NB: an xHCI root hub has at most 15 ports (QEMU's MAXPORTS): the bound also keeps a hostile count from sizing the table
+    if (!(c.ports >= 1 && c.ports <= MAX_XHCI_PORTS)) return fail('AddressOutOfRange', { what: 'USB controller ports', value: c.ports, limit: MAX_XHCI_PORTS }, c.$span);
+    return c.ports;
+  };
+  const roots = new Map<number, Hub>(ctls.map((c) => [c.index, { ports: new Array<Hub | null | undefined>(rootPorts(c)).fill(undefined) }]));
   const devices = usbDevices(dom);
   const ports = new Map<object, { bus: number; port: string }>();
   const hubs: Array<{ id: string; bus: number; port: string }> = [];

@@ -123,6 +123,12 @@ describe('fuzz regressions', () => {
     expect(caught(() => domainFromXml(xml('0x5000c\u00ff50015ea71ac')))).toBe('XmlBadValue');
     expect(caught(() => domainToArgv(domainFromXml(xml('5000c50015ea71ac')).domain, { qemuVersion: '7.2' }))).toBe('ok');
   });
+  test('an xHCI controller with more ports than a root hub has (a table was sized by it)', () => {
+    const xml = (ports: string) =>
+      `<domain type='qemu'><name>x</name><memory>65536</memory><os><type arch='x86_64' machine='q35'>hvm</type></os><devices><controller type='usb' index='0' model='qemu-xhci' ports='${ports}'/><input type='tablet' bus='usb'/></devices></domain>`;
+    expect(caught(() => domainToArgv(domainFromXml(xml('99999999999')).domain, { qemuVersion: '7.2' }))).toBe('AddressOutOfRange');
+    expect(caught(() => domainToArgv(domainFromXml(xml('15')).domain, { qemuVersion: '7.2' }))).toBe('ok');
+  });
   test('PCI controller index above 255', () => {
     const xml = (i: string) =>
       `<domain type='qemu'><name>x</name><memory>65536</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><controller type='pci' index='${i}' model='pci-bridge'/></devices></domain>`;
