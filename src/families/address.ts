@@ -2,7 +2,7 @@
 import type { Address, Domain, VirtioDriverOpts, VirtioModel, VirtioOptions } from '../ir/domain.js';
 import { has, type Caps } from '../qemu/caps.js';
 import { propBool, type Props } from '../qemu/props.js';
-import { fail } from '../errors.js';
+import { fail, type Span } from '../errors.js';
 import { el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, intAttr } from '../xml/values.js';
 
@@ -63,6 +63,18 @@ export function writeAddressXml(a: Address | undefined): XmlElement | undefined 
 }
 
 /** QEMU's addr= for a PCI address: "0x2", or "0x1.0x2" when the function is not 0. */
+/** The highest drive controller index accepted (libvirt numbers them; QEMU has no use for more). */
+export const MAX_DRIVE_CONTROLLER = 255;
+
+/**
+ * A drive address's controller index, checked: implicit controllers are added up to the highest
+ * one used, so the bound keeps a hostile index from looping.
+ */
+export function driveController(controller: number, what: string, span?: Span): number {
+  if (!(controller >= 0 && controller <= MAX_DRIVE_CONTROLLER)) return fail('AddressOutOfRange', { what, value: controller, limit: MAX_DRIVE_CONTROLLER }, span);
+  return controller;
+}
+
 export function pciAddrText(a: { slot: number; function: number }): string {
   return a.function ? `${hex(a.slot, 0)}.${hex(a.function, 0)}` : hex(a.slot, 0);
 }

@@ -12,7 +12,7 @@ import { has } from '../qemu/caps.js';
 import { propBool, propNum, propStr, props, type PropValue, type Props } from '../qemu/props.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, reqAttr, yesNo } from '../xml/values.js';
-import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { driveController, parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 import { controllerAlias } from './controller.js';
 import { DEFAULT_SCSI_MODEL } from '../ir/pci-addresses.js';
 import { buildSecretObject, claimSecretObject } from './secret.js';
@@ -226,7 +226,10 @@ const isScsi = (h: Hostdev) => h.source.type === 'scsi' || h.source.type === 'is
 /** The SCSI controllers SCSI hostdevs sit on (libvirt adds them when missing). */
 export function hostdevScsiControllers(hostdevs: readonly Hostdev[]): number[] {
   const out = new Set<number>();
-  for (const h of hostdevs) if (isScsi(h) && h.address?.type === 'drive') for (let i = 0; i <= h.address.controller; i++) out.add(i);
+  for (const h of hostdevs) {
+    if (!isScsi(h) || h.address?.type !== 'drive') continue;
+    for (let i = 0; i <= driveController(h.address.controller, 'scsi controller', h.$span); i++) out.add(i);
+  }
   return [...out].sort((a, b) => a - b);
 }
 

@@ -2,7 +2,7 @@
 // machine, implicit controllers (pci-root, ide, usb), the default balloon, ps2 inputs, drive
 // addresses from target names, and PCI addresses for devices without one. Both to-native and
 // from-native (unless --minimal) see the domain after this pass.
-import { fail } from '../errors.js';
+import { driveController } from '../families/address.js';
 import { chardevDefaults } from '../families/chardev.js';
 import { diskIndex, driveAddressFor } from '../families/disk.js';
 import { withVideoDefaults } from '../families/video.js';
@@ -12,9 +12,6 @@ import { hostdevScsiControllers, withHostdevDefaults } from '../families/hostdev
 import { smartcardsWithDefaults } from '../families/smartcard.js';
 import type { Controller, Disk, Domain } from './domain.js';
 import { assignPciAddresses, defaultUsbModel, insertController } from './pci-addresses.js';
-
-/** The highest drive controller index accepted (libvirt numbers them; QEMU has no use for more). */
-const MAX_DRIVE_CONTROLLER = 255;
 
 export interface DefaultsOptions {
   /** The arch the emulator implies when the XML names none. */
@@ -59,9 +56,7 @@ export function applyDefaults(dom: Domain, opts: DefaultsOptions = {}): Domain {
     for (const d of disks) {
       const a = d.address;
       if (a?.type !== 'drive' || d.target.bus !== bus) continue;
-      // NB: controllers are added up to the highest index: a bound keeps a hostile one from looping
-      if (!(a.controller >= 0 && a.controller <= MAX_DRIVE_CONTROLLER)) fail('AddressOutOfRange', { what: `${bus} controller`, value: a.controller, limit: MAX_DRIVE_CONTROLLER }, d.$span);
-      if (a.controller > top) top = a.controller;
+      top = Math.max(top, driveController(a.controller, `${bus} controller`, d.$span));
     }
     for (let i = 0; i <= top; i++) addController({ type: bus, index: i, extra: [] });
   }

@@ -117,6 +117,12 @@ describe('fuzz regressions', () => {
     expect(caught(() => domainFromArgvText(dev('18446744073709551616')))).toBe('AddressOutOfRange');
     expect(caught(() => domainFromArgvText(dev('1')))).toBe('ok');
   });
+  test('a SCSI hostdev on a controller past 255 (controllers were added up to it)', () => {
+    const line = (bus: string) =>
+      `qemu-system-x86_64 -m 64 -blockdev '{"driver":"iscsi","portal":"example.org:3260","target":"iqn.1992-01.com.example:storage","lun":2,"transport":"tcp","node-name":"b","read-only":true}' -device '{"driver":"scsi-generic","drive":"b","id":"hostdev0","bus":"${bus}","channel":0,"scsi-id":0,"lun":0}'`;
+    expect(caught(() => domainFromArgvText(line('scsi18446744073709551616.0')))).toBe('AddressOutOfRange');
+    expect(caught(() => domainFromArgvText(line('scsi0.0')))).toBe('ok');
+  });
   test('a <wwn> that is not 16 hex digits', () => {
     const xml = (wwn: string) =>
       `<domain type='qemu'><name>x</name><memory>65536</memory><os><type arch='x86_64' machine='pc'>hvm</type></os><devices><disk type='file' device='disk'><source file='/a.img'/><target dev='sda' bus='scsi'/><wwn>${wwn}</wwn></disk></devices></domain>`;
