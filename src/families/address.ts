@@ -1,7 +1,7 @@
 // Device addresses: <address type='pci'|'drive'|'usb'|…> in XML, bus=/addr=/unit= on -device.
 import type { Address, Domain, VirtioDriverOpts, VirtioModel, VirtioOptions } from '../ir/domain.js';
 import { has, type Caps } from '../qemu/caps.js';
-import { propBool, type Props } from '../qemu/props.js';
+import { propBool, propStr, type Props } from '../qemu/props.js';
 import { fail, type Span } from '../errors.js';
 import { el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, intAttr } from '../xml/values.js';
@@ -87,6 +87,18 @@ export function parsePciAddr(text: string): { slot: number; function: number } |
 }
 
 /** The name of PCI bus N as QEMU/libvirt call it on x86 (pci.0 is the root bus). */
+/**
+ * bus=pci.N,addr=S[.F] of a -device as a PCI address (undefined without an addr); with
+ * `multifunction`, the device's multifunction=on|off is kept on the address.
+ */
+export function pciAddressFromProps(p: Props, opts: { readonly multifunction?: boolean } = {}): Address | undefined {
+  const addr = parsePciAddr(propStr(p, 'addr') ?? '');
+  if (!addr) return undefined;
+  const bus = /^pci\.(\d+)$/.exec(propStr(p, 'bus') ?? '');
+  const multifunction = opts.multifunction ? propBool(p, 'multifunction') : undefined;
+  return { type: 'pci', domain: 0, bus: bus ? Number(bus[1]) : 0, slot: addr.slot, function: addr.function, ...(multifunction !== undefined ? { multifunction } : {}) };
+}
+
 export function pciBusName(bus: number): string {
   return `pci.${bus}`;
 }

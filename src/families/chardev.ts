@@ -10,7 +10,7 @@ import { propBool, propNum, propStr, props, type Props, type PropValue } from '.
 import type { EmitContext } from '../emit/context.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, onOff, yesNo } from '../xml/values.js';
-import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 import { usbBusName, usbPortOf } from './input.js';
 import { buildSecretObject } from './secret.js';
 
@@ -671,11 +671,8 @@ function addressFromDevice(p: Props, driver: string): Address | undefined {
   if (vs) return { type: 'virtio-serial', controller: Number(vs[1]), bus: Number(vs[2]), ...optional('port', propNum(p, 'nr')) };
   const usb = /^usb\.(\d+)$/.exec(bus);
   if (usb) return { type: 'usb', bus: Number(usb[1]), ...optional('port', propStr(p, 'port')) };
-  const addr = parsePciAddr(propStr(p, 'addr') ?? '');
-  if (addr) {
-    const pci = /^pci\.(\d+)$/.exec(bus);
-    return { type: 'pci', domain: 0, bus: pci ? Number(pci[1]) : 0, slot: addr.slot, function: addr.function };
-  }
+  const pci = pciAddressFromProps(p);
+  if (pci) return pci;
   if (driver.startsWith('isa-')) {
     const iobase = propNum(p, 'iobase');
     const irq = propNum(p, 'irq');

@@ -11,7 +11,7 @@ import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, onOff, parseIntValue } from '../xml/values.js';
 import { fail } from '../errors.js';
 import {
-  parsePciAddr, pciPlacement, readAddressXml, readVirtioOptionsXml, virtioModelOf, virtioModelProps, virtioOptionsAttrs,
+  pciAddressFromProps, pciPlacement, readAddressXml, readVirtioOptionsXml, virtioModelOf, virtioModelProps, virtioOptionsAttrs,
   virtioOptionsFromProps, virtioTransportProps, writeAddressXml,
 } from './address.js';
 
@@ -216,11 +216,8 @@ export function buildFilesystems(ctx: EmitContext): void {
 const DEVICE = /^(virtio-9p|vhost-user-fs)-pci(-transitional|-non-transitional)?$/;
 
 function addressOf(dev: DeviceOption): Pick<Filesystem, 'address'> {
-  const addr = parsePciAddr(propStr(dev.props, 'addr') ?? '');
-  if (!addr) return {};
-  const bus = /^pci\.(\d+)$/.exec(propStr(dev.props, 'bus') ?? '');
-  const mf = propBool(dev.props, 'multifunction');
-  return { address: { type: 'pci', domain: 0, bus: bus ? Number(bus[1]) : 0, slot: addr.slot, function: addr.function, ...opt('multifunction', mf) } };
+  const address = pciAddressFromProps(dev.props, { multifunction: true });
+  return address ? { address } : {};
 }
 
 function userAlias(id: string | undefined): { alias?: string } {

@@ -12,7 +12,7 @@ import { has } from '../qemu/caps.js';
 import { propBool, propNum, propStr, props, type PropValue, type Props } from '../qemu/props.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, reqAttr, yesNo } from '../xml/values.js';
-import { driveController, parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { driveController, pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 import { controllerAlias } from './controller.js';
 import { DEFAULT_SCSI_MODEL } from '../ir/pci-addresses.js';
 import { buildSecretObject, claimSecretObject } from './secret.js';
@@ -406,13 +406,6 @@ function buildLegacy(ctx: EmitContext, h: Hostdev): void {
 const ARGV_SECRET_USAGE = 'qemuargv2xml_usage';
 const userAlias = (id: string | undefined) => (id?.startsWith('ua-') ? { alias: id } : {});
 
-function pciAddress(p: Props): Address | undefined {
-  const addr = parsePciAddr(propStr(p, 'addr') ?? '');
-  if (!addr) return undefined;
-  const bus = /^pci\.(\d+)$/.exec(propStr(p, 'bus') ?? '');
-  return { type: 'pci', domain: 0, bus: bus ? Number(bus[1]) : 0, slot: addr.slot, function: addr.function };
-}
-
 function common(p: Props): Pick<Hostdev, 'alias' | 'bootOrder' | 'acpiIndex'> {
   const boot = propNum(p, 'bootindex');
   const acpi = propNum(p, 'acpi-index');
@@ -482,7 +475,7 @@ function readVfio(_r: ArgvReader, dev: DeviceOption): Hostdev | undefined {
   const romfile = propStr(p, 'romfile');
   const rom = rombar !== undefined || romfile !== undefined ? { ...(rombar !== undefined ? { bar: rombar !== 0 } : {}), ...(romfile ? { file: romfile } : romfile === '' ? { enabled: false } : {}) } : undefined;
   const display = propStr(p, 'display');
-  const address = dev.driver.startsWith('vfio-pci') ? pciAddress(p) : undefined;
+  const address = dev.driver.startsWith('vfio-pci') ? pciAddressFromProps(p) : undefined;
   return {
     ...(pci ? { managed: true } : {}),
     ...(mdev ? { model: dev.driver === 'vfio-pci-nohotplug' ? 'vfio-pci' : dev.driver } : {}),
@@ -529,7 +522,7 @@ function readVhostScsi(r: ArgvReader, dev: DeviceOption): Hostdev | undefined {
   if (wwpn === undefined) return undefined;
   const vfd = propStr(dev.props, 'vhostfd');
   if (vfd !== undefined) r.diag.warn('PassedDescriptor', { option: '-device', what: `vhostfd=${vfd}` }, dev.opt.span);
-  const address = pciAddress(dev.props);
+  const address = pciAddressFromProps(dev.props);
   const model = dev.driver.endsWith('-non-transitional') ? 'virtio-non-transitional' : dev.driver.endsWith('-transitional') ? 'virtio-transitional' : undefined;
   return { ...(model ? { model } : {}), source: { type: 'scsi_host', wwpn }, ...common(dev.props), ...(address ? { address } : {}), extra: [], $span: dev.opt.span };
 }

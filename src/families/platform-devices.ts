@@ -5,11 +5,11 @@ import type { Address, Domain, Iommu, Panic, PanicModel, Watchdog, WatchdogActio
 import type { EmitContext } from '../emit/context.js';
 import { fail } from '../errors.js';
 import { has } from '../qemu/caps.js';
-import { propBool, propNum, propStr, props, type Props } from '../qemu/props.js';
+import { propBool, propNum, propStr, props } from '../qemu/props.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, onOff, reqAttr } from '../xml/values.js';
 import { featureElement, hasFeature } from './features.js';
-import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 import { isQ35 } from '../ir/defaults.js';
 
 const KNOWN = new Set(['alias', 'address']);
@@ -256,9 +256,6 @@ function userAlias(dev: DeviceOption, generated: RegExp): { alias?: string } {
 
 /** bus=pci.N|pcie.0,addr=S.F of a -device, as a PCI address. */
 function pciAddress(dev: DeviceOption): { address?: Address } {
-  const p: Props = dev.props;
-  const addr = parsePciAddr(propStr(p, 'addr') ?? '');
-  if (!addr) return {};
-  const bus = /^pci\.(\d+)$/.exec(propStr(p, 'bus') ?? '');
-  return { address: { type: 'pci', domain: 0, bus: bus ? Number(bus[1]) : 0, slot: addr.slot, function: addr.function } };
+  const address = pciAddressFromProps(dev.props);
+  return address ? { address } : {};
 }
