@@ -6,11 +6,11 @@ import type { Controller, ControllerType, Domain, PciControllerOpts } from '../i
 import { isQ35 } from '../ir/defaults.js';
 import { DEFAULT_SCSI_MODEL, defaultUsbModel } from '../ir/pci-addresses.js';
 import { has } from '../qemu/caps.js';
-import { propBool, propNum, propStr, props, type Props } from '../qemu/props.js';
+import { propNum, propStr, props, type Props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, intAttr, reqAttr } from '../xml/values.js';
-import { parsePciAddr, pciPlacement, readAddressXml, readVirtioDriverXml, virtioTransportProps, writeAddressXml, writeVirtioDriverXml } from './address.js';
+import { pciAddressFromProps, pciPlacement, readAddressXml, readVirtioDriverXml, virtioTransportProps, writeAddressXml, writeVirtioDriverXml } from './address.js';
 
 const TYPES = ['ide', 'fdc', 'scsi', 'sata', 'virtio-serial', 'ccid', 'usb', 'pci', 'xenbus', 'isa'] as const;
 const KNOWN = new Set(['address', 'alias', 'master', 'model', 'target', 'driver']);
@@ -224,15 +224,13 @@ export function readControllersArgv(r: ArgvReader): void {
   const byDriver = new Map(Object.entries(USB_MODELS).map(([model, drv]) => [drv, model]));
   const add = (type: ControllerType, model: string | undefined, dev: ReturnType<ArgvReader['devices']>[number], more: Partial<Controller> = {}) => {
     const index = more.index ?? d.controllers.filter((c) => c.type === type).length;
-    const addr = parsePciAddr(propStr(dev.props, 'addr') ?? '');
-    const bus = /^pci\.(\d+)$/.exec(propStr(dev.props, 'bus') ?? '');
-    const multifunction = propBool(dev.props, 'multifunction');
+    const address = pciAddressFromProps(dev.props, { multifunction: true });
     d.controllers.push({
       type,
       index,
       ...(model ? { model } : {}),
       ...more,
-      ...(addr ? { address: { type: 'pci', domain: 0, bus: bus ? Number(bus[1]) : 0, slot: addr.slot, function: addr.function, ...(multifunction !== undefined ? { multifunction } : {}) } } : {}),
+      ...(address ? { address } : {}),
       extra: [],
       $span: dev.opt.span,
     });

@@ -10,7 +10,7 @@ import type { EmitContext } from '../emit/context.js';
 import { fail } from '../errors.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, enumAttr, reqAttr } from '../xml/values.js';
-import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 import { controllerAlias } from './controller.js';
 import { defaultUsbModel } from '../ir/pci-addresses.js';
 
@@ -267,14 +267,13 @@ export function readInputsArgv(r: ArgvReader): void {
   for (const dev of r.devices((drv) => drv in byDriver)) {
     r.claim(dev.opt);
     const [type, bus] = byDriver[dev.driver]!;
-    const addr = bus === 'virtio' ? parsePciAddr(propStr(dev.props, 'addr') ?? '') : undefined;
-    const pciBus = /^pci\.(\d+)$/.exec(propStr(dev.props, 'bus') ?? '');
+    const address = bus === 'virtio' ? pciAddressFromProps(dev.props) : undefined;
     const evdev = propStr(dev.props, 'evdev');
     inputs.push({
       type,
       bus,
       ...(evdev ? { source: { evdev } } : {}),
-      ...(addr ? { address: { type: 'pci' as const, domain: 0, bus: pciBus ? Number(pciBus[1]) : 0, slot: addr.slot, function: addr.function } } : {}),
+      ...(address ? { address } : {}),
       extra: [],
       $span: dev.opt.span,
     });

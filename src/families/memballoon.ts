@@ -2,11 +2,11 @@
 import type { ArgvReader } from '../ir/argv-reader.js';
 import type { Memballoon } from '../ir/domain.js';
 import { has } from '../qemu/caps.js';
-import { propBool, propStr, props } from '../qemu/props.js';
+import { propBool, props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, intAttr, reqAttr } from '../xml/values.js';
-import { parsePciAddr, pciPlacement, readAddressXml, readVirtioDriverXml, virtioTransportProps, writeAddressXml, writeVirtioDriverXml } from './address.js';
+import { pciAddressFromProps, pciPlacement, readAddressXml, readVirtioDriverXml, virtioTransportProps, writeAddressXml, writeVirtioDriverXml } from './address.js';
 
 const MODELS = ['virtio', 'virtio-transitional', 'virtio-non-transitional', 'xen', 'none'] as const;
 const KNOWN = new Set(['address', 'alias', 'stats', 'driver']);
@@ -64,8 +64,7 @@ export function readMemballoonArgv(r: ArgvReader): void {
   }
   for (const dev of r.devices((drv) => /^virtio-balloon(-pci|-ccw|-device)?(-transitional|-non-transitional)?$/.test(drv))) {
     r.claim(dev.opt);
-    const addr = parsePciAddr(propStr(dev.props, 'addr') ?? '');
-    const bus = /^pci\.(\d+)$/.exec(propStr(dev.props, 'bus') ?? '');
+    const address = pciAddressFromProps(dev.props);
     const deflate = propBool(dev.props, 'deflate-on-oom');
     const fpr = propBool(dev.props, 'free-page-reporting');
     const model = dev.driver.endsWith('-non-transitional') ? 'virtio-non-transitional' : dev.driver.endsWith('-transitional') ? 'virtio-transitional' : 'virtio';
@@ -73,7 +72,7 @@ export function readMemballoonArgv(r: ArgvReader): void {
       model,
       ...(deflate !== undefined ? { autodeflate: deflate } : {}),
       ...(fpr !== undefined ? { freePageReporting: fpr } : {}),
-      ...(addr ? { address: { type: 'pci', domain: 0, bus: bus ? Number(bus[1]) : 0, slot: addr.slot, function: addr.function } } : {}),
+      ...(address ? { address } : {}),
       extra: [],
       $span: dev.opt.span,
     };

@@ -4,13 +4,13 @@ import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps } from '../ir/argv-reader.js';
 import type { Rng, RngBackend } from '../ir/domain.js';
 import { has } from '../qemu/caps.js';
-import { propBool, propNum, propStr, props } from '../qemu/props.js';
+import { propNum, propStr, props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, intAttr, reqAttr } from '../xml/values.js';
 import { fail } from '../errors.js';
 import {
-  parsePciAddr, pciPlacement, readAddressXml, readVirtioOptionsXml, virtioModelOf, virtioModelProps, virtioOptionsAttrs,
+  pciAddressFromProps, pciPlacement, readAddressXml, readVirtioOptionsXml, virtioModelOf, virtioModelProps, virtioOptionsAttrs,
   virtioOptionsFromProps, virtioTransportProps, writeAddressXml,
 } from './address.js';
 import { buildChardev, readChardevSourceXml } from './chardev.js';
@@ -164,9 +164,7 @@ export function readRngsArgv(r: ArgvReader): void {
     r.claim(dev.opt);
     const bytes = propNum(dev.props, 'max-bytes');
     const period = propNum(dev.props, 'period');
-    const addr = parsePciAddr(propStr(dev.props, 'addr') ?? '');
-    const bus = /^pci\.(\d+)$/.exec(propStr(dev.props, 'bus') ?? '');
-    const mf = propBool(dev.props, 'multifunction');
+    const address = pciAddressFromProps(dev.props, { multifunction: true });
     const driver = virtioOptionsFromProps(dev.props);
     const id = propStr(dev.props, 'id');
     r.draft.devices.rngs.push({
@@ -176,7 +174,7 @@ export function readRngsArgv(r: ArgvReader): void {
       backend,
       ...(Object.keys(driver).length ? { driver } : {}),
       ...(id?.startsWith('ua-') ? { alias: id } : {}),
-      ...(addr ? { address: { type: 'pci', domain: 0, bus: bus ? Number(bus[1]) : 0, slot: addr.slot, function: addr.function, ...(mf !== undefined ? { multifunction: mf } : {}) } } : {}),
+      ...(address ? { address } : {}),
       extra: [],
       $span: dev.opt.span,
     });
