@@ -40,7 +40,7 @@ function sh(cmd, args) {
 
 function checkBuild() {
   const m = (p) => (existsSync(p) ? statSync(p).mtimeMs : -1);
-  const bundle = join(ROOT, 'dist', 'bundle', 'domxml.mjs');
+  const bundle = join(ROOT, 'dist', 'bundle', 'domxml.cjs');
   if (m(join(ROOT, 'dist', 'index.js')) < 0) throw new Error('not built: run `npm run build` first');
   if (m(bundle) < m(join(ROOT, 'dist', 'cli', 'main.js'))) {
     // bin/domxml would run tsc's unbundled output: measure what a user of `npm run build` gets

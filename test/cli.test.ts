@@ -1,6 +1,6 @@
 // The CLI as a user runs it: ./bin/domxml over the built dist/ (npm run build first).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { domainFromXml, domainToArgv, printArgvLine } from '../src/index.js';
@@ -165,5 +165,38 @@ describe('large batches', () => {
     const byName = new Map([...few.flatMap((r) => sections(r.stdout))].map((s) => [s.split('\n', 1)[0], s]));
     expect(sections(many.stdout)).toEqual(files.filter((_, i) => i % 7 !== 3).map((f) => byName.get(`# ${f}`)));
     expect(many.stdout).toMatch(/-name guest299 /);
+  });
+});
+
+// bin/domxml compiles the bundle with the V8 code caches scripts/bundle.mjs recorded: an
+// optimisation only. A copy of the CLI with its caches missing, garbage or intact must print the
+// same in every verb that uses one (to-native, from-native's chevrotain, validate's validator).
+describe('code cache', () => {
+  const bundled = existsSync(join(ROOT, 'dist', 'bundle', 'domxml.cjs.cache'));
+  (bundled ? test : test.skip)('missing, corrupt or intact caches give the same output', () => {
+    const copy = join(tmp, 'copy');
+    spawnSync('mkdir', ['-p', join(copy, 'dist')]);
+    spawnSync('cp', ['-r', join(ROOT, 'bin'), join(ROOT, 'schemas'), copy]);
+    spawnSync('cp', ['-r', join(ROOT, 'dist', 'bundle'), join(copy, 'dist')]);
+    // the generated validator requires ajv's runtime helpers
+    spawnSync('ln', ['-s', join(ROOT, 'node_modules'), join(copy, 'node_modules')]);
+    const caches = readdirSync(join(copy, 'dist', 'bundle')).filter((f) => f.endsWith('.cache'));
+    expect(caches.sort()).toEqual(['domain.validate.cjs.cache', 'domxml.cjs.cache', 'vendor-chevrotain.cjs.cache']);
+    const runs = () =>
+      [
+        ['to-native', 'qemu-argv', ...STATE, GUEST],
+        ['from-native', 'qemu-argv', join(ROOT, 'examples', 'legacy-winxp.sh')],
+        ['validate', '--format', 'json', GUEST, join(ROOT, 'golden', 'cdrom-and-disk', 'input.xml')],
+      ].map((args) => {
+        const r = spawnSync(join(copy, 'bin', 'domxml'), args, { cwd: ROOT, encoding: 'utf8' });
+        return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+      });
+    const intact = runs();
+    expect(intact.map((r) => r.code)).toEqual([0, 0, 0]);
+    expect(intact[0]!.stdout).toBe(libraryLine());
+    for (const f of caches) writeFileSync(join(copy, 'dist', 'bundle', f), 'not a V8 code cache');
+    expect(runs()).toEqual(intact);
+    for (const f of caches) rmSync(join(copy, 'dist', 'bundle', f));
+    expect(runs()).toEqual(intact);
   });
 });

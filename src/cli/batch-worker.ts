@@ -9,15 +9,18 @@ interface WorkerInput {
 }
 
 const { job, files } = workerData as WorkerInput;
-const results: FileResult[] = [];
-try {
-  const convert = converterFor(job);
-  for (const file of files) results.push(convertFile(convert, file, file));
-  parentPort!.postMessage(results);
-} catch (err) {
-  // the job itself could not be set up (its qemu.conf, say): every file of the share fails alike
-  const r = convertFile(() => {
-    throw err;
-  }, '', '', () => '');
-  parentPort!.postMessage(files.map(() => r));
-}
+// NB: no top-level await: the bundle is CommonJS (scripts/bundle.mjs)
+converterFor(job).then(
+  (convert) => {
+    const results: FileResult[] = [];
+    for (const file of files) results.push(convertFile(convert, file, file));
+    parentPort!.postMessage(results);
+  },
+  (err: unknown) => {
+    // the job itself could not be set up (its qemu.conf, say): every file of the share fails alike
+    const r = convertFile(() => {
+      throw err;
+    }, '', '', () => '');
+    parentPort!.postMessage(files.map(() => r));
+  },
+);

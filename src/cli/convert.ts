@@ -1,12 +1,9 @@
 // The per-file conversions of the to-native and from-native verbs, shared by the CLI's main thread
 // and its batch workers (batch-worker.ts): a job is plain data, so a worker can rebuild the same
 // converter from it.
+// NB: each direction's modules are imported when its converter is built, not here: the argv
+// parser pulls in chevrotain, whose start-up would otherwise be paid by every to-native call.
 import { DomxmlError, type Diagnostic } from '../errors.js';
-import { printArgvLine, printArgvPretty } from '../emit/argv.js';
-import { domainToArgv } from '../emit/to-argv.js';
-import { domainFromArgvText } from '../ir/from-argv.js';
-import { domainFromXml } from '../ir/from-xml.js';
-import { domainToXml } from '../ir/to-xml.js';
 import { DEFAULT_QEMU_VERSION } from '../qemu/caps.js';
 import { parseQemuConf } from '../qemu/config.js';
 import { parseVersion } from '../qemu/version.js';
@@ -47,8 +44,9 @@ function domainEmulatorVersion(xmlText: string) {
   return m ? emulatorVersion(m[1]!) : undefined;
 }
 
-export function converterFor(job: Job): Converter {
+export async function converterFor(job: Job): Promise<Converter> {
   if (job.verb === 'from-native') {
+    const [{ domainFromArgvText }, { domainToXml }] = await Promise.all([import('../ir/from-argv.js'), import('../ir/to-xml.js')]);
     return (text, file) => {
       const { domain, diagnostics } = domainFromArgvText(text, file, { minimal: job.minimal });
       if (job.strict) {
@@ -58,6 +56,11 @@ export function converterFor(job: Job): Converter {
       return { output: domainToXml(domain), diagnostics: diagnostics.items };
     };
   }
+  const [{ domainFromXml }, { domainToArgv }, { printArgvLine, printArgvPretty }] = await Promise.all([
+    import('../ir/from-xml.js'),
+    import('../emit/to-argv.js'),
+    import('../emit/argv.js'),
+  ]);
   const config = job.config ? parseQemuConf(readInput(job.config), job.config) : undefined;
   const fixed = job.qemuVersion !== undefined ? parseVersion(job.qemuVersion) : undefined;
   return (text, file) => {

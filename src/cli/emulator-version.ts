@@ -7,7 +7,6 @@
 // Within one process each binary is looked up once, so a batch of files runs it at most once.
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { versionFromBanner, type QemuVersion } from '../qemu/version.js';
 
@@ -20,7 +19,7 @@ const seen = new Map<string, QemuVersion | undefined>();
 let disk: Record<string, CacheEntry> | undefined;
 
 function cacheFile(): string {
-  const base = process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
+  const base = process.env['XDG_CACHE_HOME'] || join((createRequire(import.meta.url)('node:os') as typeof import('node:os')).homedir(), '.cache');
   return join(base, 'domxml', 'emulators.json');
 }
 

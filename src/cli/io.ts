@@ -94,3 +94,27 @@ export function writeFileAtomic(file: string, text: string): void {
     fail('Io', { reason: `cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` });
   }
 }
+
+/**
+ * Writes the text to standard output. NB: straight to fd 1, not through process.stdout: creating
+ * that stream loads Node's stream machinery, a few milliseconds of every cold CLI run. A
+ * non-blocking descriptor that is full (EAGAIN) hands the rest to process.stdout, which waits; a
+ * reader that went away (EPIPE, `domxml … | head`) ends the output quietly, as in other tools.
+ */
+export function writeStdout(text: string): void {
+  const buf = Buffer.from(text);
+  let off = 0;
+  while (off < buf.length) {
+    try {
+      off += writeSync(1, buf, off);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        process.stdout.write(buf.subarray(off));
+        return;
+      }
+      if (code === 'EPIPE') return;
+      throw err;
+    }
+  }
+}

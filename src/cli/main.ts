@@ -10,7 +10,8 @@ import type { Argv as Yargs, CommandModule, Options } from 'yargs';
 import { DomxmlError, formatDiagnostic, type Diagnostic } from '../errors.js';
 import { DEFAULT_QEMU_VERSION } from '../qemu/caps.js';
 import type { FileResult, Job } from './convert.js';
-import { writeFileAtomic } from './io.js';
+import type { ValidateArgs } from './validate-command.js';
+import { writeFileAtomic, writeStdout } from './io.js';
 
 const EXIT_OK = 0;
 const EXIT_INVALID = 1;
@@ -67,7 +68,7 @@ async function runBatch(a: Common, job: Job, pidText?: { text: string; label: st
   if (a.output && a.files.length > 1) throw new UsageError('-o/--output takes one input file');
   const { converterFor, convertFile } = await import('./convert.js');
   // NB: built before any input is read, so a bad qemu.conf fails the run once, not per file
-  const convert = converterFor(job);
+  const convert = await converterFor(job);
   const labels = a.files.map((f) => (f === '-' ? '<stdin>' : f));
   let results: readonly FileResult[];
   if (pidText) results = [convertFile(convert, '-', pidText.label, () => pidText.text)];
@@ -89,7 +90,7 @@ async function runBatch(a: Common, job: Job, pidText?: { text: string; label: st
   const text = outputs.join('');
   if (a.output) {
     if (failed === 0) writeFileAtomic(a.output, text);
-  } else process.stdout.write(text);
+  } else writeStdout(text);
   if (a.files.length > 1) process.stderr.write(`domxml: ${a.files.length - failed} of ${a.files.length} converted, ${failed} failed\n`);
   return failed ? EXIT_INVALID : EXIT_OK;
 }
@@ -102,8 +103,8 @@ async function cores(): Promise<number> {
 async function inWorkers(job: Job, files: readonly string[]): Promise<FileResult[]> {
   const { Worker } = await import('node:worker_threads');
   const n = Math.min(await cores(), Math.ceil(files.length / (PARALLEL_MIN_FILES / 2)));
-  // NB: the bundle (dist/bundle/*.mjs) has the worker as its own entry; tsc's dist/cli/ has it as .js
-  const url = new URL(import.meta.url.endsWith('.mjs') ? './batch-worker.mjs' : './batch-worker.js', import.meta.url);
+  // NB: the bundle (dist/bundle/domxml.cjs) has the worker as its own entry; tsc's dist/cli/ has it as .js
+  const url = new URL(import.meta.url.endsWith('.cjs') ? './batch-worker.cjs' : './batch-worker.js', import.meta.url);
   const size = Math.ceil(files.length / n);
   const shares = Array.from({ length: n }, (_, i) => files.slice(i * size, (i + 1) * size));
   const done = shares.map(
@@ -195,7 +196,7 @@ function quickParse(words: readonly string[], table: OptionTable): { positionals
       name = eq < 0 ? w.slice(2) : w.slice(2, eq);
       if (eq >= 0) value = w.slice(eq + 1);
     } else if (w.length === 2) name = Object.keys(table).find((k) => table[k]!.alias === w[1]);
-    const spec = name !== undefined && Object.hasOwn(table, name) ? table[name] : undefined;
+    const spec: Options | undefined = name !== undefined && Object.hasOwn(table, name) ? table[name] : undefined;
     if (!spec || name === undefined || Object.hasOwn(options, name)) return undefined;
     if (spec.type === 'boolean') {
       if (value !== undefined) return undefined;
@@ -206,6 +207,7 @@ function quickParse(words: readonly string[], table: OptionTable): { positionals
       value = words[++i];
       if (value === undefined || (value.startsWith('-') && value !== '-')) return undefined;
     }
+    if (spec.choices !== undefined && !(spec.choices as readonly unknown[]).includes(value)) return undefined;
     if (spec.type === 'number') {
       if (!/^\d+$/.test(value)) return undefined;
       options[name] = Number(value);
@@ -214,8 +216,8 @@ function quickParse(words: readonly string[], table: OptionTable): { positionals
   return { positionals, options };
 }
 
-/** The yargs-free path for to-native and from-native; undefined when yargs must decide. */
-function quickRun(argv: readonly string[]): Promise<number> | undefined {
+/** The yargs-free path for to-native, from-native and validate; undefined when yargs must decide. */
+async function quickRun(argv: readonly string[]): Promise<number | undefined> {
   const [verb, ...rest] = argv;
   if (verb === 'domxml-to-native' || verb === 'to-native') {
     const p = quickParse(rest, TO_NATIVE_OPTIONS);
@@ -228,6 +230,12 @@ function quickRun(argv: readonly string[]): Promise<number> | undefined {
     if (!p || p.positionals.length < 1) return undefined;
     const [format, ...files] = p.positionals;
     return fromNative({ ...p.options, format: format!, files } as FromNativeArgs);
+  }
+  if (verb === 'validate') {
+    const { VALIDATE_OPTIONS, validateFiles } = await import('./validate-command.js');
+    const p = quickParse(rest, VALIDATE_OPTIONS);
+    if (!p || p.positionals.length < 1) return undefined;
+    return validateFiles({ format: VALIDATE_OPTIONS.format.default, ...p.options, files: p.positionals } as ValidateArgs);
   }
   return undefined;
 }
@@ -309,7 +317,7 @@ async function fullCli(argv: string[]): Promise<number> {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    return await (quickRun(argv) ?? fullCli(argv));
+    return (await quickRun(argv)) ?? (await fullCli(argv));
   } catch (err) {
     if (err instanceof UsageError) {
       say('error', err.message);

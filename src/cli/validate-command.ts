@@ -1,7 +1,7 @@
 // `domxml validate`: checks domain XML files against libvirt's schema and rules, reporting as text, JSON or SARIF 2.1.0.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
-import type { Argv as Yargs, CommandModule } from 'yargs';
+import type { Argv as Yargs, CommandModule, Options } from 'yargs';
 import { formatText, RULE_DOCS, validateDomainXml, type ValidationDiagnostic } from '../validate/index.js';
 
 const EXIT_OK = 0;
@@ -31,22 +31,29 @@ export function validateCommand(setCode: (code: number) => void): CommandModule 
       y
         .usage(`$0 validate FILE…\n\n${help}`)
         .positional('files', { describe: 'domain XML files, directories, globs, - for stdin', type: 'string', array: true, demandOption: true })
-        .option('format', { choices: ['text', 'json', 'sarif'] as const, default: 'text', describe: 'report format' })
-        .option('quiet', { alias: 'q', type: 'boolean', describe: 'errors only: no warnings, no summary' })
-        .option('warnings-as-errors', { type: 'boolean', describe: 'a warning makes the file invalid' })
-        .option('host', { type: 'boolean', describe: 'also check against this host (e.g. /dev/kvm for type=kvm)' })
+        .options(VALIDATE_OPTIONS)
         .example('$0 validate guest.xml', 'problems with line:column and suggestions')
         .example('$0 validate --format sarif guests/ > report.sarif', 'for code-scanning tools'),
-    handler: (a) => {
-      const args = a as unknown as ValidateArgs;
-      // NB: yargs drops a lone '-' from array positionals; stdin was asked for if it is on the command line
-      const files = process.argv.slice(2).includes('-') && !args.files.includes('-') ? [...args.files, '-'] : args.files;
-      setCode(files.length ? run({ ...args, files }) : usage('give a FILE, a directory, a glob or - for stdin'));
-    },
+    handler: (a) => setCode(validateFiles(a as unknown as ValidateArgs)),
   };
 }
 
-interface ValidateArgs {
+// NB: main.ts's yargs-free path reads this same table, so an option added here works on both paths.
+export const VALIDATE_OPTIONS = {
+  format: { choices: ['text', 'json', 'sarif'] as const, default: 'text', describe: 'report format' },
+  quiet: { alias: 'q', type: 'boolean', describe: 'errors only: no warnings, no summary' },
+  'warnings-as-errors': { type: 'boolean', describe: 'a warning makes the file invalid' },
+  host: { type: 'boolean', describe: 'also check against this host (e.g. /dev/kvm for type=kvm)' },
+} as const satisfies Record<string, Options>;
+
+/** Validates the files and reports; the exit status. */
+export function validateFiles(args: ValidateArgs): number {
+  // NB: yargs drops a lone '-' from array positionals; stdin was asked for if it is on the command line
+  const files = process.argv.slice(2).includes('-') && !args.files.includes('-') ? [...args.files, '-'] : args.files;
+  return files.length ? run({ ...args, files }) : usage('give a FILE, a directory, a glob or - for stdin');
+}
+
+export interface ValidateArgs {
   files: string[];
   format: 'text' | 'json' | 'sarif';
   quiet?: boolean;

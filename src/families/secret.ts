@@ -4,8 +4,8 @@
 // The value comes from a secret store laid out as libvirt's /etc/libvirt/secrets: UUID.xml (the
 // secret's definition, with its <usage>) next to UUID.base64 (its value). A converter has no
 // libvirt daemon to ask, so the store is read only when given (--secrets-dir).
-import { createCipheriv, randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fail, type Span } from '../errors.js';
 import type { ArgvReader } from '../ir/argv-reader.js';
@@ -14,6 +14,11 @@ import type { ParsedOption } from '../lexer/argv-parser.js';
 import { propStr, props, type Props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { readXml } from '../xml/read.js';
+
+// NB: node:crypto is required on first use: most domains have no secret, and loading it costs a
+// cold CLI run a few milliseconds.
+let cryptoModule: typeof import('node:crypto') | undefined;
+const crypto = (): typeof import('node:crypto') => (cryptoModule ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto'));
 import { child } from '../xml/tree.js';
 
 /**
@@ -79,7 +84,7 @@ export const countingBytes = (n: number): Buffer => Buffer.from(Array.from({ len
 
 /** AES-256-CBC with PKCS#7 padding, as QEMU's secret object decrypts `data` (base64 in and out). */
 export function encryptSecret(value: Uint8Array, key: Uint8Array, iv: Uint8Array): string {
-  const c = createCipheriv('aes-256-cbc', key, iv);
+  const c = crypto().createCipheriv('aes-256-cbc', key, iv);
   return Buffer.concat([c.update(value), c.final()]).toString('base64');
 }
 
@@ -109,7 +114,7 @@ export function buildSecretValueObject(ctx: EmitContext, id: string, value: Uint
     return;
   }
   const key = runnable ? ctx.masterKey! : countingBytes(32);
-  const iv = runnable ? randomBytes(16) : countingBytes(16);
+  const iv = runnable ? crypto().randomBytes(16) : countingBytes(16);
   ctx.out.object('-object', props({
     'qom-type': 'secret',
     id,

@@ -43,8 +43,18 @@ let validator: Validator | undefined;
 let hints: Readonly<Record<string, Hint>> | undefined;
 let parentsOf: Map<string, string[]> | undefined;
 
+/**
+ * bin/domxml's loader, which compiles a CommonJS file with a V8 code cache (FILE, CACHE) when the
+ * CLI runs from the bundle: the generated validator is 4 MB of code, compiling it dominates a cold
+ * `domxml validate`. Elsewhere (tests, the library) a plain require.
+ */
+type CachedRequire = (file: string, cacheFile: string) => unknown;
+const cachedRequire = (globalThis as Record<symbol, unknown>)[Symbol.for('domxml.requireCached')] as CachedRequire | undefined;
+
 function schemaValidator(): Validator {
-  validator ??= createRequire(import.meta.url)(new URL('domain.validate.cjs', SCHEMAS).pathname) as Validator;
+  const file = new URL('domain.validate.cjs', SCHEMAS).pathname;
+  // NB: the cache sits next to the bundle (dist/bundle/), a build output, not in schemas/
+  validator ??= (cachedRequire ? cachedRequire(file, new URL('domain.validate.cjs.cache', import.meta.url).pathname) : createRequire(import.meta.url)(file)) as Validator;
   return validator;
 }
 
