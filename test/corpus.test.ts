@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DomxmlError } from '../src/errors.js';
+import type { HostFacts } from '../src/emit/host.js';
 import { DEFAULT_QEMU_VERSION, domainFromArgvText, domainFromXml, domainToArgv, domainToXml, parseQemuConf, printArgvLine } from '../src/index.js';
 import { compareAll, CORPUS, corpusCases, corpusPresent, harnessConfs, type CompareJob, type CorpusCase } from './support/corpus.js';
 
@@ -78,6 +79,12 @@ function harnessSecretsDir(cases: readonly CorpusCase[], confs: Record<string, s
   return dir;
 }
 
+/**
+ * The host libvirt's test harness mocks (tests/qemuxml2argvmock.c): its DRM render node probe
+ * answers /dev/dri/foo. Host facts are explicit emitter input (--probe-host reads a real host's).
+ */
+const HARNESS_HOST: HostFacts = { renderNodes: ['/dev/dri/foo'] };
+
 maybe('corpus', () => {
   test('to-native: libvirt-9.0-xml2argv (harness qemu.conf per case)', () => {
     const dir = join(CORPUS, 'libvirt-9.0-xml2argv');
@@ -88,7 +95,7 @@ maybe('corpus', () => {
     const js = jobs(cases, 'argv', (c, text) => {
       const { domain } = domainFromXml(text, c.input);
       const config = parseQemuConf(confs[c.name]!, `${c.name}.qemu.conf`);
-      return printArgvLine(domainToArgv(domain, { qemuVersion: DEFAULT_QEMU_VERSION, config, secretsDir }).argv) + '\n';
+      return printArgvLine(domainToArgv(domain, { qemuVersion: DEFAULT_QEMU_VERSION, config, secretsDir, host: HARNESS_HOST }).argv) + '\n';
     });
     rmSync(secretsDir, { recursive: true, force: true });
     expect(report('to-native libvirt-9.0-xml2argv', js)).toBeGreaterThanOrEqual(floor.toNative!);

@@ -18,6 +18,10 @@ export interface ToNativeJob {
   readonly stateDir?: string;
   /** libvirt secrets directory the secret objects' values are read from */
   readonly secretsDir?: string;
+  /** firmware descriptor directories, lowest priority first (default: the built-in Debian set) */
+  readonly firmwareDirs?: readonly string[];
+  /** --probe-host: read render nodes and hugetlbfs mounts from this machine (each worker reads them itself) */
+  readonly probeHost?: boolean;
   readonly runnable: boolean;
   readonly pretty: boolean;
   readonly hostEnv: Readonly<Record<string, string | undefined>>;
@@ -27,6 +31,8 @@ export interface FromNativeJob {
   readonly verb: 'from-native';
   readonly minimal: boolean;
   readonly strict: boolean;
+  /** where relative paths are resolved from, and why that directory (for the warnings) */
+  readonly cwd: { readonly dir: string; readonly why: string };
 }
 
 export type Job = ToNativeJob | FromNativeJob;
@@ -48,7 +54,7 @@ export async function converterFor(job: Job): Promise<Converter> {
   if (job.verb === 'from-native') {
     const [{ domainFromArgvText }, { domainToXml }] = await Promise.all([import('../ir/from-argv.js'), import('../ir/to-xml.js')]);
     return (text, file) => {
-      const { domain, diagnostics } = domainFromArgvText(text, file, { minimal: job.minimal });
+      const { domain, diagnostics } = domainFromArgvText(text, file, { minimal: job.minimal, cwd: job.cwd });
       if (job.strict) {
         const kept = diagnostics.items.find((d) => d.severity === 'warning');
         if (kept) throw new DomxmlError({ ...kept, severity: 'error' });
@@ -61,7 +67,13 @@ export async function converterFor(job: Job): Promise<Converter> {
     import('../emit/to-argv.js'),
     import('../emit/argv.js'),
   ]);
+  // NB: read once for the run, like qemu.conf: a bad descriptor fails the run before any input
+  const probe = job.probeHost ? await import('./host-probe.js') : undefined;
+  // NB: --probe-host reads the host's descriptors unless --firmware-dir names others
+  const firmwareDirs = job.firmwareDirs ?? probe?.hostFirmwareDirs();
+  const firmware = firmwareDirs?.length ? (await import('../families/firmware.js')).readFirmwareDirs(firmwareDirs) : undefined;
   const config = job.config ? parseQemuConf(readInput(job.config), job.config) : undefined;
+  const host = probe?.probeHost();
   const fixed = job.qemuVersion !== undefined ? parseVersion(job.qemuVersion) : undefined;
   return (text, file) => {
     const { domain, diagnostics: readDiag } = domainFromXml(text, file);
@@ -70,6 +82,8 @@ export async function converterFor(job: Job): Promise<Converter> {
       ...(config ? { config } : {}),
       ...(job.stateDir ? { stateDir: job.stateDir } : {}),
       ...(job.secretsDir ? { secretsDir: job.secretsDir } : {}),
+      ...(firmware ? { firmware } : {}),
+      ...(host ? { host } : {}),
       runnable: job.runnable,
       hostEnv: job.hostEnv,
     });

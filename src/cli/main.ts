@@ -5,11 +5,12 @@
 // arguments are plain (see quickParse), and each verb imports its own modules (the bundle in
 // dist/bundle/ turns these dynamic imports into chunks: to-native never loads chevrotain,
 // validate never loads the emitters). Help, usage errors and the other verbs go through yargs.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Argv as Yargs, CommandModule, Options } from 'yargs';
 import { DomxmlError, formatDiagnostic, type Diagnostic } from '../errors.js';
 import { DEFAULT_QEMU_VERSION } from '../qemu/caps.js';
-import type { FileResult, Job } from './convert.js';
+import type { FileResult, FromNativeJob, Job } from './convert.js';
 import type { ValidateArgs } from './validate-command.js';
 import { writeFileAtomic, writeStdout } from './io.js';
 
@@ -31,6 +32,8 @@ interface ToNativeArgs extends Common {
   config?: string;
   'state-dir'?: string;
   'secrets-dir'?: string;
+  'firmware-dir'?: string | string[];
+  'probe-host'?: boolean;
   runnable?: boolean;
   pretty?: boolean;
 }
@@ -40,6 +43,7 @@ interface FromNativeArgs extends Common {
   pid?: number;
   minimal?: boolean;
   strict?: boolean;
+  cwd?: string;
 }
 
 function say(kind: 'error' | 'warning', text: string): void {
@@ -123,7 +127,10 @@ const toNativeHelp = `Compile domain XML to the QEMU command line libvirt would 
 
 Default output is what \`virsh domxml-to-native qemu-argv\` prints (libvirt 9.0, QEMU ${DEFAULT_QEMU_VERSION}).
 --runnable prints a command QEMU can run as-is instead: libvirt's pre-opened file descriptors
-(monitor fd, tap/vhost fds) are replaced by paths and named devices.`;
+(monitor fd, tap/vhost fds) are replaced by paths and named devices.
+What libvirt reads from its host when a domain starts (DRM render nodes, hugetlbfs mounts, the
+firmware descriptors of <os firmware='efi'>) is read from this machine only with --probe-host;
+otherwise a stock Debian 12 host is assumed.`;
 
 const fromNativeHelp = `Turn a QEMU command line (legacy or modern syntax) into domain XML.
 
@@ -135,6 +142,11 @@ const TO_NATIVE_OPTIONS = {
   config: { type: 'string', describe: 'libvirt qemu.conf to read (user, vnc_listen, spice_tls, …)' },
   'state-dir': { type: 'string', describe: 'per-domain state directory (default /var/lib/libvirt/qemu/domain--1-NAME)' },
   'secrets-dir': { type: 'string', describe: "libvirt's secrets directory (UUID.xml + UUID.base64): the values of secret objects" },
+  'firmware-dir': {
+    type: 'string',
+    describe: "QEMU firmware descriptor directories <os firmware='efi'> is resolved from, DIR[:DIR…], a later one's file replacing an earlier one's of the same name (default: built-in, Debian 12's ovmf)",
+  },
+  'probe-host': { type: 'boolean', describe: "read what libvirt reads from its host from this machine: DRM render nodes, hugetlbfs mounts, QEMU's firmware descriptors" },
   runnable: { type: 'boolean', describe: 'print a command QEMU can run as-is (no pre-opened fds)' },
   pretty: { type: 'boolean', describe: "one option per line, as libvirt's .args test files" },
   output: { alias: 'o', type: 'string', describe: 'write to FILE (atomically) instead of stdout' },
@@ -145,6 +157,7 @@ const FROM_NATIVE_OPTIONS = {
   pid: { type: 'number', describe: 'read the command line of a running QEMU from /proc/PID' },
   minimal: { type: 'boolean', describe: 'leave out what libvirt fills in (implicit controllers, addresses, balloon, inputs)' },
   strict: { type: 'boolean', describe: 'fail when an option has to be kept verbatim in <qemu:commandline>' },
+  cwd: { type: 'string', describe: 'the directory the command line ran in: relative paths are resolved from it (default: the current one; --pid: the process\'s)' },
   output: { alias: 'o', type: 'string', describe: 'write to FILE (atomically) instead of stdout' },
   quiet: { alias: 'q', type: 'boolean', describe: 'no warnings' },
 } as const satisfies Record<string, Options>;
@@ -157,6 +170,9 @@ async function toNative(a: ToNativeArgs): Promise<number> {
     ...(a.config ? { config: a.config } : {}),
     ...(a['state-dir'] ? { stateDir: String(a['state-dir']) } : {}),
     ...(a['secrets-dir'] ? { secretsDir: String(a['secrets-dir']) } : {}),
+    // NB: colon-separated like $PATH; a repeated option (yargs gives an array) adds directories too
+    ...(a['firmware-dir'] !== undefined ? { firmwareDirs: [a['firmware-dir']].flat().flatMap((d) => String(d).split(':')).filter((d) => d !== '') } : {}),
+    ...(a['probe-host'] ? { probeHost: true } : {}),
     runnable: Boolean(a.runnable),
     pretty: Boolean(a.pretty),
     hostEnv: { ...process.env },
@@ -167,9 +183,22 @@ async function fromNative(a: FromNativeArgs): Promise<number> {
   checkFormat(a.format);
   const { files, pid } = a;
   if (pid === undefined && files.length === 0) throw new UsageError('give a FILE, - for stdin, or --pid N');
-  const job: Job = { verb: 'from-native', minimal: Boolean(a.minimal), strict: Boolean(a.strict) };
+  const job: Job = { verb: 'from-native', minimal: Boolean(a.minimal), strict: Boolean(a.strict), cwd: commandCwd(a) };
   if (pid !== undefined) return runBatch({ ...a, files: ['-'] }, job, { text: procCommandLine(pid), label: `/proc/${pid}/cmdline` });
   return runBatch(a, job);
+}
+
+/** Where the command line ran: --cwd, a running QEMU's own directory, else ours (an assumption). */
+function commandCwd(a: FromNativeArgs): FromNativeJob['cwd'] {
+  if (a.cwd !== undefined) return { dir: resolve(a.cwd), why: 'from --cwd' };
+  if (a.pid !== undefined) {
+    try {
+      return { dir: readlinkSync(`/proc/${a.pid}/cwd`), why: `the working directory of process ${a.pid}` };
+    } catch {
+      /* another user's process: fall back to ours */
+    }
+  }
+  return { dir: process.cwd(), why: "the current directory: the command line's own is unknown, --cwd DIR sets it" };
 }
 
 type OptionTable = Readonly<Record<string, Options>>;

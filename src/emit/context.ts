@@ -1,5 +1,6 @@
 // What every IR -> argv builder receives: the domain, the target QEMU's capabilities, the host
 // configuration, the per-domain paths, and the builder the options go into.
+import type { HostFacts } from './host.js';
 import type { Diagnostics } from '../errors.js';
 import type { Domain } from '../ir/domain.js';
 import type { SecretStore } from '../families/secret.js';
@@ -21,6 +22,8 @@ export interface EmitContext {
   readonly paths: DomainPaths;
   /** Print a command QEMU can run as-is: sockets by path, no pre-opened fds. */
   readonly runnable: boolean;
+  /** What libvirt would read from the host (src/emit/host.ts). */
+  readonly host: HostFacts;
   /** libvirt's own environment, where it reads QEMU_AUDIO_DRV/SDL_AUDIODRIVER for host audio. */
   readonly hostEnv?: Readonly<Record<string, string | undefined>>;
   /** Where secret values come from (--secrets-dir); none: secret objects get empty values. */

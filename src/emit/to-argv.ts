@@ -1,5 +1,6 @@
 // IR -> argv: the orchestrator. Calls one builder per family in libvirt's fixed order
 // (qemuBuildCommandLine in libvirt 9.0 for current QEMU; libvirt 0.7's order for QEMU 0.x).
+import { NO_HOST_FACTS, type HostFacts } from './host.js';
 import { Diagnostics } from '../errors.js';
 import { bootIndexes } from '../families/boot-order.js';
 import { buildChannels, buildConsoles, buildMonitor, buildParallels, buildSerials } from '../families/chardev.js';
@@ -9,6 +10,7 @@ import { buildCpu } from '../families/cpu.js';
 import { buildDisks, buildManagedPrHelper } from '../families/disk.js';
 import { buildAcpi } from '../families/features.js';
 import { buildName, buildSmp, buildUuid } from '../families/general.js';
+import { buildGenid, buildSysinfo } from '../families/sysinfo.js';
 import { buildMemory, buildMemoryDevices, buildNuma } from '../families/memory.js';
 import { buildDisplay, buildGraphics, graphicsEnv } from '../families/graphics.js';
 import { buildHostdevs } from '../families/hostdev.js';
@@ -18,6 +20,7 @@ import { buildCcidControllers, buildSmartcards } from '../families/smartcard.js'
 import { buildLifecycle } from '../families/lifecycle.js';
 import { buildMemballoon } from '../families/memballoon.js';
 import { buildFilesystems } from '../families/filesystem.js';
+import { DEBIAN_OVMF, resolveFirmware, type FirmwareSet } from '../families/firmware.js';
 import { buildRngs } from '../families/rng.js';
 import { buildTpms } from '../families/tpm.js';
 import { buildVsock } from '../families/vsock.js';
@@ -52,6 +55,10 @@ export interface EmitOptions {
   readonly secretsDir?: string;
   /** The 32-byte master key a launch writes for QEMU (runnable secrets are encrypted with it). */
   readonly masterKey?: Uint8Array;
+  /** What libvirt would read from the host (render nodes, hugetlbfs mounts); default: nothing known. */
+  readonly host?: HostFacts;
+  /** The firmware descriptors <os firmware='efi'> is resolved from (default: Debian 12's ovmf package). */
+  readonly firmware?: FirmwareSet;
 }
 
 export interface EmitResult {
@@ -81,6 +88,9 @@ const MODERN_ORDER: readonly Step[] = [
   buildSmp,
   buildNuma,
   buildUuid,
+  // NB: the SMBIOS tables and fw_cfg entries follow -uuid, then the generation ID device
+  buildSysinfo,
+  buildGenid,
   // NB: -display none (no graphics) comes before -no-user-config, as libvirt prints it
   buildDisplay,
   buildNoDefaults,
@@ -151,6 +161,8 @@ const LEGACY_ORDER: readonly Step[] = [
   buildNuma,
   buildName,
   buildUuid,
+  buildSysinfo,
+  buildGenid,
   // NB: -nographic must come before -serial/-parallel/-monitor, or QEMU puts the monitor on stdio
   buildDisplay,
   buildMonitor,
@@ -196,16 +208,23 @@ const LEGACY_ORDER: readonly Step[] = [
 
 export function domainToArgv(domain: Domain, opts: EmitOptions = {}): EmitResult {
   const caps = capsFor(opts.qemuVersion ?? DEFAULT_QEMU_VERSION, opts.arch ?? domain.os.arch ?? 'x86_64');
-  const dom = applyDefaults(domain, { arch: opts.arch, virtioTransitional: has(caps, 'virtio-transitional') });
+  const conf = opts.config ?? DEFAULT_CONF;
+  // NB: firmware autoselection happens as libvirt starts the guest, after define-time defaults
+  const dom = resolveFirmware(applyDefaults(domain, { arch: opts.arch, virtioTransitional: has(caps, 'virtio-transitional') }), {
+    caps,
+    firmware: opts.firmware ?? DEBIAN_OVMF,
+    nvramDir: conf.nvramDir,
+  });
   const diag = new Diagnostics();
   for (const e of dom.extra) diag.warn('XmlUnsupportedElement', { element: e.name, detail: '' }, e.span);
   for (const e of dom.devices.extra) diag.warn('XmlUnsupportedElement', { element: e.name, detail: '' }, e.span);
   const ctx: EmitContext = {
     dom,
     caps,
-    conf: opts.config ?? DEFAULT_CONF,
+    conf,
     paths: defaultPaths(dom.name, opts.stateDir),
     runnable: opts.runnable ?? false,
+    host: opts.host ?? NO_HOST_FACTS,
     ...(opts.hostEnv ? { hostEnv: opts.hostEnv } : {}),
     ...(opts.secretsDir !== undefined ? { secrets: secretStoreFromDir(opts.secretsDir) } : {}),
     ...(opts.masterKey ? { masterKey: opts.masterKey } : {}),

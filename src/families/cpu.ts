@@ -10,17 +10,19 @@ import { readCellMemoryXml, writeCellMemory } from './memory.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, enumAttr, intAttr, reqAttr } from '../xml/values.js';
 
-const KNOWN = new Set(['model', 'vendor', 'topology', 'feature', 'numa']);
+const KNOWN = new Set(['model', 'vendor', 'topology', 'cache', 'feature', 'numa']);
 const POLICIES = ['force', 'require', 'optional', 'disable', 'forbid'] as const;
 
 export function readCpuXml(e: XmlElement): Cpu {
   const model = child(e, 'model');
   const topo = child(e, 'topology');
   const vendor = child(e, 'vendor');
+  const cache = child(e, 'cache');
   return {
     ...(e.attrs.mode ? { mode: enumAttr(e, 'mode', ['custom', 'host-model', 'host-passthrough', 'maximum'] as const) } : {}),
     ...(e.attrs.match ? { match: enumAttr(e, 'match', ['minimum', 'exact', 'strict'] as const) } : {}),
     ...(e.attrs.check ? { check: enumAttr(e, 'check', ['none', 'partial', 'full'] as const) } : {}),
+    ...(e.attrs.migratable ? { migratable: enumAttr(e, 'migratable', ['on', 'off'] as const) === 'on' } : {}),
     ...(model ? { model: model.text.trim(), ...(model.attrs.fallback ? { fallback: enumAttr(model, 'fallback', ['allow', 'forbid'] as const) } : {}) } : {}),
     ...(vendor ? { vendor: vendor.text.trim() } : {}),
     ...(topo
@@ -33,6 +35,7 @@ export function readCpuXml(e: XmlElement): Cpu {
           },
         }
       : {}),
+    ...(cache ? { cache: { ...(intAttr(cache, 'level') !== undefined ? { level: intAttr(cache, 'level') } : {}), mode: checkEnum(cache, 'cpu cache mode', reqAttr(cache, 'mode'), ['emulate', 'passthrough', 'disable'] as const) } } : {}),
     features: children(e, 'feature').map((f) => ({ policy: checkEnum(f, 'cpu feature policy', f.attrs.policy ?? 'require', POLICIES), name: reqAttr(f, 'name') })),
     ...(child(e, 'numa') ? { numa: children(child(e, 'numa')!, 'cell').map(readNumaCell) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
@@ -56,10 +59,11 @@ function writeNumaCell(n: NumaCell): XmlElement {
 export function writeCpuXml(c: Cpu): XmlElement {
   return el(
     'cpu',
-    { mode: c.mode, match: c.match, check: c.check },
+    { mode: c.mode, match: c.match, check: c.check, migratable: c.migratable === undefined ? undefined : c.migratable ? 'on' : 'off' },
     c.model !== undefined && el('model', { fallback: c.fallback }, c.model),
     c.vendor !== undefined && el('vendor', {}, c.vendor),
     c.topology && el('topology', { sockets: c.topology.sockets, dies: c.topology.dies, cores: c.topology.cores, threads: c.topology.threads }),
+    c.cache && el('cache', { level: c.cache.level, mode: c.cache.mode }),
     c.features.map((f) => el('feature', { policy: f.policy, name: f.name })),
     c.numa && el('numa', {}, c.numa.map(writeNumaCell)),
     c.extra,
@@ -132,7 +136,22 @@ export function buildCpu(ctx: EmitContext): void {
   const feats = (cpu?.features ?? [])
     .filter((f) => f.policy !== 'optional')
     .map((f) => `${qemuFeature(f.name)}=${f.policy === 'disable' || f.policy === 'forbid' ? 'off' : 'on'}`);
-  ctx.out.raw('-cpu', [model, ...feats, ...extra].join(','));
+  // NB: libvirt's order: the model, migratable (host/max only), features, the flags of other
+  // elements, then the cache properties (qemuBuildCpuModelArgStr, qemuBuildCpuCommandLine)
+  const migratable = cpu?.migratable !== undefined && (model === 'host' || model === 'max') && has(ctx.caps, 'cpu.migratable') ? [`migratable=${cpu.migratable ? 'on' : 'off'}`] : [];
+  ctx.out.raw('-cpu', [model, ...migratable, ...feats, ...extra, ...cacheFlags(ctx, model)].join(','));
+}
+
+/** <cache mode>: l3-cache=on for an emulated L3; the host's cache info; or neither. */
+function cacheFlags(ctx: EmitContext, model: string): string[] {
+  const mode = ctx.dom.cpu?.cache?.mode;
+  if (!mode) return [];
+  const out = mode === 'emulate' ? ['l3-cache=on'] : mode === 'passthrough' ? ['host-cache-info=on'] : [];
+  if (!has(ctx.caps, 'cpu.cache')) return out;
+  // NB: host-cache-info exists on host/max CPUs only
+  if (mode !== 'passthrough' && (model === 'host' || model === 'max')) out.push('host-cache-info=off');
+  if (mode !== 'emulate') out.push('l3-cache=off');
+  return out;
 }
 
 /** QEMU x86 CPU models without long mode: a guest on one of them is i686 whatever the emulator. */
@@ -156,6 +175,9 @@ export function readCpuArgv(r: ArgvReader): void {
   const features: Array<Cpu['features'][number]> = [];
   const hyperv: XmlElement[] = [];
   let kvmHidden = false;
+  let migratable: boolean | undefined;
+  let check: Cpu['check'];
+  const cacheProps: { l3?: boolean; host?: boolean } = {};
   const x86 = X86.has(d.os.arch ?? '');
   for (const flag of flags) {
     if (!flag) return fail('BadOptionValue', { option: '-cpu', value: o.rawValue ?? '', reason: 'empty CPU flag' }, o.valueSpan);
@@ -175,9 +197,17 @@ export function readCpuArgv(r: ArgvReader): void {
       } else if (name === 'vendor_id') hyperv.push(el('vendor_id', { state: 'on', value }));
       else hyperv.push(el(name, { state: value === 'off' ? 'off' : 'on' }));
     } else if (flag === 'kvm=off') kvmHidden = true;
-    else if (m) {
-      const on = m[1] === '+' || ['on', 'true', 'yes'].includes(m[2]!);
-      const name = m[1] === '+' || m[1] === '-' ? m[2]! : m[1]!;
+    // QEMU's default: KVM's signature visible
+    else if (flag === 'kvm=on') continue;
+    // NB: enforce refuses to start without every feature asked for: libvirt's check='full' (which
+    // libvirt checks itself, printing nothing)
+    else if (flag === 'enforce') check = 'full';
+    else if (/^migratable=(on|off|true|false|yes|no)$/.test(flag) && (model === 'host' || model === 'max')) migratable = /=(on|true|yes)$/.test(flag);
+    else if (/^(l3-cache|host-cache-info)=(on|off|true|false|yes|no)$/.test(flag)) cacheProps[flag.startsWith('l3') ? 'l3' : 'host'] = /=(on|true|yes)$/.test(flag);
+    else if (m || /^[a-z0-9][a-z0-9_.-]*$/i.test(flag)) {
+      // NB: a bare name is QEMU's shorthand for NAME=on
+      const on = !m || m[1] === '+' || ['on', 'true', 'yes'].includes(m[2]!);
+      const name = !m ? flag : m[1] === '+' || m[1] === '-' ? m[2]! : m[1]!;
       if (!x86) return fail('BadOptionValue', { option: '-cpu', value: flag, reason: `${d.os.arch} CPUs have no feature flags` }, o.valueSpan);
       if (name === 'kvmclock') d.clock.timers = [...d.clock.timers.filter((t) => t.name !== 'kvmclock'), { name: 'kvmclock', present: on }];
       else if (name === 'kvm_pv_eoi') setFeature(d.features, { kind: 'apic', eoi: on ? 'on' : 'off' });
@@ -187,11 +217,12 @@ export function readCpuArgv(r: ArgvReader): void {
   // NB: libvirt 9.0 always writes the mode; hv-NAME flags one by one are mode='custom'
   if (hyperv.length) setFeature(d.features, { kind: 'other', element: el('hyperv', { mode: 'custom' }, hyperv) });
   if (kvmHidden) setFeature(d.features, { kind: 'other', element: el('kvm', {}, el('hidden', { state: 'on' })) });
-  const base: Cpu = d.cpu ?? { features: [], extra: [] };
+  const cache: Cpu['cache'] = cacheProps.l3 ? { level: 3, mode: 'emulate' } : cacheProps.host ? { mode: 'passthrough' } : cacheProps.l3 === false || cacheProps.host === false ? { mode: 'disable' } : undefined;
+  const base: Cpu = { ...(d.cpu ?? { features: [], extra: [] }), ...(check ? { check } : {}), ...(migratable !== undefined ? { migratable } : {}), ...(cache ? { cache } : {}) };
   if (model === 'host') d.cpu = { ...base, mode: 'host-passthrough', features };
   else if (model === 'max') d.cpu = { ...base, mode: 'maximum', features };
   // NB: QEMU's default models are left implicit unless features modify them
-  else if (!((model === 'qemu32' || model === 'qemu64') && !features.length)) d.cpu = { ...base, mode: 'custom', match: 'exact', model, features };
+  else if (!((model === 'qemu32' || model === 'qemu64') && !features.length && !check && !cache)) d.cpu = { ...base, mode: 'custom', match: 'exact', model, features };
   // the 64-bit emulator running a CPU without long mode is an i686 guest
   const lm = features.find((f) => f.name === 'lm');
   if (d.os.arch === 'x86_64' && (lm ? lm.policy === 'disable' : MODELS_32BIT.has(model))) d.os.arch = 'i686';

@@ -46,6 +46,7 @@ export function writeGeneral(d: Domain): XmlElement[] {
   return [
     el('name', {}, d.name),
     textEl('uuid', d.uuid),
+    d.genid !== undefined ? el('genid', {}, d.genid) : undefined,
     textEl('title', d.title),
     textEl('description', d.description),
     d.metadata,

@@ -7,7 +7,7 @@ import { has } from '../qemu/caps.js';
 import { buildSecretObject, claimSecretObject } from './secret.js';
 import { propBool, propNum, propStr, props, splitQemuOpts, type Props } from '../qemu/props.js';
 import { domainShortName, type EmitContext } from '../emit/context.js';
-import { fail } from '../errors.js';
+import { fail, type Span } from '../errors.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, reqAttr, yesNo } from '../xml/values.js';
 import { audioIdString } from './sound.js';
@@ -338,7 +338,8 @@ function buildSpice(ctx: EmitContext, g: Extract<Graphics, { type: 'spice' }>): 
   if (g.filetransfer === false) parts.push('disable-agent-file-xfer=on');
   if (g.gl?.enable) {
     parts.push('gl=on');
-    if (g.gl.rendernode) parts.push(`rendernode=${esc(g.gl.rendernode)}`);
+    const node = renderNode(ctx, g.gl, 'SPICE OpenGL', g.$span);
+    if (node) parts.push(`rendernode=${esc(node)}`);
   }
   // libvirt always asks for seamless migration; QEMU falls back silently when the peer lacks it
   parts.push('seamless-migration=on');
@@ -353,12 +354,22 @@ function buildSdl(ctx: EmitContext, g: Extract<Graphics, { type: 'sdl' }>): void
   } else ctx.out.flag('-sdl');
 }
 
-/** egl-headless needs a DRM render node; libvirt picks the host's first one when the XML names none. */
-function buildEglHeadless(ctx: EmitContext, g: Extract<Graphics, { type: 'egl-headless' }>): void {
-  if (!g.gl?.rendernode) {
-    ctx.diag.warn('UnsupportedForTarget', { what: 'egl-headless without <gl rendernode>', target: 'a command line built off the host (QEMU picks the render node)' }, g.$span);
+/**
+ * The DRM render node of an OpenGL display: the XML's, else the host's first one, which libvirt
+ * picks when the domain starts (qemuProcessGraphicsSetupRenderNode). Without host facts
+ * (--probe-host) there is none to name: QEMU then picks one itself, which is said in a warning.
+ */
+function renderNode(ctx: EmitContext, gl: GraphicsGl | undefined, what: string, span: Span | undefined): string | undefined {
+  if (gl?.rendernode) return gl.rendernode;
+  const host = ctx.host.renderNodes?.[0];
+  if (!host) {
+    ctx.diag.warn('UnsupportedForTarget', { what: `${what} without <gl rendernode>`, target: 'a command line built without --probe-host (QEMU picks the render node)' }, span);
   }
-  ctx.out.keyval('-display', props({ type: 'egl-headless', rendernode: g.gl?.rendernode }));
+  return host;
+}
+
+function buildEglHeadless(ctx: EmitContext, g: Extract<Graphics, { type: 'egl-headless' }>): void {
+  ctx.out.keyval('-display', props({ type: 'egl-headless', rendernode: renderNode(ctx, g.gl, 'egl-headless', g.$span) }));
 }
 
 export function buildGraphics(ctx: EmitContext): void {

@@ -1,4 +1,5 @@
 // Guest memory: <maxMemory>/<memory>/<currentMemory>, <memoryBacking>, <numatune>, the memory side of NUMA cells and <devices><memory>  <->  -m, -mem-path/-mem-prealloc, memory-backend-*/thread-context objects, -numa node/dist, pc-dimm/nvdimm/virtio-pmem-pci/virtio-mem-pci.
+import type { HugetlbfsMount } from '../emit/host.js';
 import { fail, type Span } from '../errors.js';
 import type { ArgvReader, DomainDraft } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
@@ -291,23 +292,30 @@ export function machineMemoryProps(dom: Domain): { 'mem-merge'?: string; nvdimm?
 /** The system page size: "huge" pages of this size are ordinary memory. */
 const SYSTEM_PAGE_KIB = 4;
 
-const pageLabel = (kib: number) => (kib % 1048576 === 0 ? `${kib / 1048576}G` : kib % 1024 === 0 ? `${kib / 1024}M` : `${kib}K`);
-
-/** The default huge page size: the one the first hugetlbfs mount is named for, else 2 MiB. */
-function defaultPageKiB(ctx: EmitContext): number {
-  const m = /(\d+)([KMG])$/i.exec(ctx.conf.hugetlbfsMount[0] ?? '');
-  if (!m) return 2048;
-  return Number(m[1]) * { K: 1, M: 1024, G: 1048576 }[m[2]!.toUpperCase() as 'K' | 'M' | 'G'];
+/**
+ * The hugetlbfs mounts libvirt would use, the default page size first: qemu.conf's
+ * hugetlbfs_mount (libvirt statfs()es each for its page size; we read the size from a name ending
+ * in it, "…2M", "…1G", else take 2 MiB), else the host's mounted ones (--probe-host), else the
+ * /dev/hugepages (2 MiB pages) systemd mounts on a stock Debian host.
+ */
+function hugetlbfsMounts(ctx: EmitContext): readonly HugetlbfsMount[] {
+  if (ctx.conf.hugetlbfsMount.length) {
+    return ctx.conf.hugetlbfsMount.map((path) => {
+      const m = /(\d+)([KMG])$/i.exec(path);
+      return { path, pageKiB: m ? Number(m[1]) * { K: 1, M: 1024, G: 1048576 }[m[2]!.toUpperCase() as 'K' | 'M' | 'G'] : 2048 };
+    });
+  }
+  return ctx.host.hugetlbfs?.length ? ctx.host.hugetlbfs : [{ path: '/dev/hugepages', pageKiB: 2048 }];
 }
 
-/**
- * The hugetlbfs directory for a page size: libvirt statfs()es each configured mount; we take the
- * mount whose name ends in the size ("…2M", "…1G") and fall back to the first (the default size).
- */
+/** The default huge page size: the first mount's. */
+const defaultPageKiB = (ctx: EmitContext): number => hugetlbfsMounts(ctx)[0]!.pageKiB;
+
+/** The hugetlbfs directory for a page size: the mount of that size, else the default one. */
 function hugepagePath(ctx: EmitContext, size: number | undefined): string {
-  const mounts = ctx.conf.hugetlbfsMount;
-  const mount = (size !== undefined ? mounts.find((m) => m.toUpperCase().endsWith(pageLabel(size))) : undefined) ?? mounts[0] ?? '/dev/hugepages';
-  return `${mount}/libvirt/qemu/${domainShortName(-1, ctx.dom.name)}`;
+  const mounts = hugetlbfsMounts(ctx);
+  const mount = (size !== undefined ? mounts.find((m) => m.pageKiB === size) : undefined) ?? mounts[0]!;
+  return `${mount.path}/libvirt/qemu/${domainShortName(-1, ctx.dom.name)}`;
 }
 
 /** Where file-backed RAM of one backend lives (qemuGetMemoryBackingPath). */

@@ -1,5 +1,6 @@
 // The <os> element: guest arch and machine, firmware, direct kernel boot, boot order and menu.
 // argv: -machine/-M, -accel/-enable-kvm, -boot, -kernel/-initrd/-append/-dtb, -bios.
+import { readSmbiosModeXml } from './sysinfo.js';
 import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
 import type { BootDevice, Os } from '../ir/domain.js';
@@ -7,14 +8,14 @@ import { has, resolveMachineAlias } from '../qemu/caps.js';
 import { machineMemoryProps, ramBackendId } from './memory.js';
 import { propBool, propNum, propStr, props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
-import { isQ35 } from '../ir/defaults.js';
 import { featureElement, stateOf } from './features.js';
 import { networkStorageProps, readNetworkSourceXml, readNetworkStorageNode, writeNetworkSourceXml } from './disk.js';
 import { child, children, el, textEl, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, reqAttr, sizeKiB, yesNo } from '../xml/values.js';
+import { fail } from '../errors.js';
 
 const BOOT_DEVS = ['hd', 'cdrom', 'fd', 'network'] as const;
-const KNOWN = new Set(['type', 'loader', 'nvram', 'kernel', 'initrd', 'cmdline', 'dtb', 'boot', 'bootmenu', 'bios']);
+const KNOWN = new Set(['type', 'firmware', 'loader', 'nvram', 'kernel', 'initrd', 'cmdline', 'dtb', 'boot', 'bootmenu', 'smbios', 'bios']);
 
 // --- XML -> IR ---------------------------------------------------------------------------------
 
@@ -25,10 +26,15 @@ export function readOsXml(e: XmlElement): Os {
   const bootmenu = child(e, 'bootmenu');
   const bios = child(e, 'bios');
   const text = (n: string) => child(e, n)?.text.trim();
+  const firmware = enumAttr(e, 'firmware', ['bios', 'efi'] as const);
+  const fwFeatures = child(e, 'firmware');
+  const smbios = readSmbiosModeXml(e);
   return {
     type: 'hvm',
     ...(type?.attrs.arch ? { arch: type.attrs.arch } : {}),
     ...(type?.attrs.machine ? { machine: type.attrs.machine } : {}),
+    ...(firmware ? { firmware } : {}),
+    ...(fwFeatures ? { firmwareFeatures: readFirmwareFeaturesXml(fwFeatures) } : {}),
     ...(loader
       ? {
           loader: {
@@ -49,10 +55,23 @@ export function readOsXml(e: XmlElement): Os {
     ...(bootmenu
       ? { bootmenu: { enable: boolAttr(bootmenu, 'enable') ?? false, ...(intAttr(bootmenu, 'timeout') !== undefined ? { timeout: intAttr(bootmenu, 'timeout') } : {}) } }
       : {}),
+    ...(smbios ? { smbios } : {}),
     ...(bios ? { bios: { useserial: boolAttr(bios, 'useserial'), rebootTimeout: intAttr(bios, 'rebootTimeout') } } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
     $span: e.span,
   };
+}
+
+/** <firmware><feature enabled='yes|no' name='secure-boot|enrolled-keys'/></firmware> */
+function readFirmwareFeaturesXml(e: XmlElement): NonNullable<Os['firmwareFeatures']> {
+  const out: { secureBoot?: boolean; enrolledKeys?: boolean } = {};
+  for (const f of children(e, 'feature')) {
+    const name = checkEnum(f, 'firmware feature name', reqAttr(f, 'name'), ['secure-boot', 'enrolled-keys'] as const);
+    const enabled = boolAttr(f, 'enabled') ?? fail('XmlMissingAttribute', { attribute: 'enabled', element: 'feature' }, f.span);
+    if (name === 'secure-boot') out.secureBoot = enabled;
+    else out.enrolledKeys = enabled;
+  }
+  return out;
 }
 
 /** <nvram>PATH</nvram>, or <nvram type='network'><source protocol=…/></nvram> */
@@ -67,10 +86,14 @@ function readNvramXml(nvram: XmlElement): NonNullable<Os['nvram']> {
 // --- IR -> XML ---------------------------------------------------------------------------------
 
 export function writeOsXml(os: Os): XmlElement {
+  const feats = os.firmwareFeatures;
   return el(
     'os',
-    {},
+    { firmware: os.firmware },
     el('type', { arch: os.arch, machine: os.machine }, os.type),
+    feats && el('firmware', {},
+      feats.enrolledKeys !== undefined && el('feature', { enabled: yesNo(feats.enrolledKeys), name: 'enrolled-keys' }),
+      feats.secureBoot !== undefined && el('feature', { enabled: yesNo(feats.secureBoot), name: 'secure-boot' })),
     os.loader && el('loader', { readonly: yesNo(os.loader.readonly), secure: yesNo(os.loader.secure), type: os.loader.type, stateless: yesNo(os.loader.stateless) }, os.loader.path),
     os.nvram && (os.nvram.source
       ? el('nvram', { type: 'network', template: os.nvram.template }, writeNetworkSourceXml(os.nvram.source))
@@ -81,6 +104,7 @@ export function writeOsXml(os: Os): XmlElement {
     textEl('dtb', os.dtb),
     os.boot.map((dev) => el('boot', { dev })),
     os.bootmenu && el('bootmenu', { enable: yesNo(os.bootmenu.enable), timeout: os.bootmenu.timeout }),
+    os.smbios && el('smbios', { mode: os.smbios }),
     os.bios && el('bios', { useserial: yesNo(os.bios.useserial), rebootTimeout: os.bios.rebootTimeout }),
     os.extra,
   );
@@ -108,8 +132,8 @@ export function buildMachine(ctx: EmitContext): void {
     accel: has(caps, 'accel') ? undefined : dom.type === 'kvm' ? 'kvm' : 'tcg',
     usb: has(caps, 'machine.usb-off') && isPc ? 'off' : undefined,
     vmport: vmport === undefined ? undefined : vmport ? 'on' : 'off',
-    // a secure-boot loader needs SMM even when the XML does not say so
-    smm: smm !== undefined ? (smm ? 'on' : 'off') : dom.os.loader?.secure && isQ35(dom.os.machine) ? 'on' : undefined,
+    // NB: a secure loader needs <smm state='on'>: the XML says so, or firmware autoselection added it
+    smm: smm !== undefined ? (smm ? 'on' : 'off') : undefined,
     kernel_irqchip: ioapic === 'qemu' ? 'split' : ioapic === 'kvm' ? 'on' : undefined,
     'dump-guest-core': has(caps, 'machine.dump-guest-core') ? (ctx.conf.dumpGuestCore ? 'on' : 'off') : undefined,
     ...machineMemoryProps(dom),
@@ -123,7 +147,6 @@ export function buildMachine(ctx: EmitContext): void {
   // NB: q35's TSEG size is a property of the MCH host bridge
   const tseg = featureElement(feats, 'smm')?.children.find((c) => c.name === 'tseg');
   if (tseg) out.raw('-global', `mch.extended-tseg-mbytes=${tsegMiB(tseg)}`);
-  if (dom.os.loader?.type === 'pflash' && dom.os.loader.secure) out.raw('-global', 'driver=cfi.pflash01,property=secure,value=on');
 }
 
 function tsegMiB(e: XmlElement): number {
@@ -202,10 +225,13 @@ export function buildKernel(ctx: EmitContext): void {
   if (os.dtb !== undefined) ctx.out.raw('-dtb', os.dtb);
 }
 
+/** The firmware after -cpu: -bios, or a pflash loader's flash protection (and, before -blockdev, its -drive). */
 export function buildBios(ctx: EmitContext): void {
   const l = ctx.dom.os.loader;
   if (l && l.type !== 'pflash') ctx.out.raw('-bios', l.path);
-  else if (l && !has(ctx.caps, 'blockdev')) {
+  // NB: firmware built for SMM has its flash writable from SMM only (before its -drive, if any)
+  if (l?.type === 'pflash' && l.secure) ctx.out.raw('-global', 'driver=cfi.pflash01,property=secure,value=on');
+  if (l?.type === 'pflash' && !has(ctx.caps, 'blockdev')) {
     ctx.out.keyval('-drive', props({ file: l.path, if: 'pflash', format: 'raw', unit: 0, readonly: l.readonly ? 'on' : undefined }));
     const vars = nvramPath(ctx);
     if (vars) ctx.out.keyval('-drive', props({ file: vars, if: 'pflash', format: 'raw', unit: 1 }));
@@ -259,7 +285,14 @@ export function readOsArgv(r: ArgvReader): void {
   const ciphers: XmlElement[] = [];
   for (const m of r.take('-M', '-machine')) {
     const p = optProps(m);
-    const type = propStr(p, 'type');
+    let type = propStr(p, 'type');
+    // NB: Proxmox versions its patched machine types as pc-i440fx-8.1+pve0; libvirt's machine
+    // names cannot hold '+', and the upstream type is the one to ask libvirt's QEMU for
+    const pve = type && /^([a-zA-Z0-9_.-]+)\+pve\d+$/.exec(type);
+    if (pve) {
+      r.diag.warn('MachineRenamed', { written: type!, machine: pve[1]!, why: "Proxmox's version suffix: libvirt's machine names have no '+'" }, m.valueSpan);
+      type = pve[1];
+    }
     if (type) d.os.machine = type;
     const accel = propStr(p, 'accel');
     if (accel) d.type = accel.split(':')[0] === 'kvm' ? 'kvm' : 'qemu';
@@ -320,4 +353,14 @@ export function readOsArgv(r: ArgvReader): void {
   if (cmdline !== undefined) d.os.cmdline = cmdline;
   if (dtb !== undefined) d.os.dtb = dtb;
   if (bios !== undefined) d.os.loader = { path: bios };
+}
+
+/** -global cfi.pflash01 secure=on: the flash is writable from SMM only, <loader secure='yes'>. */
+export function readLoaderSecureArgv(r: ArgvReader): void {
+  const loader = r.draft.os.loader;
+  for (const g of r.take('-global')) {
+    const secure = /^(?:driver=cfi\.pflash01,property=secure,value=|cfi\.pflash01\.secure=)(on|true|yes)$/.test(optText(g));
+    if (secure && loader?.type === 'pflash') r.draft.os.loader = { ...loader, secure: true };
+    else r.unclaim(g);
+  }
 }

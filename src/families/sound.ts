@@ -281,11 +281,10 @@ const MODEL_BY_DRIVER: Record<string, SoundModel> = {
 };
 
 /** QEMU's -audiodev properties back to <audio> attributes (the inverse of the tables above). */
-function readAudiodev(p: Props, span: XmlElement['span']): Audio | undefined {
-  const id = /^audio(\d+)$/.exec(propStr(p, 'id') ?? '');
+function readAudiodev(p: Props, id: number | undefined, span: XmlElement['span']): Audio | undefined {
   const drv = propStr(p, 'driver');
   const type = (Object.keys(QEMU_DRIVER) as AudioType[]).find((k) => QEMU_DRIVER[k] === drv);
-  if (!id || !type) return undefined;
+  if (id === undefined || !type) return undefined;
   const attrs: Record<string, string> = {};
   const asXml = (v: PropValue, kind: 'str' | 'num' | 'bool') => (kind === 'bool' ? (v === true || v === 'on' ? 'yes' : 'no') : String(v));
   for (const [xml, qemu, kind] of AUDIO_BACKEND[type] ?? []) if (p[qemu] !== undefined) attrs[xml] = asXml(p[qemu]!, kind);
@@ -310,20 +309,23 @@ function readAudiodev(p: Props, span: XmlElement['span']): Audio | undefined {
   const input = stream('in');
   const output = stream('out');
   const tp = propNum(p, 'timer-period');
-  return { id: Number(id[1]), type, ...(tp !== undefined ? { timerPeriod: tp } : {}), attrs, ...(input ? { input } : {}), ...(output ? { output } : {}), extra: [], ...(span ? { $span: span } : {}) };
+  return { id, type, ...(tp !== undefined ? { timerPeriod: tp } : {}), attrs, ...(input ? { input } : {}), ...(output ? { output } : {}), extra: [], ...(span ? { $span: span } : {}) };
 }
 
 export function readSoundArgv(r: ArgvReader): void {
   const d = r.draft.devices;
-  for (const o of r.take('-audiodev')) {
-    const a = readAudiodev(optProps(o), o.span);
+  const audiodevs = r.take('-audiodev');
+  // NB: libvirt's <audio id> counts from 1 and names its backends audio1, audio2…; other names
+  // (quickemu's audio0) get ids in the order of the command line, and references follow them
+  const names = audiodevs.map((o) => propStr(optProps(o), 'id') ?? '');
+  const libvirtNames = names.every((n) => /^audio[1-9]\d*$/.test(n));
+  const idOf = new Map(names.map((n, i) => [n, libvirtNames ? Number(n.slice(5)) : i + 1]));
+  audiodevs.forEach((o, i) => {
+    const a = readAudiodev(optProps(o), idOf.get(names[i]!), o.span);
     if (a) d.audios.push(a);
     else r.unclaim(o);
-  }
-  const audioRef = (p: Props): number | undefined => {
-    const m = /^audio(\d+)$/.exec(propStr(p, 'audiodev') ?? '');
-    return m ? Number(m[1]) : undefined;
-  };
+  });
+  const audioRef = (p: Props): number | undefined => idOf.get(propStr(p, 'audiodev') ?? '');
   for (const o of r.take('-soundhw')) {
     for (const m of optText(o).split(',')) {
       const model = m === 'hda' ? 'ich6' : m === 'all' ? undefined : (MODELS as readonly string[]).includes(m) ? (m as SoundModel) : undefined;
@@ -332,14 +334,18 @@ export function readSoundArgv(r: ArgvReader): void {
     }
   }
   const codecDevs = r.devices((drv) => /^hda-(duplex|micro|output)$/.test(drv));
-  for (const dev of r.devices((drv) => drv in MODEL_BY_DRIVER)) {
+  const controllers = r.devices((drv) => drv in MODEL_BY_DRIVER);
+  // NB: a codec without bus= sits on the only HDA bus there is (QEMU refuses it when there are more)
+  const hdas = controllers.filter((c) => HDA.has(MODEL_BY_DRIVER[c.driver]!));
+  for (const dev of controllers) {
     r.claim(dev.opt);
     const model = MODEL_BY_DRIVER[dev.driver]!;
     const id = propStr(dev.props, 'id');
     const codecs: Sound['codecs'][number][] = [];
     let audioId = audioRef(dev.props);
     for (const c of codecDevs) {
-      if (!id || propStr(c.props, 'bus') !== `${id}.0`) continue;
+      const bus = propStr(c.props, 'bus');
+      if (bus === undefined ? !(hdas.length === 1 && hdas[0] === dev) : !id || bus !== `${id}.0`) continue;
       r.claim(c.opt);
       codecs.push(c.driver.slice(4) as Sound['codecs'][number]);
       audioId ??= audioRef(c.props);

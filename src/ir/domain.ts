@@ -17,6 +17,8 @@ export interface Domain extends Spanned {
   readonly type: VirtType;
   readonly name: string;
   readonly uuid?: string;
+  /** <genid>: the VM generation ID (a GUID) Windows guests read through the vmgenid device */
+  readonly genid?: string;
   readonly title?: string;
   readonly description?: string;
   /** <metadata>: applications' own elements (virt-install's libosinfo os id), kept verbatim. */
@@ -32,6 +34,8 @@ export interface Domain extends Spanned {
   /** <iothreads>: how many I/O threads (iothread1…N) devices may be pinned to */
   readonly iothreads?: number;
   readonly numatune?: Numatune;
+  /** <sysinfo>: SMBIOS tables (used with <os><smbios mode='sysinfo'/>) and fw_cfg entries */
+  readonly sysinfo?: readonly Sysinfo[];
   readonly os: Os;
   readonly features: readonly Feature[];
   readonly cpu?: Cpu;
@@ -95,6 +99,10 @@ export interface Os extends Spanned {
   readonly type: 'hvm';
   readonly arch?: string;
   readonly machine?: string;
+  /** <os firmware>: libvirt picks the firmware from QEMU's descriptor files when the guest starts */
+  readonly firmware?: 'bios' | 'efi';
+  /** <firmware><feature enabled name/>: what an autoselected firmware must have (true) or lack (false) */
+  readonly firmwareFeatures?: { readonly secureBoot?: boolean; readonly enrolledKeys?: boolean };
   readonly loader?: { readonly path: string; readonly readonly?: boolean; readonly type?: 'rom' | 'pflash'; readonly secure?: boolean; readonly stateless?: boolean };
   /** the variable store: a file, or (type='network') a network image */
   readonly nvram?: { readonly path?: string; readonly template?: string; readonly source?: Extract<DiskSource, { type: 'network' }> };
@@ -105,8 +113,31 @@ export interface Os extends Spanned {
   readonly boot: readonly BootDevice[];
   readonly bootmenu?: { readonly enable: boolean; readonly timeout?: number };
   readonly bios?: { readonly useserial?: boolean; readonly rebootTimeout?: number };
+  /** <smbios mode>: the guest's SMBIOS tables: QEMU's own (emulate), the host's, or <sysinfo>'s */
+  readonly smbios?: 'emulate' | 'host' | 'sysinfo';
   readonly extra: readonly XmlElement[];
 }
+
+/** One <entry name>value</entry> of an SMBIOS table. */
+export interface SysinfoEntry {
+  readonly name: string;
+  readonly value: string;
+}
+
+export type Sysinfo =
+  | ({
+      readonly type: 'smbios';
+      readonly bios: readonly SysinfoEntry[];
+      readonly system: readonly SysinfoEntry[];
+      readonly baseBoards: readonly (readonly SysinfoEntry[])[];
+      readonly chassis: readonly SysinfoEntry[];
+      readonly oemStrings: readonly string[];
+    } & Spanned)
+  | ({
+      readonly type: 'fwcfg';
+      /** opt/… names, each with a value or the file QEMU reads it from */
+      readonly entries: readonly { readonly name: string; readonly value?: string; readonly file?: string }[];
+    } & Spanned);
 
 export type Feature =
   | ({ readonly kind: 'acpi' } & Spanned)
@@ -122,7 +153,11 @@ export interface Cpu extends Spanned {
   readonly model?: string;
   readonly fallback?: 'allow' | 'forbid';
   readonly vendor?: string;
+  /** <cpu migratable>: host-passthrough/maximum without (off) or with (on) features that block migration */
+  readonly migratable?: boolean;
   readonly topology?: { readonly sockets: number; readonly dies?: number; readonly cores: number; readonly threads: number };
+  /** <cache level mode>: the CPU cache the guest sees: emulated (an L3 of QEMU's), the host's, or none */
+  readonly cache?: { readonly level?: number; readonly mode: 'emulate' | 'passthrough' | 'disable' };
   readonly features: readonly { readonly policy: 'force' | 'require' | 'optional' | 'disable' | 'forbid'; readonly name: string }[];
   /** <numa><cell>: guest NUMA nodes (memory in KiB) */
   readonly numa?: readonly NumaCell[];

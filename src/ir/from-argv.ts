@@ -9,6 +9,8 @@ import { readCpuArgv } from '../families/cpu.js';
 import { readDisksArgv } from '../families/disk.js';
 import { readFeaturesArgv } from '../families/features.js';
 import { readGeneralArgv } from '../families/general.js';
+import { readSysinfoArgv } from '../families/sysinfo.js';
+import { absolutePaths } from './paths.js';
 import { readGraphicsArgv } from '../families/graphics.js';
 import { readHostdevsArgv } from '../families/hostdev.js';
 import { readHubsArgv } from '../families/hub.js';
@@ -23,7 +25,7 @@ import { readTpmsArgv } from '../families/tpm.js';
 import { readVsockArgv } from '../families/vsock.js';
 import { readMemoryArgv } from '../families/memory.js';
 import { readNetworksArgv } from '../families/net.js';
-import { readOsArgv } from '../families/os.js';
+import { readOsArgv, readLoaderSecureArgv } from '../families/os.js';
 import { readIommuArgv, readPanicsArgv, readWatchdogsArgv } from '../families/platform-devices.js';
 import { readProcessArgv } from '../families/process.js';
 import { readCompatArgv, readLeftoversArgv } from '../families/qemu-commandline.js';
@@ -39,6 +41,11 @@ import { finishDraft, newDraft } from './draft.js';
 export interface FromArgvOptions {
   /** Leave out what libvirt would fill in (implicit controllers, addresses, balloon, inputs). */
   readonly minimal?: boolean;
+  /**
+   * The directory the command line ran in: relative paths are resolved against it (libvirt needs
+   * absolute ones). `why` says where it comes from, for the warnings. Absent: paths stay as written.
+   */
+  readonly cwd?: { readonly dir: string; readonly why: string };
 }
 
 export interface FromArgvResult {
@@ -50,6 +57,8 @@ const READERS: ReadonlyArray<(r: ArgvReader) => void> = [
   readProcessArgv,
   readOsArgv,
   readGeneralArgv,
+  // NB: after -uuid is read: an SMBIOS type 1 UUID stands in for a missing one
+  readSysinfoArgv,
   readMemoryArgv,
   readCpuArgv,
   readFeaturesArgv,
@@ -57,6 +66,8 @@ const READERS: ReadonlyArray<(r: ArgvReader) => void> = [
   readLifecycleArgv,
   readControllersArgv,
   readDisksArgv,
+  // NB: after the disks: the loader a secure flash belongs to may be a legacy -drive if=pflash
+  readLoaderSecureArgv,
   readFilesystemsArgv,
   readNetworksArgv,
   readChardevsArgv,
@@ -128,8 +139,9 @@ export function domainFromCommandLine(cmd: CommandLine, opts: FromArgvOptions = 
   // NB: QEMU has no balloon unless asked for one, so a command line without it means
   // <memballoon model='none'/> (libvirt's default would otherwise add a virtio balloon).
   if (!draft.devices.memballoon) draft.devices.memballoon = { model: 'none', extra: [] };
-  const domain = finishDraft(draft);
+  const read = finishDraft(draft);
   if (!cmd.emulator) return fail('EmptyCommandLine', {}, cmd.emulatorSpan);
+  const domain = opts.cwd ? absolutePaths(read, opts.cwd.dir, diag, opts.cwd.why) : read;
   // NB: from-native gives libvirt 5.4's defaults (the last release with this direction), which
   // kept i440fx slot 2 for a video card even when there was none.
   return { domain: opts.minimal ? domain : applyDefaults(withQemuDiskDrivers(domain, diag), { reserveVideoSlot: true }), diagnostics: diag };

@@ -1,4 +1,5 @@
 // Domain XML -> IR: reads the document and hands each element to the family that owns it.
+import { readSysinfoXml } from '../families/sysinfo.js';
 import { Diagnostics, fail } from '../errors.js';
 import { readClockXml } from '../families/clock.js';
 import { readControllerXml } from '../families/controller.js';
@@ -69,6 +70,8 @@ const DEVICE_READERS: Readonly<Record<string, (e: XmlElement, d: DevicesDraft) =
 const DOMAIN_READERS: Readonly<Record<string, (e: XmlElement, d: DomainDraft) => void>> = {
   name: (e, d) => void (d.name = e.text.trim()),
   uuid: (e, d) => void (d.uuid = readUuid(e)),
+  genid: (e, d) => void (d.genid = e.text.trim() === '' ? '' : readUuid(e)),
+  sysinfo: (e, d) => void (d.sysinfo = [...(d.sysinfo ?? []), readSysinfoXml(e)]),
   title: (e, d) => void (d.title = e.text),
   description: (e, d) => void (d.description = e.text),
   metadata: (e, d) => void (d.metadata = e),

@@ -1,4 +1,5 @@
 // IR -> domain XML, in libvirt's element order (virDomainDefFormatInternal), 2-space indented.
+import { writeSysinfoXml } from '../families/sysinfo.js';
 import { writeClockXml } from '../families/clock.js';
 import { writeControllerXml } from '../families/controller.js';
 import { writeChardevXml } from '../families/chardev.js';
@@ -34,6 +35,8 @@ export function domainToElement(d: Domain): XmlElement {
     'domain',
     { type: d.type, ...(usesQemuNamespace(d) ? { 'xmlns:qemu': QEMU_NS } : {}) },
     writeGeneral(d),
+    // NB: libvirt writes <sysinfo> after the tuning elements, before <os>
+    (d.sysinfo ?? []).map(writeSysinfoXml),
     writeOsXml(d.os),
     writeFeaturesXml(d.features),
     d.cpu && writeCpuXml(d.cpu),

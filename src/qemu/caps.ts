@@ -15,6 +15,7 @@ interface CapSpec {
 export const CAPABILITIES = {
   kqemu: { until: '0.13', doc: 'TCG guests get -no-kqemu (kqemu accelerator present but unused)' },
   uuid: { since: '0.13', doc: '-uuid (libvirt\'s QEMU 0.12 example has none)' },
+  vmgenid: { since: '2.12', doc: '-device vmgenid (<genid>)' },
   'memory.round-up': { since: '0.13', doc: 'guest RAM rounded up to whole MiB (older libvirt rounded down)' },
   device: { since: '0.13', doc: '-device for disks, NICs, controllers, inputs, balloon; else -drive if=, -net nic, -usb' },
   chardev: { since: '0.13', doc: 'monitor and character devices through -chardev/-mon; else -monitor pty, -serial X' },
@@ -38,6 +39,8 @@ export const CAPABILITIES = {
   'drive.discard': { since: '1.5', doc: '-drive discard=unmap|ignore (<driver discard>)' },
   'drive.detect-zeroes': { since: '2.1', doc: '-drive detect-zeroes=on|off|unmap (<driver detect_zeroes>)' },
   accel: { since: '4.2', doc: '-accel tcg|kvm (else -machine accel=)' },
+  'cpu.migratable': { since: '2.12', doc: '-cpu host|max,migratable=on|off (<cpu migratable>)' },
+  'cpu.cache': { since: '3.0', doc: '-cpu …,l3-cache=off / host-cache-info=off to turn the other cache mode off' },
   'cpu.default-model': { since: '4.2', doc: 'the default -cpu model is printed explicitly' },
   'master-key': { since: '2.6', doc: 'the master-key secret object' },
   'memory-backend': { since: '5.0', doc: '-machine memory-backend=pc.ram with a memory-backend object' },

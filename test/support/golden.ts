@@ -7,7 +7,7 @@
 //   golden/CASE/from-native.minimal.xml        the same with {minimal: true}
 //   golden/CASE/PROFILE.warnings               the warnings of that profile (absent: none)
 //   golden/CASE/options.json                   optional: {"config": "qemu.conf" (a file in the
-//                                              folder), "stateDir", "envPath", "about": "…",
+//                                              folder), "stateDir", "envPath", "cwd", "about": "…",
 //                                              "oracle": [profiles printed by the real libvirt]}
 // A profile exists when its expected file exists; to add one, create the file empty and run
 // `npm run golden:update`.
@@ -22,6 +22,8 @@ export interface GoldenOptions {
   readonly config?: string;
   readonly stateDir?: string;
   readonly envPath?: string;
+  /** from-native: the directory the command line ran in (relative paths resolve from it, as with --cwd) */
+  readonly cwd?: string;
   readonly about?: string;
   /** Profiles whose expected file is the real libvirt's output: golden:update never rewrites them. */
   readonly oracle?: readonly string[];
@@ -82,7 +84,10 @@ export function runProfile(c: GoldenCase, profile: string): GoldenResult {
     return { output: printArgvLine(argv) + '\n', warnings: warningText([...read.diagnostics.items, ...diagnostics.items], c.input) };
   }
   if (c.input !== 'input.args') throw new Error(`${c.name}: ${profile} needs input.args`);
-  const { domain, diagnostics } = domainFromArgvText(text, c.input, { minimal: profile === 'from-native.minimal.xml' });
+  const { domain, diagnostics } = domainFromArgvText(text, c.input, {
+    minimal: profile === 'from-native.minimal.xml',
+    ...(c.options.cwd ? { cwd: { dir: c.options.cwd, why: 'from --cwd' } } : {}),
+  });
   return { output: domainToXml(domain), warnings: warningText(diagnostics.items, c.input) };
 }
 

@@ -1,7 +1,8 @@
 // XML -> to-native -> from-native -> XML, and the comparison of the result with the input after
 // libvirt's define-time defaults, less what a QEMU command line cannot say (each rule says why).
 import { bootIndexes } from '../../src/families/boot-order.js';
-import { applyDefaults, capsFor, domainFromArgvText, domainFromXml, domainToArgv, printArgvLine, type Domain } from '../../src/index.js';
+import { applyDefaults, capsFor, DEBIAN_OVMF, DEFAULT_CONF, domainFromArgvText, domainFromXml, domainToArgv, printArgvLine, type Domain } from '../../src/index.js';
+import { resolveFirmware } from '../../src/families/firmware.js';
 import { isQ35 } from '../../src/ir/defaults.js';
 import { defaultUsbModel } from '../../src/ir/pci-addresses.js';
 import { has } from '../../src/qemu/caps.js';
@@ -40,6 +41,8 @@ function canon(d: Domain, other: Node | undefined, version: string): Node {
   // never on a command line: descriptive elements and applications' metadata
   drop(root, (c) => ['metadata', 'title', 'description'].includes(c.name));
   const os = kids(root, 'os')[0];
+  // the command line has the guest's NVRAM copy, not the template it was made from
+  for (const n of kids(os, 'nvram')) delete n.attrs.template;
   // -machine names the machine type libvirt resolved the alias to (pc -> pc-i440fx-7.2)
   for (const t of kids(os, 'type')) {
     if (t.attrs.machine) t.attrs.machine = t.attrs.machine.replace(/^pc-i440fx-[\d.]+$/, 'pc').replace(/^pc-q35-[\d.]+$/, 'q35');
@@ -124,7 +127,9 @@ export function nativeRoundTrip(xml: string, version: string, file = 'domain.xml
   const domain = domainFromXml(xml, file).domain;
   const line = printArgvLine(domainToArgv(domain, { qemuVersion: version }).argv);
   const back = domainFromArgvText(line, `${file}.args`);
-  const before = applyDefaults(domain, { virtioTransitional: has(capsFor(version, domain.os.arch ?? 'x86_64'), 'virtio-transitional') });
+  const caps = capsFor(version, domain.os.arch ?? 'x86_64');
+  // NB: libvirt resolves <os firmware> as the guest starts: the command line has the firmware it picked
+  const before = resolveFirmware(applyDefaults(domain, { virtioTransitional: has(caps, 'virtio-transitional') }), { caps, firmware: DEBIAN_OVMF, nvramDir: DEFAULT_CONF.nvramDir });
   const gotRaw = copy(domainToElement(back.domain));
   const want = canon(before, gotRaw, version);
   const got = canon(back.domain, copy(domainToElement(before)), version);
