@@ -229,6 +229,39 @@ maybe('launch with QEMU 7.2 under TCG', () => {
     expectCleaned('looper');
   });
 
+  // a UEFI guest: <os firmware='efi'> resolved from this host's descriptors (Debian's ovmf), its
+  // variable store made from the template on the first start and kept for the next
+  (existsSync('/usr/share/qemu/firmware/60-edk2-x86_64.json') ? test : test.skip)("<os firmware='efi'>: this host's OVMF, a variable store from its template", () => {
+    const file = join(tmp, 'uefi.xml');
+    writeFileSync(
+      file,
+      `<domain type='qemu'><name>uefi</name><memory unit='MiB'>256</memory><vcpu>1</vcpu>
+  <os firmware='efi'><type arch='x86_64' machine='q35'>hvm</type><firmware><feature enabled='no' name='secure-boot'/></firmware></os>
+  <features><acpi/></features>
+  <devices><emulator>${QEMU}</emulator><memballoon model='none'/></devices></domain>
+`,
+    );
+    const r = domxml('launch', ...conn(), file);
+    expect(r.code).toBe(0);
+    const vars = join(instance().libDir, 'nvram', 'uefi_VARS.fd');
+    const pid = Number(/pid (\d+)/.exec(r.stdout)![1]);
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    expect(cmdline).toContain('"filename":"/usr/share/OVMF/OVMF_CODE_4M.fd"');
+    expect(cmdline).toContain(`"filename":"${vars}"`);
+    expect(readFileSync(vars).equals(readFileSync('/usr/share/OVMF/OVMF_VARS_4M.fd'))).toBe(true);
+    expect([statSync(vars).uid, statSync(vars).mode & 0o777]).toEqual([guestUid, 0o600]);
+    const qmp = domxml('qemu-monitor-command', ...conn(), 'uefi', '{"execute":"query-status"}');
+    expect(JSON.parse(qmp.stdout).return.status).toBe('running');
+    expect(domxml('destroy', ...conn(), 'uefi').code).toBe(0);
+    // the second start keeps the guest's variables
+    writeFileSync(vars, Buffer.alloc(statSync(vars).size, 7));
+    const again = domxml('launch', ...conn(), file);
+    expect([again.code, again.stderr]).toEqual([0, '']);
+    expect(readFileSync(vars)[0]).toBe(7);
+    expect(domxml('destroy', ...conn(), 'uefi').code).toBe(0);
+    expectCleaned('uefi');
+  });
+
   test('destroy', () => {
     const img = image('loop2.img', false);
     expect(domxml('launch', '--fix-permissions', ...conn(), guestXml('victim', img)).code).toBe(0);

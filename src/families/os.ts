@@ -173,6 +173,10 @@ function pflashNodes(ctx: EmitContext): string[] {
   const netVars = loader.stateless ? undefined : ctx.dom.os.nvram?.source;
   const vars = netVars ? '' : nvramPath(ctx);
   if (vars !== undefined) images.push({ path: vars, readOnly: false });
+  // NB: libvirt copies the template to the variable store on the first start; a command line run
+  // by hand needs that file made first (domxml launch does it)
+  const template = ctx.dom.os.nvram?.template;
+  if (ctx.runnable && vars && template) ctx.diag.warn('NvramFromTemplate', { path: vars, template }, ctx.dom.os.$span);
   return images.map((img, i) => {
     const storage = `libvirt-pflash${i}-storage`;
     const format = `libvirt-pflash${i}-format`;

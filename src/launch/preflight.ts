@@ -9,6 +9,7 @@ import type { QemuVersion } from '../qemu/version.js';
 import { allowed, checkFile, checkReachableDir, modeString, type Need } from './access.js';
 import { archOfBinary, emulatorMachines, emulatorVersion, hostArch, isExecutable, kvmState, probeEmulators, runsArch } from './emulator.js';
 import { refuse } from './errors.js';
+import { missingNvram, resolveHostFirmware } from './firmware.js';
 import { describe } from './identity.js';
 import type { Instance } from './instance.js';
 
@@ -72,7 +73,8 @@ function findSetpriv(): string {
 }
 
 export function preflight(inst: Instance, xmlFile: string, fixPermissions: boolean): Plan {
-  const { domain: dom, diagnostics } = domainFromXml(readFileSync(xmlFile, 'utf8'), xmlFile);
+  const { domain: parsed, diagnostics } = domainFromXml(readFileSync(xmlFile, 'utf8'), xmlFile);
+  let dom = parsed;
   const guest = inst.guest;
   const who = describe(guest);
   const warnings = diagnostics.items.map((d) => d.message);
@@ -104,13 +106,17 @@ export function preflight(inst: Instance, xmlFile: string, fixPermissions: boole
     }
   }
 
+  // <os firmware='efi'>: this host's firmware, and a variable store the launch will create
+  dom = resolveHostFirmware(dom, inst.conf, inst.libDir, version);
+  const nvramToCreate = missingNvram(dom)?.path;
+
   if (dom.type === 'kvm') {
     const kvm = kvmState(guest);
     if (!kvm.usable) return refuse(`<domain type='kvm'> needs KVM: ${kvm.reason}`);
   }
 
   const chown: { path: string; uid: number; gid: number }[] = [];
-  for (const f of filesOf(dom)) {
+  for (const f of filesOf(dom).filter((x) => x.path !== nvramToCreate)) {
     let owner: { uid: number; gid: number } | undefined;
     if (fixPermissions && f.exclusive && isAbsolute(f.path)) {
       try {

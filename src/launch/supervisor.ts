@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { argvWords, printArgvLine } from '../emit/argv.js';
 import { domainShortName } from '../emit/context.js';
+import { prepareNvram } from './firmware.js';
 import { domainToArgv } from '../emit/to-argv.js';
 import { placeInCgroup } from './cgroup.js';
 import { refuse } from './errors.js';
@@ -110,6 +111,10 @@ export async function launch(inst: Instance, xmlFile: string, opts: LaunchOption
     cleanup(inst, old);
     claimName(inst, dom.name);
   }
+
+  // NB: a UEFI guest's first start makes its variable store from the firmware's template
+  const nvram = prepareNvram(dom, owner);
+  if (nvram) opts.say(`created the guest's UEFI variable store ${nvram}`);
 
   const id = nextId(inst);
   const stateDir = join(inst.libDir, `domain-${domainShortName(id, dom.name)}`);
