@@ -247,7 +247,8 @@ function describe(w: Wanted): string {
 // --- define-time checks ------------------------------------------------------------------------
 
 /** libvirt's checks of <os> firmware settings (virDomainDefOSValidate and the QEMU driver's), before any selection. */
-function checkOs(dom: Domain): void {
+/** The <os> firmware settings libvirt 9.0 refuses when it defines or starts a domain (FirmwareConflict). */
+export function checkFirmwareConfig(dom: Domain): void {
   const { os } = dom;
   const { loader, nvram } = os;
   const no = (reason: string): never => fail('FirmwareConflict', { reason }, os.$span);
@@ -288,7 +289,7 @@ export interface FirmwareOptions {
  * explicit loader (and NVRAM, SMM) so that the emitters see only explicit firmware.
  */
 export function resolveFirmware(dom: Domain, opts: FirmwareOptions): Domain {
-  checkOs(dom);
+  checkFirmwareConfig(dom);
   const os = dom.os;
   if (!os.firmware) return dom;
   const w = wanted(dom, opts.caps);

@@ -2,6 +2,9 @@
 import { existsSync } from 'node:fs';
 import type { ValidationSeverity } from './diagnostic.js';
 import { attr, child, children, type XmlElement } from '../xml/tree.js';
+import { Diagnostics, DomxmlError } from '../errors.js';
+import { checkFirmwareConfig } from '../families/firmware.js';
+import { domainFromElement } from '../ir/from-xml.js';
 
 export interface RuleDoc {
   readonly severity: ValidationSeverity;
@@ -37,6 +40,7 @@ export const RULE_DOCS: Readonly<Record<string, RuleDoc>> = {
   DuplicateGraphics: { severity: 'error', doc: 'Two graphics devices of one type (QEMU supports one each of vnc, spice, sdl, dbus, egl-headless).' },
   DuplicateAlias: { severity: 'error', doc: 'Two devices with the same <alias name>: aliases must be unique.' },
   DuplicateMac: { severity: 'warning', doc: 'Two interfaces with the same MAC address: guests on one network would clash.' },
+  FirmwareConflict: { severity: 'error', doc: "<os> firmware settings libvirt refuses: a loader path, type or readonly with firmware autoselection, enrolled keys without secure boot, UEFI without ACPI, secure boot off q35 or without SMM, NVRAM with a stateless loader." },
   KvmUnavailable: { severity: 'error', doc: "type='kvm' but this host has no /dev/kvm (checked only with --host)." },
 };
 
@@ -80,8 +84,27 @@ export function semanticCheck(root: XmlElement, report: Report, options: RuleOpt
   checkDiskBus(devs, report);
   checkGraphics(devs, report);
   checkAliasesAndMacs(devs, report);
+  checkFirmware(root, report);
   if (options.host && root.attrs.type === 'kvm' && !(options.kvmAvailable ?? existsSync('/dev/kvm'))) {
     report('KvmUnavailable', "type='kvm' needs /dev/kvm, which this host does not have (use type='qemu' for emulation)", root, 'type');
+  }
+}
+
+/** The firmware rules are the compiler's own (src/families/firmware.ts), run on the domain as read. */
+function checkFirmware(root: XmlElement, report: Report): void {
+  const os = child(root, 'os');
+  if (!os) return;
+  let dom;
+  try {
+    dom = domainFromElement(root, new Diagnostics());
+  } catch {
+    return; // what keeps the domain from being read is the schema check's to report
+  }
+  try {
+    checkFirmwareConfig(dom);
+  } catch (err) {
+    if (!(err instanceof DomxmlError) || err.diagnostic.code !== 'FirmwareConflict') throw err;
+    report('FirmwareConflict', err.diagnostic.message, os);
   }
 }
 
