@@ -12,6 +12,7 @@ import { hostdevScsiControllers, withHostdevDefaults } from '../families/hostdev
 import { smartcardsWithDefaults } from '../families/smartcard.js';
 import type { Controller, Disk, Domain } from './domain.js';
 import { assignPciAddresses, defaultUsbModel, insertController } from './pci-addresses.js';
+import { withFields } from './records.js';
 
 export interface DefaultsOptions {
   /** The arch the emulator implies when the XML names none. */
@@ -41,7 +42,7 @@ export function applyDefaults(dom: Domain, opts: DefaultsOptions = {}): Domain {
 
   // NB: libvirt keeps disks sorted by target name within each bus (virDomainDiskInsert)
   const disks: Disk[] = [];
-  for (const d of dom.devices.disks) insertDisk(disks, d.address || !driveAddressFor(d) ? d : { ...d, address: driveAddressFor(d) });
+  for (const d of dom.devices.disks) insertDisk(disks, d.address || !driveAddressFor(d) ? d : withFields(d, { address: driveAddressFor(d) }));
 
   // NB: implicit controllers come in libvirt's order: the driver's defaults first (USB, q35's
   // SATA, the PCI root; qemuDomainDefAddDefaultDevices), then controllers for the drive buses in
@@ -81,11 +82,11 @@ export function applyDefaults(dom: Domain, opts: DefaultsOptions = {}): Domain {
   // (qemuDomainDefAddDefaultDevices), though it puts nothing on the command line
   const s390Panic = arch.startsWith('s390') && (machine ?? '').startsWith('s390-ccw') && !dom.devices.panics.some((p) => p.model === undefined || p.model === 's390');
   const panics = s390Panic ? [...dom.devices.panics, { model: 's390' as const, extra: [] }] : dom.devices.panics;
-  const withDefaults: Domain = {
-    ...dom,
-    os: { ...dom.os, arch, ...(machine ? { machine } : {}) },
-    devices: { ...dom.devices, disks, controllers, interfaces: interfacesWithDefaults(dom, arch, machine), ...chardevDefaults(dom.devices, x86), inputs, videos: withVideoDefaults(dom.devices.videos, dom.devices.graphics.length > 0, x86), memballoon, memories: memoriesWithSlots(dom), smartcards: cards.smartcards, hostdevs, panics },
-  };
+  // (withFields: see src/ir/records.ts for why not `{ ...dom, … }`)
+  const withDefaults: Domain = withFields(dom, {
+    os: withFields(dom.os, { arch, ...(machine ? { machine } : {}) }),
+    devices: withFields(dom.devices, { disks, controllers, interfaces: interfacesWithDefaults(dom, arch, machine), ...chardevDefaults(dom.devices, x86), inputs, videos: withVideoDefaults(dom.devices.videos, dom.devices.graphics.length > 0, x86), memballoon, memories: memoriesWithSlots(dom), smartcards: cards.smartcards, hostdevs, panics }),
+  });
   if (!x86 || !(pc || q35)) return withDefaults;
   return assignPciAddresses(withDefaults, { pc, q35 }, { virtioTransitional: opts.virtioTransitional ?? true, reserveVideoSlot: opts.reserveVideoSlot ?? false });
 }
@@ -94,7 +95,7 @@ export function applyDefaults(dom: Domain, opts: DefaultsOptions = {}): Domain {
 function withControllerModel(c: Controller, q35: boolean): Controller {
   if (c.type !== 'pci' || c.model !== undefined) return c;
   const model = c.index === 0 ? (q35 ? 'pcie-root' : 'pci-root') : q35 ? 'pcie-root-port' : 'pci-bridge';
-  return { ...c, model };
+  return withFields(c, { model });
 }
 
 function insertDisk(list: Disk[], d: Disk): void {

@@ -5,6 +5,7 @@
 import { fail, type Span } from '../errors.js';
 import type { XmlElement } from '../xml/tree.js';
 import type { Address, Controller, Domain, PciControllerOpts } from './domain.js';
+import { copyToSet, withFields } from './records.js';
 
 type Pci = Extract<Address, { type: 'pci' }>;
 
@@ -248,22 +249,22 @@ export const DEFAULT_SCSI_MODEL = 'lsilogic';
 
 export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boolean }, opts: PciAssignOptions): Domain {
   const dev = dom.devices;
-  const controllers: Array<Controller & Slotted> = dev.controllers.map((c) => ({ ...c }));
-  const disks = dev.disks.map((d) => ({ ...d }) as typeof d & Slotted);
-  const nets = dev.interfaces.map((n) => ({ ...n }) as typeof n & Slotted);
-  const sounds = dev.sounds.map((s) => ({ ...s }) as typeof s & Slotted);
-  const videos = dev.videos.map((v) => ({ ...v }) as typeof v & Slotted);
-  const inputs = dev.inputs.map((i) => ({ ...i }) as typeof i & Slotted);
-  const serials = dev.serials.map((s) => ({ ...s }) as typeof s & Slotted);
-  const balloon = dev.memballoon ? ({ ...dev.memballoon } as NonNullable<typeof dev.memballoon> & Slotted) : undefined;
-  const watchdogs = dev.watchdogs.map((w) => ({ ...w }) as typeof w & Slotted);
-  const panics = dev.panics.map((p) => ({ ...p }) as typeof p & Slotted);
-  const iommu = dev.iommu ? ({ ...dev.iommu } as NonNullable<typeof dev.iommu> & Slotted) : undefined;
-  const memories = dev.memories.map((m) => ({ ...m }) as typeof m & Slotted);
-  const hostdevs = dev.hostdevs.map((h) => ({ ...h }) as typeof h & Slotted);
-  const filesystems = dev.filesystems.map((f) => ({ ...f }) as typeof f & Slotted);
-  const rngs = dev.rngs.map((r) => ({ ...r }) as typeof r & Slotted);
-  const vsock = dev.vsock ? ({ ...dev.vsock } as NonNullable<typeof dev.vsock> & Slotted) : undefined;
+  const controllers: Array<Controller & Slotted> = dev.controllers.map((c) => copyToSet(c, 'address'));
+  const disks = dev.disks.map((d) => copyToSet(d, 'address') as typeof d & Slotted);
+  const nets = dev.interfaces.map((n) => copyToSet(n, 'address') as typeof n & Slotted);
+  const sounds = dev.sounds.map((s) => copyToSet(s, 'address') as typeof s & Slotted);
+  const videos = dev.videos.map((v) => copyToSet(v, 'address') as typeof v & Slotted);
+  const inputs = dev.inputs.map((i) => copyToSet(i, 'address') as typeof i & Slotted);
+  const serials = dev.serials.map((s) => copyToSet(s, 'address') as typeof s & Slotted);
+  const balloon = dev.memballoon ? (copyToSet(dev.memballoon, 'address') as NonNullable<typeof dev.memballoon> & Slotted) : undefined;
+  const watchdogs = dev.watchdogs.map((w) => copyToSet(w, 'address') as typeof w & Slotted);
+  const panics = dev.panics.map((p) => copyToSet(p, 'address') as typeof p & Slotted);
+  const iommu = dev.iommu ? (copyToSet(dev.iommu, 'address') as NonNullable<typeof dev.iommu> & Slotted) : undefined;
+  const memories = dev.memories.map((m) => copyToSet(m, 'address') as typeof m & Slotted);
+  const hostdevs = dev.hostdevs.map((h) => copyToSet(h, 'address') as typeof h & Slotted);
+  const filesystems = dev.filesystems.map((f) => copyToSet(f, 'address') as typeof f & Slotted);
+  const rngs = dev.rngs.map((r) => copyToSet(r, 'address') as typeof r & Slotted);
+  const vsock = dev.vsock ? (copyToSet(dev.vsock, 'address') as NonNullable<typeof dev.vsock> & Slotted) : undefined;
 
   // NB: whatever reader built the IR, the bus and slot numbers bound the work below (buses are
   // created up to the highest one named): out-of-range numbers stop here, at the device
@@ -418,7 +419,7 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
           const slot = !set.slotInUse(0, 0x1d) ? 0x1d : !set.slotInUse(0, 0x1a) ? 0x1a : undefined;
           if (slot !== undefined) {
             set.reserve(at(slot), flags, true);
-            c.address = { ...at(slot), multifunction: true };
+            c.address = withFields(at(slot), { multifunction: true });
           }
         } else if (c.type === 'pci' && c.model === 'dmi-to-pci-bridge' && !c.address && !set.slotInUse(0, 0x1e)) {
           set.reserve(at(0x1e), flags, true);
@@ -473,7 +474,7 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
           c.address = addr;
         } else {
           const a = set.next(controllerFlags(c), fn);
-          if (!set.dryRun) c.address = multifunction ? { ...a, multifunction } : a;
+          if (!set.dryRun) c.address = multifunction ? withFields(a, { multifunction }) : a;
         }
         continue;
       }
@@ -523,14 +524,12 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
     const a = d.address;
     if (!isPci(a) || a.function === 0) continue;
     const head = all.find((x) => isPci(x.address) && x.address.bus === a.bus && x.address.slot === a.slot && x.address.function === 0);
-    if (head && isPci(head.address) && head.address.multifunction === undefined) head.address = { ...head.address, multifunction: true };
+    if (head && isPci(head.address) && head.address.multifunction === undefined) head.address = withFields(head.address, { multifunction: true });
   }
 
-  const finalControllers = controllers.map((c) => (c.type === 'pci' ? { ...c, pci: pciDefaults(c) } : c));
-  return {
-    ...dom,
-    devices: {
-      ...dev,
+  const finalControllers = controllers.map((c) => (c.type === 'pci' ? withFields(c, { pci: pciDefaults(c) }) : c));
+  return withFields(dom, {
+    devices: withFields(dev, {
       controllers: finalControllers,
       disks,
       interfaces: nets,
@@ -547,8 +546,8 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
       filesystems,
       rngs,
       ...(vsock ? { vsock } : {}),
-    },
-  };
+    }),
+  });
 }
 
 /** Define-time defaults of a pci controller: QEMU model name, chassis and port numbers. */
@@ -557,21 +556,21 @@ function pciDefaults(c: Controller): PciControllerOpts | undefined {
   const a = isPci(c.address) ? c.address : undefined;
   switch (c.model) {
     case 'pci-bridge':
-      return { ...o, modelName: o.modelName ?? 'pci-bridge', chassisNr: o.chassisNr ?? c.index };
+      return withFields(o, { modelName: o.modelName ?? 'pci-bridge', chassisNr: o.chassisNr ?? c.index });
     case 'dmi-to-pci-bridge':
-      return { ...o, modelName: o.modelName ?? 'i82801b11-bridge' };
+      return withFields(o, { modelName: o.modelName ?? 'i82801b11-bridge' });
     case 'pcie-to-pci-bridge':
-      return { ...o, modelName: o.modelName ?? 'pcie-pci-bridge' };
+      return withFields(o, { modelName: o.modelName ?? 'pcie-pci-bridge' });
     case 'pcie-root-port':
-      return { ...o, modelName: o.modelName ?? 'pcie-root-port', chassis: o.chassis ?? c.index, port: o.port ?? (a ? (a.slot << 3) + a.function : 0) };
+      return withFields(o, { modelName: o.modelName ?? 'pcie-root-port', chassis: o.chassis ?? c.index, port: o.port ?? (a ? (a.slot << 3) + a.function : 0) });
     case 'pcie-switch-upstream-port':
-      return { ...o, modelName: o.modelName ?? 'x3130-upstream' };
+      return withFields(o, { modelName: o.modelName ?? 'x3130-upstream' });
     case 'pcie-switch-downstream-port':
-      return { ...o, modelName: o.modelName ?? 'xio3130-downstream', chassis: o.chassis ?? c.index, port: o.port ?? (a ? a.slot : 0) };
+      return withFields(o, { modelName: o.modelName ?? 'xio3130-downstream', chassis: o.chassis ?? c.index, port: o.port ?? (a ? a.slot : 0) });
     case 'pci-expander-bus':
-      return { ...o, modelName: o.modelName ?? 'pxb' };
+      return withFields(o, { modelName: o.modelName ?? 'pxb' });
     case 'pcie-expander-bus':
-      return { ...o, modelName: o.modelName ?? 'pxb-pcie' };
+      return withFields(o, { modelName: o.modelName ?? 'pxb-pcie' });
     default:
       return c.pci;
   }

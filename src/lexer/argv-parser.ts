@@ -177,11 +177,12 @@ function readOption(nameTok: IToken, valueTok: IToken | undefined, spanAt: Map<I
   }
   const name = normalizeOptionName(nameTok.image);
   const spec = lookupOption(nameTok.image);
-  const base = { name, written: nameTok.image, span, ...(spec ? { spec } : {}) };
-  if (!valueTok) return { ...base, value: { kind: 'none' } };
+  // NB: one literal per shape rather than `{ ...base, value }`: see src/ir/records.ts for what a
+  // literal that starts with a spread costs, paid here once per option
+  if (!valueTok) return { name, written: nameTok.image, span, ...(spec ? { spec } : {}), value: { kind: 'none' } };
   const valueSpan = spanAt.get(valueTok)!;
   const text = valueTok.image;
-  return { ...base, value: readValue(name, spec, text, valueSpan), rawValue: text, valueSpan };
+  return { name, written: nameTok.image, span, ...(spec ? { spec } : {}), value: readValue(name, spec, text, valueSpan), rawValue: text, valueSpan };
 }
 
 /** Reads one option value per the option's argument kind. */
