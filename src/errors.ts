@@ -147,6 +147,10 @@ export const CATALOGUE = {
     'warning',
     (p) => `${p.what}: the value of ${p.secret} is unknown (${p.why}): its secret object is written with an empty value`,
   ),
+  SecretUsagePlaceholder: entry<{ what: string; usage: string }>(
+    'warning',
+    (p) => `${p.what}: the command line does not say which libvirt secret holds the password: the domain refers to it as usage='${p.usage}' (define a secret with that usage, or change the reference)`,
+  ),
   SecretNotRecovered: entry<{ option: string; what: string }>(
     'warning',
     (p) => `${p.option}: the secret object holding ${p.what} is encrypted under a key the command line does not carry: the <secret> it comes from is unknown and left out`,

@@ -70,7 +70,7 @@ describe('hostdev argv', () => {
     expect(r.words).toContain('{"driver":"host_device","filename":"/dev/sg0","node-name":"libvirt-1-backend","read-only":false}');
     expect(r.warnings).toContain('HostDeviceUnresolved');
   });
-  test('iSCSI login: a secret object for the password; read back with libvirt\'s argv usage', () => {
+  test('iSCSI login: a secret object for the password; read back with a placeholder usage', () => {
     const text = xml("<controller type='scsi' index='0' model='virtio-scsi'/><hostdev mode='subsystem' type='scsi'><source protocol='iscsi' name='iqn.2000-01.com.example:t/1'><host name='h.example' port='3260'/><auth username='me'><secret type='iscsi' usage='mine'/></auth></source></hostdev>");
     const r = run(text);
     expect(r.warnings).toContain('SecretUnavailable');
@@ -79,7 +79,7 @@ describe('hostdev argv', () => {
     const s = stable(text);
     expect(s.second).toEqual(s.first);
     expect(s.xml).toContain("<auth username='me'>");
-    expect(s.xml).toContain("<secret type='iscsi' usage='qemuargv2xml_usage'/>");
+    expect(s.xml).toContain("<secret type='iscsi' usage='domxml-libvirt-1-backend-secret0'/>");
     expect(s.xml).not.toContain('qemu:arg');
   });
   test('QEMU before -blockdev: the iSCSI LUN is a -drive URI, read back', () => {

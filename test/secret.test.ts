@@ -106,9 +106,11 @@ describe('from-native', () => {
     const { argv } = domainToArgv(domainFromXml(DOMAIN(ISCSI)).domain);
     const { domain, diagnostics } = domainFromArgvText(printArgvLine(argv));
     const disk = domain.devices.disks[0]!;
-    expect(disk.source.type === 'network' && disk.source.auth).toEqual({ username: 'u', secretType: 'iscsi' });
+    // the <secret> is named by a placeholder usage derived from the secret object's id
+    expect(disk.source.type === 'network' && disk.source.auth).toEqual({ username: 'u', secretType: 'iscsi', secretUsage: 'domxml-libvirt-1-storage-auth-secret0' });
     expect(domain.qemuCommandline).toBeUndefined();
-    expect(diagnostics.items.map((d) => d.code)).toContain('SecretNotRecovered');
+    expect(diagnostics.items.map((d) => d.code)).toEqual(expect.arrayContaining(['SecretNotRecovered', 'SecretUsagePlaceholder']));
+    expect(diagnostics.items.find((d) => d.code === 'SecretUsagePlaceholder')?.message).toContain("usage='domxml-libvirt-1-storage-auth-secret0'");
     const luks = domainFromArgvText(printArgvLine(domainToArgv(domainFromXml(DOMAIN(LUKS)).domain).argv)).domain.devices.disks[0]!;
     expect([luks.driver?.type, luks.encryption]).toEqual(['raw', { format: 'luks', inSource: true }]);
   });

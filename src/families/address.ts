@@ -62,7 +62,6 @@ export function writeAddressXml(a: Address | undefined): XmlElement | undefined 
   }
 }
 
-/** QEMU's addr= for a PCI address: "0x2", or "0x1.0x2" when the function is not 0. */
 /** The highest drive controller index accepted (libvirt numbers them; QEMU has no use for more). */
 export const MAX_DRIVE_CONTROLLER = 255;
 
@@ -75,6 +74,7 @@ export function driveController(controller: number, what: string, span?: Span): 
   return controller;
 }
 
+/** QEMU's addr= for a PCI address: "0x2", or "0x1.0x2" when the function is not 0. */
 export function pciAddrText(a: { slot: number; function: number }): string {
   return a.function ? `${hex(a.slot, 0)}.${hex(a.function, 0)}` : hex(a.slot, 0);
 }
@@ -86,7 +86,6 @@ export function parsePciAddr(text: string): { slot: number; function: number } |
   return { slot: parseInt(m[1]!, 16), function: m[2] ? parseInt(m[2], 16) : 0 };
 }
 
-/** The name of PCI bus N as QEMU/libvirt call it on x86 (pci.0 is the root bus). */
 /**
  * bus=pci.N,addr=S[.F] of a -device as a PCI address (undefined without an addr); with
  * `multifunction`, the device's multifunction=on|off is kept on the address.
@@ -99,6 +98,7 @@ export function pciAddressFromProps(p: Props, opts: { readonly multifunction?: b
   return { type: 'pci', domain: 0, bus: bus ? Number(bus[1]) : 0, slot: addr.slot, function: addr.function, ...(multifunction !== undefined ? { multifunction } : {}) };
 }
 
+/** The name of PCI bus N as QEMU/libvirt call it on x86 (pci.0 is the root bus). */
 export function pciBusName(bus: number): string {
   return `pci.${bus}`;
 }

@@ -1,9 +1,9 @@
 // <controller>: usb, pci, ide, sata, scsi, virtio-serial, fdc, ccid.
 // argv: -device piix3-usb-uhci/…, virtio-scsi-pci, ahci, virtio-serial-pci, pci bridges; legacy -usb.
 import { fail } from '../errors.js';
-import { optText, type ArgvReader } from '../ir/argv-reader.js';
+import { optText, type ArgvReader, type DeviceOption } from '../ir/argv-reader.js';
 import type { Controller, ControllerType, Domain, PciControllerOpts } from '../ir/domain.js';
-import { isQ35 } from '../ir/defaults.js';
+import { isI440fx, isQ35, isX86 } from '../ir/defaults.js';
 import { DEFAULT_SCSI_MODEL, defaultUsbModel } from '../ir/pci-addresses.js';
 import { has } from '../qemu/caps.js';
 import { propNum, propStr, props, type Props } from '../qemu/props.js';
@@ -220,7 +220,10 @@ export function readControllersArgv(r: ArgvReader): void {
     d.controllers = d.controllers.filter((c) => !(c.type === 'pci' && c.index === 0));
     d.controllers.push({ type: 'pci', index: 0, model: 'pci-root', pci: { hotplug: ['on', 'true', 'yes'].includes(m[1]!) }, extra: [], $span: g.span });
   }
-  if (r.take('-usb').length) d.controllers.push({ type: 'usb', index: 0, extra: [] });
+  // NB: -usb turns on the machine's own USB controller; libvirt 5.4 read it without a model
+  const usbFlag: Controller | undefined = r.take('-usb').length ? { type: 'usb', index: 0, extra: [] } : undefined;
+  if (usbFlag) d.controllers.push(usbFlag);
+  const pc = isX86(r.draft.os.arch) && isI440fx(r.draft.os.machine ?? 'pc');
   const byDriver = new Map(Object.entries(USB_MODELS).map(([model, drv]) => [drv, model]));
   const add = (type: ControllerType, model: string | undefined, dev: ReturnType<ArgvReader['devices']>[number], more: Partial<Controller> = {}) => {
     const index = more.index ?? d.controllers.filter((c) => c.type === type).length;
@@ -248,18 +251,54 @@ export function readControllersArgv(r: ArgvReader): void {
       pci: { modelName: dev.driver, ...(chassisNr !== undefined ? { chassisNr } : {}), ...(chassis !== undefined ? { chassis } : {}), ...(port !== undefined ? { port } : {}) },
     });
   }
-  for (const dev of r.devices((drv) => byDriver.has(drv))) {
-    if (d.controllers.some((c) => c.type === 'usb' && c.index === 0 && !c.model)) d.controllers.shift();
+  const usbDevices = r.devices((drv) => byDriver.has(drv));
+  // NB: a -device names the controller -usb stood for
+  if (usbFlag && usbDevices.length) d.controllers = d.controllers.filter((c) => c !== usbFlag);
+  for (const dev of usbDevices) {
     // NB: a UHCI companion (masterbus=usb.0,firstport=N) shares its EHCI master's index
     const master = /^(.*)\.0$/.exec(propStr(dev.props, 'masterbus') ?? '');
     const owner = master ? d.controllers.find((c) => c.type === 'usb' && controllerAlias(c) === master[1]) : undefined;
     const ports = propNum(dev.props, 'p2') ?? propNum(dev.props, 'p3');
-    add('usb', byDriver.get(dev.driver), dev, {
+    add('usb', isImplicitPcUsb(dev, pc) ? undefined : byDriver.get(dev.driver), dev, {
       ...(owner ? { index: owner.index, masterStartport: propNum(dev.props, 'firstport') ?? 0 } : {}),
       ...(ports !== undefined ? { ports } : {}),
     });
   }
+  if (!d.controllers.some((c) => c.type === 'usb')) {
+    const implicit = implicitUsbController(r, pc);
+    if (implicit) d.controllers.push(implicit);
+  }
   for (const dev of r.devices((drv) => drv === 'virtio-scsi-pci' || drv === 'lsi')) add('scsi', dev.driver === 'lsi' ? 'lsilogic' : 'virtio-scsi', dev);
   for (const dev of r.devices((drv) => drv === 'virtio-serial-pci' || drv === 'virtio-serial')) add('virtio-serial', undefined, dev);
   for (const dev of r.devices((drv) => drv === 'ahci')) add('sata', undefined, dev);
+}
+
+/** QEMU properties of the USB controller libvirt puts on an i440fx machine by default. */
+const IMPLICIT_PC_USB_KEYS = new Set(['driver', 'id', 'bus', 'addr']);
+
+/**
+ * The USB controller libvirt adds to an i440fx machine has no model in the domain XML: libvirt
+ * picks piix3-uhci when it builds the command line and puts it on PIIX3's function 1.2. Exactly
+ * that device is read back without a model, as libvirt 5.4 read -usb; a model given any other
+ * way (another driver, address or option) is kept. NB: q35's implicit controller is defined with
+ * model='qemu-xhci' (qemuDomainDefAddDefaultDevices), so its model stays.
+ */
+function isImplicitPcUsb(dev: DeviceOption, pc: boolean): boolean {
+  if (!pc || dev.driver !== USB_MODELS[defaultUsbModel(false)] || propStr(dev.props, 'id') !== 'usb') return false;
+  if (Object.keys(dev.props).some((k) => !IMPLICIT_PC_USB_KEYS.has(k))) return false;
+  const a = pciAddressFromProps(dev.props);
+  return a?.type === 'pci' && a.bus === 0 && a.slot === 1 && a.function === 2;
+}
+
+/**
+ * A command line without any USB controller on an i440fx or q35 machine: QEMU gives these
+ * machines none unless -usb or a -device asks (libvirt also writes -machine usb=off), and libvirt
+ * prints nothing only for <controller type='usb' model='none'/>, since it always gives these
+ * machines a USB controller (qemuDomainDefAddDefaultDevices). NB: libvirt 5.4 added its default
+ * controller here instead, which would put a USB controller the command line never had into the
+ * domain (and -usb into its next command line).
+ */
+function implicitUsbController(r: ArgvReader, pc: boolean): Controller | undefined {
+  const q35 = isX86(r.draft.os.arch) && isQ35(r.draft.os.machine);
+  return pc || q35 ? { type: 'usb', index: 0, model: 'none', extra: [] } : undefined;
 }

@@ -163,8 +163,8 @@ const HYPERV_FLAGS = new Set(['relaxed', 'vapic', 'spinlocks', 'vpindex', 'runti
 /**
  * -cpu MODEL[,+FEAT|-FEAT|FEAT=on|off|hv_…|kvm=off…] as libvirt's parser read it: qemu32/qemu64
  * alone are QEMU's defaults (no <cpu>); some flags are not CPUID features but other elements:
- * kvmclock is a clock timer, kvm_pv_eoi the APIC's EOI, hv_* Hyper-V features, hv_crash a panic
- * device, kvm=off hides KVM.
+ * kvmclock is a clock timer, kvm-pv-eoi the APIC's EOI, kvm-pv-unhalt <pvspinlock>, hv_* Hyper-V
+ * features, hv_crash a panic device, kvm=off hides KVM.
  */
 export function readCpuArgv(r: ArgvReader): void {
   const o = r.takeLast('-cpu');
@@ -210,7 +210,9 @@ export function readCpuArgv(r: ArgvReader): void {
       const name = !m ? flag : m[1] === '+' || m[1] === '-' ? m[2]! : m[1]!;
       if (!x86) return fail('BadOptionValue', { option: '-cpu', value: flag, reason: `${d.os.arch} CPUs have no feature flags` }, o.valueSpan);
       if (name === 'kvmclock') d.clock.timers = [...d.clock.timers.filter((t) => t.name !== 'kvmclock'), { name: 'kvmclock', present: on }];
-      else if (name === 'kvm_pv_eoi') setFeature(d.features, { kind: 'apic', eoi: on ? 'on' : 'off' });
+      // NB: libvirt 5.4 spelled these kvm_pv_eoi/kvm_pv_unhalt; 9.0 writes QEMU's kvm-pv-* names
+      else if (name === 'kvm_pv_eoi' || name === 'kvm-pv-eoi') setFeature(d.features, { kind: 'apic', eoi: on ? 'on' : 'off' });
+      else if (name === 'kvm_pv_unhalt' || name === 'kvm-pv-unhalt') setFeature(d.features, { kind: 'other', element: el('pvspinlock', { state: on ? 'on' : 'off' }) });
       else features.push({ policy: on ? 'require' : 'disable', name });
     } else r.diag.warn('IgnoredProperty', { option: '-cpu', property: flag }, o.valueSpan);
   }

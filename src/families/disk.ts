@@ -12,10 +12,10 @@ import { propBool, propNum, propObj, propStr, props, type Props } from '../qemu/
 import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, reqAttr, yesNo } from '../xml/values.js';
-import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 import { controllerAlias } from './controller.js';
 import { usbBusName, usbPortOf } from './input.js';
-import { buildSecretObject, buildSecretValueObject, claimSecretObject } from './secret.js';
+import { buildSecretObject, buildSecretValueObject, claimSecretObject, placeholderSecretUsage } from './secret.js';
 import { DEFAULT_SCSI_MODEL } from '../ir/pci-addresses.js';
 
 const DISK_TYPES = ['file', 'block', 'dir', 'network', 'volume', 'nvme', 'vhostuser'] as const;
@@ -1080,8 +1080,45 @@ export function readDisksArgv(r: ArgvReader): void {
     disks.push(driveToDisk(p, bus, device, diskNameFromIndex(TARGET_PREFIX[bus] ?? 'hd', index), o.valueSpan ?? o.span, ceph !== undefined));
   }
   if (ceph) assignCephMonitors(disks, ceph.value, ceph.span);
+  // NB: a -drive URI or rbd id= names the login only: the <secret> gets a placeholder usage
+  for (const [i, d] of disks.entries()) {
+    const src = d.source.type === 'network' ? d.source : undefined;
+    if (d.auth) disks[i] = { ...d, auth: authWithSecret(r, d.auth, `${d.target.dev}-secret`, d.$span) };
+    else if (src?.auth) disks[i] = { ...d, source: { ...src, auth: authWithSecret(r, src.auth, `${d.target.dev}-secret`, d.$span) } };
+  }
   readBlockdevDisks(r);
   readVhostUserDisks(r);
+  readFloppyControllerArgv(r);
+}
+
+/**
+ * The floppy controller's boot order (see buildFloppyController): bootindexA/B of -global
+ * isa-fdc.… or of the isa-fdc device newer q35 machines need for their floppies. The device
+ * itself follows from the floppy disks, so it is read only while it says no more than that.
+ */
+function readFloppyControllerArgv(r: ArgvReader): void {
+  const floppies = r.draft.devices.disks.filter((d) => d.target.bus === 'fdc');
+  if (!floppies.length) return;
+  const boot = new Map<'A' | 'B', number>();
+  for (const g of r.take('-global')) {
+    const m = /^isa-fdc\.bootindex([AB])=(\d+)$/.exec(optText(g));
+    if (m) boot.set(m[1] as 'A' | 'B', Number(m[2]));
+    else r.unclaim(g);
+  }
+  for (const dev of r.devices((drv) => drv === 'isa-fdc')) {
+    if (Object.keys(dev.props).some((k) => !['driver', 'bootindexA', 'bootindexB'].includes(k))) continue;
+    r.claim(dev.opt);
+    for (const drive of ['A', 'B'] as const) {
+      const n = propNum(dev.props, `bootindex${drive}`);
+      if (n !== undefined) boot.set(drive, n);
+    }
+  }
+  const disks = r.draft.devices.disks;
+  for (const [drive, order] of boot) {
+    const unit = drive === 'A' ? 0 : 1;
+    const i = disks.findIndex((d) => d.target.bus === 'fdc' && (d.address?.type === 'drive' ? d.address.unit : diskIndex(d.target.dev)) === unit);
+    if (i >= 0) disks[i] = { ...disks[i]!, bootOrder: order };
+  }
 }
 
 // --- -blockdev node pairs + -device (libvirt 5.x and later) ---------------------------------
@@ -1226,7 +1263,8 @@ function readBlockdevDisks(r: ArgvReader): void {
     const reservations = readReservationsArgv(r, img.storage);
     // NB: credentials go inside the network <source>, their place since libvirt 3.9 (the
     // -blockdev era); only the -drive readers keep libvirt's older place on the <disk>
-    const src = source.auth && source.source.type === 'network' ? { ...source.source, auth: source.auth } : source.source;
+    const auth = source.auth && img.storage ? authWithSecret(r, source.auth, nodeSecretHolder(img.storage.p), img.storage.opt.span) : source.auth;
+    const src = auth && source.source.type === 'network' ? { ...source.source, auth } : source.source;
     const disk = blockdevDisk(dev.props, fe, src, img, q35, disks, dev.opt.span, dev.opt.rawValue);
     const copyOnRead = filters.some((f) => propStr(f.p, 'driver') === 'copy-on-read');
     disks.push({
@@ -1250,9 +1288,24 @@ export function readNetworkStorageNode(r: ArgvReader, o: ParsedOption): NetworkS
   const p = optProps(o);
   const src = blockdevSource(p)?.source;
   if (src?.type !== 'network') return undefined;
-  const auth = blockdevSource(p)?.auth;
+  const read = blockdevSource(p)?.auth;
+  const auth = read && authWithSecret(r, read, nodeSecretHolder(p), o.span);
   claimNodeObjects(r, { opt: o, p });
   return auth ? { ...src, auth } : src;
+}
+
+/** What names a storage node's login secret: its secret object, else the node itself. */
+function nodeSecretHolder(p: Props): string {
+  return propStr(p, 'password-secret') ?? propStr(p, 'key-secret') ?? `${propStr(p, 'node-name') ?? 'storage'}-secret`;
+}
+
+/**
+ * <auth> as a command line gives it: a login with a secret, never the <secret>'s usage or uuid,
+ * which gets a placeholder (placeholderSecretUsage) so the domain stays valid.
+ */
+function authWithSecret(r: ArgvReader, auth: DiskAuth, holder: string, span?: Span): DiskAuth {
+  if (!auth.secretType || auth.secretUsage !== undefined || auth.secretUuid !== undefined) return auth;
+  return { ...auth, secretUsage: placeholderSecretUsage(r, holder, `the ${auth.secretType === 'ceph' ? 'cephx ' : ''}login ${auth.username}`, span) };
 }
 
 /** A format node's LUKS layer: the luks driver over a raw image, or qcow2's encrypt.format=luks. */
@@ -1458,9 +1511,7 @@ function blockdevDisk(
       break;
     case 'virtio': {
       dev = nextFree('vd');
-      const pci = parsePciAddr(propStr(dp, 'addr') ?? '');
-      const pbus = /^pci\.(\d+)$/.exec(busProp);
-      if (pci) address = { type: 'pci', domain: 0, bus: pbus ? Number(pbus[1]) : 0, slot: pci.slot, function: pci.function };
+      address = pciAddressFromProps(dp);
       break;
     }
     default:
@@ -1630,11 +1681,9 @@ function readDriveWithDevice(r: ArgvReader, o: ParsedOption, p: Props, ceph: boo
   const bootindex = propNum(dev.props, 'bootindex');
   const serial = propStr(dev.props, 'serial');
   const port = /^(?:ide|sata\d+|ahci\d+)\.(\d+)$/.exec(busProp);
-  const pci = bus === 'virtio' ? parsePciAddr(propStr(dev.props, 'addr') ?? '') : undefined;
-  const pciBus = /^pci\.(\d+)$/.exec(busProp);
   const address: Address | undefined =
     sata && port ? { type: 'drive', controller: 0, bus: 0, target: 0, unit: Number(port[1]) }
-    : pci ? { type: 'pci', domain: 0, bus: pciBus ? Number(pciBus[1]) : 0, slot: pci.slot, function: pci.function }
+    : bus === 'virtio' ? pciAddressFromProps(dev.props)
     : undefined;
   disks.push({ ...disk, ...(bootindex !== undefined ? { bootOrder: bootindex } : {}), ...(serial ? { serial } : {}), ...(address ? { address } : {}) });
 }

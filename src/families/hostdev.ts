@@ -15,7 +15,7 @@ import { boolAttr, checkEnum, enumAttr, intAttr, reqAttr, yesNo } from '../xml/v
 import { driveController, pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 import { controllerAlias } from './controller.js';
 import { DEFAULT_SCSI_MODEL } from '../ir/pci-addresses.js';
-import { buildSecretObject, claimSecretObject } from './secret.js';
+import { buildSecretObject, claimSecretObject, placeholderSecretUsage } from './secret.js';
 import { usbAddressFromProps, usbPlacement } from './usb-address.js';
 
 const TYPES = ['pci', 'usb', 'scsi', 'scsi_host', 'mdev'] as const;
@@ -402,8 +402,6 @@ function buildLegacy(ctx: EmitContext, h: Hostdev): void {
 
 // --- argv -> IR --------------------------------------------------------------------------------
 
-/** The secret usage libvirt's argv parser gave secrets it found on a command line. */
-const ARGV_SECRET_USAGE = 'qemuargv2xml_usage';
 const userAlias = (id: string | undefined) => (id?.startsWith('ua-') ? { alias: id } : {});
 
 function common(p: Props): Pick<Hostdev, 'alias' | 'bootOrder' | 'acpiIndex'> {
@@ -541,9 +539,8 @@ function readScsiGeneric(r: ArgvReader, dev: DeviceOption): Hostdev | undefined 
   const user = propStr(p, 'user');
   const secretId = propStr(p, 'password-secret');
   if (claimSecretObject(r, secretId)) r.diag.warn('SecretNotRecovered', { option: '-blockdev', what: `the iSCSI password ${secretId!}` }, bd.span);
-  // NB: the secret's usage is not on the command line; libvirt's own argv parser named it
-  // qemuargv2xml_usage, which keeps the XML valid (a <secret> needs a usage or uuid)
-  const auth: DiskAuth | undefined = user !== undefined ? { username: user, secretType: 'iscsi', secretUsage: ARGV_SECRET_USAGE } : undefined;
+  const auth: DiskAuth | undefined =
+    user !== undefined ? { username: user, secretType: 'iscsi', secretUsage: placeholderSecretUsage(r, secretId ?? `${propStr(p, 'node-name') ?? 'iscsi'}-secret`, `the iSCSI login ${user} of -blockdev ${propStr(p, 'node-name') ?? ''}`, bd.span) } : undefined;
   const iqn = propStr(p, 'initiator-name');
   r.claim(bd);
   const address = scsiAddress(r, dev.props);

@@ -11,7 +11,7 @@ import { escapeQemuOpts, propBool, propNum, propObj, propStr, props, scalarText,
 import { domainShortName, type EmitContext } from '../emit/context.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, parseIntValue, parseSizeWord, reqAttr, sizeKiB, yesNo } from '../xml/values.js';
-import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 
 const MODES = ['strict', 'preferred', 'interleave', 'restrictive'] as const;
 const MODELS = ['dimm', 'nvdimm', 'virtio-pmem', 'virtio-mem'] as const;
@@ -836,8 +836,7 @@ function readMemoryDevicesArgv(r: ArgvReader, takeBackend: (id: string | undefin
     const node = propNum(p, 'node');
     const slot = propNum(p, 'slot');
     const base = propNum(p, 'addr');
-    const pci = parsePciAddr(propStr(p, 'addr') ?? '');
-    const busNo = /^pci\.(\d+)$/.exec(propStr(p, 'bus') ?? '');
+    const pci = pciAddressFromProps(p);
     const page = b.type === 'memory-backend-file' && model !== 'nvdimm' && model !== 'virtio-pmem' && b.memPath !== undefined ? pageOfPath(b.memPath) : b.hugepageKiB;
     const path = (model === 'nvdimm' || model === 'virtio-pmem') && b.memPath !== undefined ? b.memPath : undefined;
     const label = sizeOf(dev.opt, p, 'label-size', 'B');
@@ -858,7 +857,7 @@ function readMemoryDevicesArgv(r: ArgvReader, takeBackend: (id: string | undefin
     let address: Address | undefined;
     if (model === 'dimm' || model === 'nvdimm') {
       if (slot !== undefined || base !== undefined) address = { type: 'dimm', ...(slot !== undefined ? { slot } : {}), ...(base !== undefined ? { base } : {}) };
-    } else if (pci && model.startsWith('virtio')) address = { type: 'pci', domain: 0, bus: busNo ? Number(busNo[1]) : 0, slot: pci.slot, function: pci.function };
+    } else if (pci && model.startsWith('virtio')) address = pci;
     d.devices.memories.push({
       model,
       ...(share && share !== cellAccess ? { access: share } : {}),

@@ -10,7 +10,7 @@ import { domainShortName, type EmitContext } from '../emit/context.js';
 import type { Span } from '../errors.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, onOff, reqAttr } from '../xml/values.js';
-import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 import type { Bootable } from './boot-order.js';
 import { usbBusName } from './input.js';
 
@@ -614,9 +614,9 @@ function readLegacyNic(r: ArgvReader, o: ParsedOption): Partial<Draft<NetInterfa
   if (mac) out.mac = mac.toLowerCase();
   const model = propStr(p, 'model');
   if (model) out.model = modelFromDriver(model);
-  const addr = propStr(p, 'addr');
-  const pa = addr ? parsePciAddr(addr) : undefined;
-  if (pa) out.address = { type: 'pci', domain: 0, bus: 0, ...pa };
+  // NB: -net nic has no bus=: its addr= is a slot on the root bus
+  const address = pciAddressFromProps(p);
+  if (address) out.address = address;
   for (const k of Object.keys(p)) {
     if (!['type', 'macaddr', 'model', 'addr', 'vlan', 'name', 'netdev'].includes(k)) r.diag.warn('IgnoredProperty', { option: '-net nic', property: k }, o.span);
   }
@@ -775,7 +775,7 @@ function readNicDevice(r: ArgvReader, dev: DeviceOption): Partial<Draft<NetInter
   if (id?.startsWith('ua-')) out.alias = id;
   const bootindex = propNum(p, 'bootindex');
   if (bootindex !== undefined) out.bootOrder = bootindex;
-  const address = readDeviceAddress(p);
+  const address = pciAddressFromProps(p, { multifunction: true });
   if (address) out.address = address;
   const d: Draft<NetDriver> = {};
   const tx = propStr(p, 'tx');
@@ -818,14 +818,4 @@ function readNicDevice(r: ArgvReader, dev: DeviceOption): Partial<Draft<NetInter
   }
   for (const k of Object.keys(p)) if (!seen.has(k)) r.diag.warn('IgnoredProperty', { option: `-device ${dev.driver}`, property: k }, dev.opt.span);
   return out;
-}
-
-function readDeviceAddress(p: Props): Address | undefined {
-  const bus = propStr(p, 'bus');
-  const addr = propStr(p, 'addr');
-  if (addr === undefined) return undefined;
-  const pa = parsePciAddr(addr);
-  const busNo = Number(/^pcie?\.(\d+)$/.exec(bus ?? '')?.[1] ?? 0);
-  const mf = propBool(p, 'multifunction');
-  return pa ? { type: 'pci', domain: 0, bus: busNo, ...pa, ...(mf !== undefined ? { multifunction: mf } : {}) } : undefined;
 }

@@ -139,6 +139,19 @@ export function claimSecretObject(r: ArgvReader, id: string | undefined): Props 
   return optProps(o);
 }
 
+/**
+ * The usage from-native gives the <secret> of credentials a command line uses: libvirt finds a
+ * secret by usage or uuid (and the schema requires one of them), yet the command line carries
+ * only a secret object's id, its value encrypted, or a password in the clear. The placeholder
+ * is derived from `holder` (the secret object's id, or the device holding the credentials) and
+ * named in a warning, so a secret can be defined under it.
+ */
+export function placeholderSecretUsage(r: ArgvReader, holder: string, what: string, span?: Span): string {
+  const usage = `domxml-${holder}`;
+  r.diag.warn('SecretUsagePlaceholder', { what, usage }, span);
+  return usage;
+}
+
 /** The command line's secret objects by id (masterKey0, libvirt's own, is the process family's). */
 function secretObjects(r: ArgvReader): Map<string, ParsedOption> {
   const m = new Map<string, ParsedOption>();

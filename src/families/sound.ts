@@ -9,7 +9,7 @@ import type { EmitContext } from '../emit/context.js';
 import { fail } from '../errors.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, intAttr, reqAttr, yesNo } from '../xml/values.js';
-import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 import { usbBusName, usbPortOf } from './input.js';
 
 const MODELS = ['sb16', 'es1370', 'pcspk', 'ac97', 'ich6', 'ich9', 'usb', 'ich7', 'virtio'] as const;
@@ -350,14 +350,13 @@ export function readSoundArgv(r: ArgvReader): void {
       codecs.push(c.driver.slice(4) as Sound['codecs'][number]);
       audioId ??= audioRef(c.props);
     }
-    const addr = parsePciAddr(propStr(dev.props, 'addr') ?? '');
-    const bus = /^pci\.(\d+)$/.exec(propStr(dev.props, 'bus') ?? '');
+    const address = pciAddressFromProps(dev.props);
     d.sounds.push({
       model,
       // NB: one duplex codec is what libvirt adds by itself: leave it implicit
       codecs: codecs.length === 1 && codecs[0] === 'duplex' ? [] : codecs,
       ...(audioId !== undefined && audioId !== 1 ? { audioId } : {}),
-      ...(addr ? { address: { type: 'pci' as const, domain: 0, bus: bus ? Number(bus[1]) : 0, slot: addr.slot, function: addr.function } } : {}),
+      ...(address ? { address } : {}),
       extra: [],
       $span: dev.opt.span,
     });

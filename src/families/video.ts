@@ -4,12 +4,12 @@ import type { ArgvReader } from '../ir/argv-reader.js';
 import { optText } from '../ir/argv-reader.js';
 import type { Video, VideoModel } from '../ir/domain.js';
 import { has } from '../qemu/caps.js';
-import { propNum, propStr, props, type PropValue } from '../qemu/props.js';
+import { propNum, props, type PropValue } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { fail } from '../errors.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, intAttr, yesNo } from '../xml/values.js';
-import { parsePciAddr, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 
 const MODELS = ['default', 'vga', 'cirrus', 'vmvga', 'xen', 'vbox', 'qxl', 'parallels', 'virtio', 'gop', 'none', 'bochs', 'ramfb'] as const;
 const KNOWN = new Set(['model', 'driver', 'alias', 'address', 'acpi']);
@@ -211,8 +211,7 @@ export function readVideoArgv(r: ArgvReader): void {
       const n = propNum(dev.props, k);
       return n === undefined ? undefined : Math.floor((n * scale) / 1024);
     };
-    const addr = parsePciAddr(propStr(dev.props, 'addr') ?? '');
-    const bus = /^pci\.(\d+)$/.exec(propStr(dev.props, 'bus') ?? '');
+    const address = pciAddressFromProps(dev.props);
     const o = <T>(k: string, v: T | undefined) => (v === undefined ? {} : { [k]: v });
     const heads = propNum(dev.props, 'max_outputs');
     videos.push({
@@ -223,7 +222,7 @@ export function readVideoArgv(r: ArgvReader): void {
       ...o('heads', heads),
       ...(dev.driver.includes('-gl') ? { accel3d: true } : {}),
       ...o('acpiIndex', propNum(dev.props, 'acpi-index')),
-      ...(addr ? { address: { type: 'pci' as const, domain: 0, bus: bus ? Number(bus[1]) : 0, slot: addr.slot, function: addr.function } } : {}),
+      ...(address ? { address } : {}),
       extra: [],
       $span: dev.opt.span,
     });

@@ -2,12 +2,12 @@
 import type { ArgvReader } from '../ir/argv-reader.js';
 import type { Vsock } from '../ir/domain.js';
 import { has } from '../qemu/caps.js';
-import { propBool, propNum, propStr, props } from '../qemu/props.js';
+import { propNum, propStr, props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, enumAttr, intAttr, yesNo } from '../xml/values.js';
 import {
-  parsePciAddr, pciPlacement, readAddressXml, readVirtioOptionsXml, virtioModelOf, virtioModelProps, virtioOptionsAttrs,
+  pciAddressFromProps, pciPlacement, readAddressXml, readVirtioOptionsXml, virtioModelOf, virtioModelProps, virtioOptionsAttrs,
   virtioOptionsFromProps, virtioTransportProps, writeAddressXml,
 } from './address.js';
 import { passedFd } from './chardev.js';
@@ -92,9 +92,7 @@ export function readVsockArgv(r: ArgvReader): void {
     r.claim(dev.opt);
     const cid = propNum(dev.props, 'guest-cid');
     // NB: a vhostfd is /dev/vhost-vsock, which libvirt opens itself: nothing of the XML is lost
-    const addr = parsePciAddr(propStr(dev.props, 'addr') ?? '');
-    const bus = /^pci\.(\d+)$/.exec(propStr(dev.props, 'bus') ?? '');
-    const mf = propBool(dev.props, 'multifunction');
+    const address = pciAddressFromProps(dev.props, { multifunction: true });
     const driver = virtioOptionsFromProps(dev.props);
     const id = propStr(dev.props, 'id');
     r.draft.devices.vsock = {
@@ -103,7 +101,7 @@ export function readVsockArgv(r: ArgvReader): void {
       ...(cid === undefined || cid === 0 ? { autoCid: true } : { autoCid: false, cid }),
       ...(Object.keys(driver).length ? { driver } : {}),
       ...(id?.startsWith('ua-') ? { alias: id } : {}),
-      ...(addr ? { address: { type: 'pci', domain: 0, bus: bus ? Number(bus[1]) : 0, slot: addr.slot, function: addr.function, ...(mf !== undefined ? { multifunction: mf } : {}) } } : {}),
+      ...(address ? { address } : {}),
       extra: [],
       $span: dev.opt.span,
     };

@@ -156,7 +156,8 @@ function bootIndexesToBootDevs(draft: DomainDraft): void {
   const dev = draft.devices;
   if (draft.os.boot.length) return;
   const firsts: Array<[BootDevice, { bootOrder?: number } | undefined]> = [
-    ['hd', dev.disks.find((d) => d.device === 'disk')],
+    // NB: a LUN boots as a hard disk (libvirt's bootDisk covers disk and lun)
+    ['hd', dev.disks.find((d) => d.device === 'disk' || d.device === 'lun')],
     ['cdrom', dev.disks.find((d) => d.device === 'cdrom')],
     ['fd', dev.disks.find((d) => d.device === 'floppy')],
     ['network', dev.interfaces[0]],
