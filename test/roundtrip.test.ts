@@ -78,7 +78,11 @@ describe(`legacy argv -> IR -> argv (QEMU ${LEGACY} syntax)`, () => {
     expect(legacyArgv.length).toBeGreaterThanOrEqual(4);
   });
 
-  test.each(legacyArgv)('stable after one pass: %s', (_n, file) => {
+  // NB: known exception: quickemu's virtio-vga-gl and pulseaudio backend have no QEMU 0.12
+  // spelling: the first pass leaves them out (with warnings), and the second reads the defaults
+  // QEMU 0.12 then has (a cirrus VGA, no audio driver)
+  const UNSTABLE = new Set(['quickemu-from-native/input.args']);
+  test.each(legacyArgv.filter(([n]) => !UNSTABLE.has(n)))('stable after one pass: %s', (_n, file) => {
     const once = argvOnce(readFileSync(file, 'utf8'));
     expect(argvOnce(once)).toBe(once);
   });

@@ -700,7 +700,11 @@ export function readChardevsArgv(r: ArgvReader): void {
   for (const o of r.take('-mon')) {
     const ref = propStr(optProps(o), 'chardev');
     const ch = ref === undefined ? undefined : chardevs.get(ref);
-    if (ch) r.claim(ch);
+    r.settle(o);
+    if (ch) {
+      r.claim(ch);
+      r.settle(ch);
+    }
   }
   for (const o of r.take('-monitor')) void o;
 
@@ -711,6 +715,8 @@ export function readChardevsArgv(r: ArgvReader): void {
     const src = sourceFromChardev(p);
     if (!src) return undefined;
     r.claim(ch);
+    // NB: a listening socket that does not wait for its client is the only kind libvirt makes
+    if (propBool(p, 'wait') === false) r.settle(ch, 'wait');
     for (const key of ['path', 'logfile']) {
       const set = /^\/dev\/fdset\/(\d+)$/.exec(propStr(p, key) ?? '');
       if (!set) continue;

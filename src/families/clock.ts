@@ -123,5 +123,6 @@ export function readClockArgv(r: ArgvReader): void {
     }
     d.clock.timers = [...d.clock.timers, { name: 'pit', tickpolicy }];
   }
-  if (r.take('-no-hpet').length) d.clock.timers = [...d.clock.timers, { name: 'hpet', present: false }];
+  // NB: -machine hpet=off (read with -machine) may have said it already: one timer element
+  if (r.take('-no-hpet').length) d.clock.timers = [...d.clock.timers.filter((t) => t.name !== 'hpet'), { name: 'hpet', present: false }];
 }

@@ -2,15 +2,15 @@
 // argv: -device piix3-usb-uhci/…, virtio-scsi-pci, ahci, virtio-serial-pci, pci bridges; legacy -usb.
 import { fail } from '../errors.js';
 import { optText, type ArgvReader, type DeviceOption } from '../ir/argv-reader.js';
-import type { Controller, ControllerType, Domain, PciControllerOpts } from '../ir/domain.js';
+import type { Controller, ControllerType, Domain, PciControllerOpts, VirtioDriverOpts } from '../ir/domain.js';
 import { isI440fx, isQ35, isX86 } from '../ir/defaults.js';
 import { DEFAULT_SCSI_MODEL, defaultUsbModel } from '../ir/pci-addresses.js';
 import { has } from '../qemu/caps.js';
-import { propNum, propStr, props, type Props } from '../qemu/props.js';
+import { propBool, propNum, propStr, props, type Props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, intAttr, reqAttr } from '../xml/values.js';
-import { pciAddressFromProps, pciPlacement, readAddressXml, readVirtioDriverXml, virtioTransportProps, writeAddressXml, writeVirtioDriverXml } from './address.js';
+import { pciAddressFromProps, pciPlacement, readAddressXml, readVirtioDriverXml, virtioOptionsFromProps, virtioTransportProps, writeAddressXml, writeVirtioDriverXml } from './address.js';
 
 const TYPES = ['ide', 'fdc', 'scsi', 'sata', 'virtio-serial', 'ccid', 'usb', 'pci', 'xenbus', 'isa'] as const;
 const KNOWN = new Set(['address', 'alias', 'master', 'model', 'target', 'driver']);
@@ -268,9 +268,26 @@ export function readControllersArgv(r: ArgvReader): void {
     const implicit = implicitUsbController(r, pc);
     if (implicit) d.controllers.push(implicit);
   }
-  for (const dev of r.devices((drv) => drv === 'virtio-scsi-pci' || drv === 'lsi')) add('scsi', dev.driver === 'lsi' ? 'lsilogic' : 'virtio-scsi', dev);
+  for (const dev of r.devices((drv) => drv === 'virtio-scsi-pci' || drv === 'lsi')) {
+    const driver = dev.driver === 'virtio-scsi-pci' ? virtioScsiDriver(dev.props, r.iothreads) : undefined;
+    add('scsi', dev.driver === 'lsi' ? 'lsilogic' : 'virtio-scsi', dev, driver ? { driver } : {});
+  }
   for (const dev of r.devices((drv) => drv === 'virtio-serial-pci' || drv === 'virtio-serial')) add('virtio-serial', undefined, dev);
   for (const dev of r.devices((drv) => drv === 'ahci')) add('sata', undefined, dev);
+}
+
+/** virtio-scsi's <driver>: the inverse of controllerProps' (queues, I/O thread, virtio transport). */
+function virtioScsiDriver(p: Props, iothreads: ReadonlyMap<string, number>): VirtioDriverOpts | undefined {
+  const thread = propStr(p, 'iothread');
+  const d: VirtioDriverOpts = {
+    ...virtioOptionsFromProps(p),
+    ...(propNum(p, 'num_queues') !== undefined ? { queues: propNum(p, 'num_queues') } : {}),
+    ...(propNum(p, 'cmd_per_lun') !== undefined ? { cmdPerLun: propNum(p, 'cmd_per_lun') } : {}),
+    ...(propNum(p, 'max_sectors') !== undefined ? { maxSectors: propNum(p, 'max_sectors') } : {}),
+    ...(propBool(p, 'ioeventfd') !== undefined ? { ioeventfd: propBool(p, 'ioeventfd') } : {}),
+    ...(thread !== undefined && iothreads.has(thread) ? { iothread: iothreads.get(thread) } : {}),
+  };
+  return Object.keys(d).length ? d : undefined;
 }
 
 /** QEMU properties of the USB controller libvirt puts on an i440fx machine by default. */

@@ -1225,7 +1225,7 @@ function readVhostUserDisks(r: ArgvReader): void {
     r.claim(dev.opt);
     const reconnect = propNum(cp, 'reconnect');
     const source = el('source', { type: 'unix', path: propStr(cp, 'path') }, reconnect ? el('reconnect', { enabled: 'yes', timeout: reconnect }) : undefined);
-    const disk = blockdevDisk(dev.props, { bus: 'virtio', device: 'disk' }, { type: 'vhostuser', element: source }, {}, false, disks, dev.opt.span, dev.opt.rawValue);
+    const disk = blockdevDisk(dev.props, { bus: 'virtio', device: 'disk' }, { type: 'vhostuser', element: source }, {}, false, disks, dev.opt.span, dev.opt.rawValue, r.iothreads);
     // NB: the backend serves raw blocks: libvirt allows no other format on a vhost-user disk
     disks.push({ ...disk, driver: { ...disk.driver, type: 'raw' } });
   }
@@ -1265,7 +1265,9 @@ function readBlockdevDisks(r: ArgvReader): void {
     // -blockdev era); only the -drive readers keep libvirt's older place on the <disk>
     const auth = source.auth && img.storage ? authWithSecret(r, source.auth, nodeSecretHolder(img.storage.p), img.storage.opt.span) : source.auth;
     const src = auth && source.source.type === 'network' ? { ...source.source, auth } : source.source;
-    const disk = blockdevDisk(dev.props, fe, src, img, q35, disks, dev.opt.span, dev.opt.rawValue);
+    const disk = blockdevDisk(dev.props, fe, src, img, q35, disks, dev.opt.span, dev.opt.rawValue, r.iothreads);
+    // NB: libvirt names every SCSI disk's device_id after its serial or alias (drive-ALIAS): implied
+    if (propStr(dev.props, 'device_id') === (disk.serial ?? `drive-${propStr(dev.props, 'id')}`)) r.settle(dev.opt, 'device_id');
     const copyOnRead = filters.some((f) => propStr(f.p, 'driver') === 'copy-on-read');
     disks.push({
       ...disk,
@@ -1478,7 +1480,9 @@ function nextFreeName(disks: readonly Disk[], prefix: string): string {
 function blockdevDisk(
   dp: Props, fe: (typeof FRONTENDS)[string], source: DiskSource, img: ImageNodes,
   q35: boolean, disks: readonly Disk[], span: Span | undefined, raw: string | undefined,
+  iothreads: ReadonlyMap<string, number>,
 ): Disk {
+  const iothreadOf = (id: string | undefined) => (id === undefined ? undefined : iothreads.get(id));
   const format = img.format?.p;
   const storage = img.storage?.p;
   const busProp = propStr(dp, 'bus') ?? '';
@@ -1536,7 +1540,7 @@ function blockdevDisk(
     ...(vo('packed') !== undefined ? { packed: vo('packed') } : {}),
     ...(virtio && num('num-queues') !== undefined ? { queues: num('num-queues') } : {}),
     ...(virtio && num('queue-size') !== undefined ? { queueSize: num('queue-size') } : {}),
-    ...(virtio && /^iothread\d+$/.test(propStr(dp, 'iothread') ?? '') ? { iothread: Number(propStr(dp, 'iothread')!.slice('iothread'.length)) } : {}),
+    ...(virtio && iothreadOf(propStr(dp, 'iothread')) !== undefined ? { iothread: iothreadOf(propStr(dp, 'iothread')) } : {}),
   };
   const rotationRate = num('rotation_rate');
   const vendor = bus === 'scsi' ? propStr(dp, 'vendor') : undefined;
@@ -1605,7 +1609,9 @@ function driveToDisk(p: Props, bus: DiskBus, device: Disk['device'], dev: string
   const rerror = RERROR[propStr(p, 'rerror') ?? ''];
   const aio = propStr(p, 'aio');
   const io = aio === 'threads' || aio === 'native' || aio === 'io_uring' ? aio : undefined;
-  const discard = propStr(p, 'discard');
+  // NB: QEMU takes on/off as spellings of unmap/ignore (Proxmox writes discard=on)
+  const discardProp = propStr(p, 'discard');
+  const discard = discardProp === 'on' ? 'unmap' : discardProp === 'off' ? 'ignore' : discardProp;
   const dz = propStr(p, 'detect-zeroes');
   const driver: Draft<NonNullable<Disk['driver']>> = {
     ...(format ? { name: 'qemu', type: format } : {}),
@@ -1671,19 +1677,26 @@ function readDriveWithDevice(r: ArgvReader, o: ParsedOption, p: Props, ceph: boo
   // NB: as with -blockdev: ide-hd/ide-cd on q35 (its AHCI's ports are ide.N) or an AHCI are SATA
   const sata = driver.startsWith('ide-') && (/^(q35|pc-q35)/.test(r.draft.os.machine ?? '') || /^sata|^ahci/.test(busProp));
   const bus: DiskBus = sata ? 'sata' : driver.startsWith('ide-') ? 'ide' : driver.startsWith('scsi-') ? 'scsi' : driver.startsWith('virtio-blk') ? 'virtio' : driver === 'usb-storage' ? 'usb' : driver === 'floppy' ? 'fdc' : 'ide';
-  const media = driver.endsWith('-cd') || propStr(p, 'media') === 'cdrom' ? 'cdrom' : driver === 'floppy' ? 'floppy' : 'disk';
+  const mediaProp = propStr(p, 'media');
+  const media = driver.endsWith('-cd') || mediaProp === 'cdrom' ? 'cdrom' : driver === 'floppy' ? 'floppy' : 'disk';
   const ideBus = /^ide\.(\d+)$/.exec(busProp);
   const unit = propNum(dev.props, 'unit') ?? 0;
-  const used = new Set(disks.filter((d) => d.target.bus === bus).map((d) => diskIndex(d.target.dev)));
+  // NB: SATA, SCSI and USB disks share the sdX names: a name is taken whichever bus took it
+  const prefix = TARGET_PREFIX[bus] ?? 'hd';
+  const used = new Set(disks.filter((d) => (d.target.bus && TARGET_PREFIX[d.target.bus]) === prefix).map((d) => diskIndex(d.target.dev)));
   let index = bus === 'ide' && ideBus ? Number(ideBus[1]) * 2 + unit : 0;
   if (!(bus === 'ide' && ideBus)) while (used.has(index)) index++;
-  const disk = driveToDisk(p, bus, media, diskNameFromIndex(TARGET_PREFIX[bus] ?? 'hd', index), o.valueSpan ?? o.span, ceph);
+  const disk = driveToDisk(p, bus, media, diskNameFromIndex(prefix, index), o.valueSpan ?? o.span, ceph);
   const bootindex = propNum(dev.props, 'bootindex');
   const serial = propStr(dev.props, 'serial');
   const port = /^(?:ide|sata\d+|ahci\d+)\.(\d+)$/.exec(busProp);
+  const scsiCtl = /^[a-z]+?(\d*)\.\d+$/.exec(busProp);
+  const lun = propNum(dev.props, 'lun');
   const address: Address | undefined =
     sata && port ? { type: 'drive', controller: 0, bus: 0, target: 0, unit: Number(port[1]) }
     : bus === 'virtio' ? pciAddressFromProps(dev.props)
+    // NB: as with -blockdev: scsi-id is the target and lun the unit when a lun is given
+    : bus === 'scsi' && scsiCtl ? { type: 'drive', controller: Number(scsiCtl[1] || 0), bus: propNum(dev.props, 'channel') ?? 0, target: lun !== undefined ? (propNum(dev.props, 'scsi-id') ?? 0) : 0, unit: lun ?? propNum(dev.props, 'scsi-id') ?? 0 }
     : undefined;
   disks.push({ ...disk, ...(bootindex !== undefined ? { bootOrder: bootindex } : {}), ...(serial ? { serial } : {}), ...(address ? { address } : {}) });
 }

@@ -100,6 +100,8 @@ export function readGeneralArgv(r: ArgvReader): void {
   const name = r.takeLast('-name');
   if (name) {
     const p = optProps(name);
+    // NB: debug-threads names QEMU's threads and process= its process for ps: libvirt sets both itself
+    r.settle(name, 'debug-threads', 'process');
     // old libvirt: "-name NAME,process=…"; new: "-name guest=NAME,debug-threads=on"
     // NB: QEMU 0.x took everything before the first comma as the name, '=' included, where
     // QemuOpts would read "a=b" as a key: with no guest= to be found, that older reading it is
@@ -113,14 +115,19 @@ export function readGeneralArgv(r: ArgvReader): void {
     if (!UUID_RE.test(v)) fail('BadOptionValue', { option: '-uuid', value: v, reason: 'not a UUID' }, uuid.valueSpan);
     d.uuid = normalizeUuid(v);
   }
-  // libvirt's I/O threads are objects iothread1…N
+  // libvirt's I/O threads are objects iothread1…N; other names (Proxmox's iothread-virtioscsi0)
+  // are numbered after those in command-line order, and devices' iothread= follow the numbering
   const iothreads = r.take('-object').filter((o) => {
     const p = optProps(o);
-    const mine = propStr(p, 'qom-type') === 'iothread' && /^iothread\d+$/.test(propStr(p, 'id') ?? '');
+    const mine = propStr(p, 'qom-type') === 'iothread' && propStr(p, 'id') !== undefined;
     if (!mine) r.unclaim(o);
     return mine;
   });
-  if (iothreads.length) d.iothreads = Math.max(...iothreads.map((o) => Number((propStr(optProps(o), 'id') ?? '').slice('iothread'.length))));
+  const ids = iothreads.map((o) => propStr(optProps(o), 'id')!);
+  const numbered = ids.map((id) => /^iothread([1-9]\d*)$/.exec(id)?.[1]).filter((n) => n !== undefined).map(Number);
+  let next = numbered.length ? Math.max(...numbered) : 0;
+  for (const id of ids) r.iothreads.set(id, /^iothread[1-9]\d*$/.test(id) ? Number(id.slice('iothread'.length)) : ++next);
+  if (iothreads.length) d.iothreads = Math.max(...r.iothreads.values());
   const smp = r.takeLast('-smp');
   if (smp) {
     const p = optProps(smp);

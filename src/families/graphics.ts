@@ -440,7 +440,9 @@ function readVncArgv(r: ArgvReader, text: string, span: XmlElement['span'], keym
     p[eq < 0 ? kv : kv.slice(0, eq)] = eq < 0 ? 'on' : kv.slice(eq + 1);
   }
   // security and audio settings come from qemu.conf and <audio>, not the <graphics> element
+  // NB: a key of the tables is dealt with, here or by qemu.conf (VNC_CONF_ONLY): read, for the dropped-property check
   for (const k of Object.keys(p)) if (!VNC_MAPPED.has(k) && !VNC_CONF_ONLY.has(k)) r.diag.warn('IgnoredProperty', { option: '-vnc', property: k }, span);
+  else void p[k];
   // the TLS credentials (and their key's password secret) are qemu.conf's vnc_tls settings
   const creds = p['tls-creds'] !== undefined ? r.cmd.options.find((o) => o.name === '-object' && propStr(optProps(o), 'id') === p['tls-creds']) : undefined;
   if (creds) {
@@ -482,7 +484,9 @@ function readSpiceArgv(r: ArgvReader, pr: Props, span: XmlElement['span'], keyma
   const known = new Set(['port', 'tls-port', 'addr', 'unix', 'disable-ticketing', 'tls-channel', 'plaintext-channel', 'image-compression', 'jpeg-wan-compression',
     'zlib-glz-wan-compression', 'playback-compression', 'streaming-video', 'disable-copy-paste', 'disable-agent-file-xfer', 'agent-mouse', 'gl', 'rendernode',
     'seamless-migration', 'x509-dir', 'sasl', 'password', 'ipv4', 'ipv6']);
+  // NB: a key of the table is dealt with (seamless-migration and x509-dir are libvirt's own): read, for the dropped-property check
   for (const k of Object.keys(pr)) if (!known.has(k)) r.diag.warn('IgnoredProperty', { option: '-spice', property: k }, span);
+  else void pr[k];
   const unix = propBool(pr, 'unix') === true;
   const addr = propStr(pr, 'addr');
   const port = propNum(pr, 'port');

@@ -735,7 +735,10 @@ export function readMemoryArgv(r: ArgvReader): void {
   const memPath = r.takeLast('-mem-path');
   const memPrealloc = r.take('-mem-prealloc').length > 0;
   // thread-contexts are libvirt's own helpers for preallocation: nothing in the XML
-  for (const o of r.take('-object')) if (propStr(optProps(o), 'qom-type') !== 'thread-context') r.unclaim(o);
+  for (const o of r.take('-object')) {
+    if (propStr(optProps(o), 'qom-type') !== 'thread-context') r.unclaim(o);
+    else r.settle(o);
+  }
   const backends = new Map<string, ParsedOption>();
   for (const o of r.cmd.options) {
     const p = optProps(o);
@@ -745,6 +748,8 @@ export function readMemoryArgv(r: ArgvReader): void {
     const o = id !== undefined ? backends.get(id) : undefined;
     if (!o || r.isClaimed(o)) return undefined;
     r.claim(o);
+    // NB: the thread-context a backend preallocates from is libvirt's helper (see above)
+    r.settle(o, 'prealloc-context');
     return readBackend(o);
   };
   const pages: Array<{ node: number; page: number }> = [];
@@ -777,6 +782,8 @@ function readNumaArgv(r: ArgvReader, takeBackend: (id: string | undefined) => Re
   const cellBackends: Array<{ id: number; b: ReadBackend }> = [];
   for (const o of r.take('-numa')) {
     const p = optProps(o);
+    // NB: cpus= repeats (cpus=0-1,cpus=4), so it is read from the raw text
+    r.settle(o, 'cpus');
     const type = propStr(p, 'type') ?? 'node';
     if (type === 'dist') {
       const [src, dst, val] = [propNum(p, 'src'), propNum(p, 'dst'), propNum(p, 'val')];

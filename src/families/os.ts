@@ -276,6 +276,9 @@ function readPflashNode(r: ArgvReader, key: 'pflash0' | 'pflash1', node: string)
   if (!format || path === undefined) return r.diag.warn('IgnoredProperty', { option: '-machine', property: `${key}=${node}` }, undefined);
   r.claim(format);
   if (storage) r.claim(storage);
+  // NB: the nodes' driver, discard and read-only flags are what libvirt always gives a flash image
+  r.settle(format, 'driver', 'read-only');
+  if (storage) r.settle(storage, 'driver', 'auto-read-only', 'discard');
   const d = r.draft;
   if (key === 'pflash0') d.os.loader = { path, readonly: propBool(optProps(format), 'read-only') === true, type: 'pflash' };
   else d.os.nvram = { path };
@@ -311,7 +314,7 @@ export function readOsArgv(r: ArgvReader): void {
       // <ioapic driver='qemu'/> splits the irqchip (what an IOMMU's interrupt remapping needs)
       else if (k === 'kernel_irqchip' && (propStr(p, k) === 'split' || on === true)) d.features.push({ kind: 'other', element: el('ioapic', { driver: propStr(p, k) === 'split' ? 'qemu' : 'kvm' }) });
       // <timer name='hpet' present/> (QEMU 8.0 and later; -no-hpet before)
-      else if (k === 'hpet' && on !== undefined) d.clock.timers = [...d.clock.timers, { name: 'hpet', present: on }];
+      else if (k === 'hpet' && on !== undefined) d.clock.timers = [...d.clock.timers.filter((t) => t.name !== 'hpet'), { name: 'hpet', present: on }];
       // <memoryBacking><nosharepages/> turns KSM off for the guest
       else if (k === 'mem-merge' && on === false) d.memoryBacking = { ...(d.memoryBacking ?? {}), nosharepages: true };
       // NB: nvdimm=on follows from the nvdimm devices; memory-backend= is read with the backend
@@ -326,6 +329,8 @@ export function readOsArgv(r: ArgvReader): void {
   const boot = r.takeLast('-boot');
   if (boot) {
     const p = optProps(boot);
+    // NB: strict=on is what libvirt always asks for with per-device boot indexes
+    if (propStr(p, 'strict') === 'on') r.settle(boot, 'strict');
     const order = propStr(p, 'order') ?? propStr(p, 'once');
     if (order) {
       const devs: BootDevice[] = [];

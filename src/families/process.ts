@@ -63,7 +63,10 @@ export function readProcessArgv(r: ArgvReader): void {
   for (const o of r.take('-object')) {
     const p = optProps(o);
     // libvirt's own master key; other objects are not ours to drop
-    if (propStr(p, 'qom-type') === 'secret' && propStr(p, 'id') === 'masterKey0') continue;
+    if (propStr(p, 'qom-type') === 'secret' && propStr(p, 'id') === 'masterKey0') {
+      r.settle(o);
+      continue;
+    }
     // give it back: another family (memory, rng, iothread …) may own it
     r.unclaim(o);
   }

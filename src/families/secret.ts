@@ -136,6 +136,8 @@ export function claimSecretObject(r: ArgvReader, id: string | undefined): Props 
   const o = secretObjects(r).get(id);
   if (!o) return undefined;
   r.claim(o);
+  // NB: its data, IV and key id are the value in transit: the <secret> holds none of them
+  r.settle(o, 'data', 'iv', 'keyid', 'format');
   return optProps(o);
 }
 

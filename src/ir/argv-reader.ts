@@ -59,6 +59,8 @@ export interface DeviceOption {
 
 export class ArgvReader {
   private readonly claimed = new Set<ParsedOption>();
+  /** -object iothread ids to libvirt's I/O thread numbers (general.ts fills it; devices' iothread= look it up) */
+  readonly iothreads = new Map<string, number>();
   constructor(
     readonly cmd: CommandLine,
     readonly diag: Diagnostics,
@@ -95,6 +97,16 @@ export class ArgvReader {
     return this.claimed.has(o);
   }
 
+  /**
+   * Marks properties of an option as dealt with although nothing in the domain holds them (none
+   * given: all of them): libvirt's own plumbing (its monitor's socket, the master key file,
+   * -boot strict=on) that a domain implies. The caller says why.
+   */
+  settle(o: ParsedOption, ...keys: string[]): void {
+    const p = optProps(o);
+    for (const k of keys.length ? keys : Object.keys(p)) void p[k];
+  }
+
   /** Unclaimed -device options whose driver passes the test (not claimed: call claim()). */
   devices(test: (driver: string) => boolean): DeviceOption[] {
     const out: DeviceOption[] = [];
@@ -127,4 +139,40 @@ export function optProps(o: ParsedOption): Props {
 
 export function optText(o: ParsedOption): string {
   return o.value.kind === 'raw' ? o.value.text : o.rawValue ?? '';
+}
+
+/**
+ * The command line with every option's properties watched: which keys the readers look at. A
+ * reader that reads an option's properties reads those it understands, so a key it never looked at
+ * was dropped: `unread` names them (from-native warns, as nothing may be dropped silently).
+ * Readers that take an option's text whole (-cpu, -smbios) never touch its properties and are
+ * not second-guessed.
+ */
+export function watchProps(cmd: CommandLine): { readonly cmd: CommandLine; unread(o: ParsedOption): readonly string[] } {
+  const read = new Map<ParsedOption, Set<string>>();
+  const options = cmd.options.map((o) => {
+    if (o.value.kind !== 'props') return o;
+    const seen = new Set<string>();
+    const props = new Proxy(o.value.props, {
+      get(target, key, receiver) {
+        if (typeof key === 'string') seen.add(key);
+        return Reflect.get(target, key, receiver);
+      },
+      has(target, key) {
+        if (typeof key === 'string') seen.add(key);
+        return Reflect.has(target, key);
+      },
+    });
+    const watched: ParsedOption = { ...o, value: { ...o.value, props } };
+    read.set(watched, seen);
+    return watched;
+  });
+  return {
+    cmd: { ...cmd, options },
+    unread: (o) => {
+      const seen = read.get(o);
+      if (!seen?.size) return [];
+      return Object.keys(o.value.kind === 'props' ? o.value.props : {}).filter((k) => !seen.has(k));
+    },
+  };
 }

@@ -31,8 +31,9 @@ import { readProcessArgv } from '../families/process.js';
 import { readCompatArgv, readLeftoversArgv } from '../families/qemu-commandline.js';
 import { readSoundArgv } from '../families/sound.js';
 import { readVideoArgv } from '../families/video.js';
-import { parseCommandLine, type CommandLine } from '../lexer/argv-parser.js';
-import { ArgvReader } from './argv-reader.js';
+import { parseCommandLine, type CommandLine, type ParsedOption } from '../lexer/argv-parser.js';
+import { ArgvReader, optProps, watchProps } from './argv-reader.js';
+import { propStr } from '../qemu/props.js';
 import { applyDefaults } from './defaults.js';
 import type { BootDevice, Disk, Domain } from './domain.js';
 import type { DomainDraft } from './argv-reader.js';
@@ -122,8 +123,26 @@ export function domainFromCommandLine(cmd: CommandLine, opts: FromArgvOptions = 
     diag.warn('EmulatorPath', { written: cmd.emulator, path: draft.devices.emulator }, cmd.emulatorSpan);
   }
   draft.$span = cmd.emulatorSpan;
-  const r = new ArgvReader(cmd, diag, draft);
-  for (const read of READERS) read(r);
+  const watch = watchProps(cmd);
+  const r = new ArgvReader(watch.cmd, diag, draft);
+  let verbatim = new Set<ParsedOption>();
+  for (const read of READERS) {
+    // what is still unclaimed here goes to <qemu:commandline> whole
+    if (read === readLeftoversArgv) verbatim = new Set(r.unclaimed());
+    read(r);
+  }
+  // NB: after every reader: a property of a mapped option that no reader looked at was dropped
+  // (unless its reader already said so, naming it on the option's line)
+  const said = new Set(diag.items.filter((d) => d.code === 'IgnoredProperty').map((d) => `${d.span?.line}:${/property '([^'=]*)/.exec(d.message)?.[1]}`));
+  for (const o of watch.cmd.options) {
+    if (verbatim.has(o) || !r.isClaimed(o)) continue;
+    for (const k of watch.unread(o)) {
+      if (said.has(`${o.span.line}:${k}`)) continue;
+      // NB: QEMU ids are libvirt's aliases, which it makes up again; only a user alias (ua-…) is a fact
+      if (k === 'id' && !/^ua-/.test(propStr(optProps(o), 'id') ?? '')) continue;
+      diag.warn('IgnoredProperty', { option: o.name, property: k }, o.valueSpan ?? o.span);
+    }
+  }
   // QEMU's defaults where the command line says nothing (-m 128, -smp 1)
   if (!draft.memory) draft.memory = draft.currentMemory = 128 * 1024;
   if (!draft.name) {
