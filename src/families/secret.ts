@@ -15,10 +15,10 @@ import { propStr, props, type Props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { readXml } from '../xml/read.js';
 
-// NB: node:crypto is required on first use: most domains have no secret, and loading it costs a
-// cold CLI run a few milliseconds.
+// NB: node:crypto is required on first use (here and for sysinfo.ts's generation IDs): most domains
+// need none, and loading it costs a cold CLI run a few milliseconds.
 let cryptoModule: typeof import('node:crypto') | undefined;
-const crypto = (): typeof import('node:crypto') => (cryptoModule ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto'));
+export const crypto = (): typeof import('node:crypto') => (cryptoModule ??= createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto'));
 import { child } from '../xml/tree.js';
 
 /**

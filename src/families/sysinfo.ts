@@ -1,7 +1,6 @@
 // <sysinfo> (SMBIOS tables, fw_cfg entries), <os><smbios mode> and <genid>: what the guest's
 // firmware reports about the machine. argv: -smbios type=0|1|2|3|11,…; -fw_cfg name=opt/…;
 // -device vmgenid,guid=…,id=vmgenid0.
-import { createRequire } from 'node:module';
 import { fail, type Span } from '../errors.js';
 import type { ArgvReader, DomainDraft } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
@@ -12,6 +11,7 @@ import type { EmitContext } from '../emit/context.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, enumAttr, reqAttr } from '../xml/values.js';
 import { normalizeUuid } from './general.js';
+import { crypto } from './secret.js';
 
 /**
  * The SMBIOS structures libvirt fills, with the fields of each in the order libvirt writes them
@@ -49,6 +49,7 @@ export function readSysinfoXml(e: XmlElement): Sysinfo {
       $span: e.span,
     };
   }
+  const oem = child(e, 'oemStrings');
   const system = entries(child(e, 'system'), 'system').map((x) => (x.name === 'uuid' ? { ...x, value: normalizeUuid(x.value.trim()) } : x));
   return {
     type,
@@ -56,7 +57,7 @@ export function readSysinfoXml(e: XmlElement): Sysinfo {
     system,
     baseBoards: children(e, 'baseBoard').map((b) => entries(b, 'baseBoard')),
     chassis: entries(child(e, 'chassis'), 'chassis'),
-    oemStrings: children(child(e, 'oemStrings') ?? { name: '', attrs: {}, children: [], text: '' }, 'entry').map((x) => x.text),
+    oemStrings: oem ? children(oem, 'entry').map((x) => x.text) : [],
     $span: e.span,
   };
 }
@@ -142,8 +143,7 @@ export function buildGenid(ctx: EmitContext): void {
 
 /** A version 4 UUID made from a hash of the text: stable for one domain, distinct across domains. */
 function derivedGuid(text: string): string {
-  const { createHash } = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
-  const b = createHash('sha256').update(text).digest().subarray(0, 16);
+  const b = crypto().createHash('sha256').update(text).digest().subarray(0, 16);
   b[6] = (b[6]! & 0x0f) | 0x40;
   b[8] = (b[8]! & 0x3f) | 0x80;
   return normalizeUuid(b.toString('hex'));
