@@ -3,6 +3,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HostFacts, HugetlbfsMount } from '../emit/host.js';
+import { parseSizeWord } from '../xml/values.js';
 
 /** The host's facts; `root` stands for / (tests point it at a fake tree). */
 export function probeHost(root = '/'): HostFacts {
@@ -36,7 +37,7 @@ function hugetlbfsMounts(root: string): HugetlbfsMount[] {
     const [, path, type, options] = line.split(' ');
     if (type !== 'hugetlbfs' || !path) continue;
     const size = /(?:^|,)pagesize=(\d+)([KMG])(?:,|$)/i.exec(options ?? '');
-    const pageKiB = size ? Number(size[1]) * { K: 1, M: 1024, G: 1048576 }[size[2]!.toUpperCase() as 'K' | 'M' | 'G'] : dflt;
+    const pageKiB = size ? parseSizeWord(size[1]! + size[2]!)! : dflt;
     // NB: /proc/mounts escapes spaces and tabs in paths as octal (\040)
     mounts.push({ path: path.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))), pageKiB });
   }

@@ -302,7 +302,7 @@ function hugetlbfsMounts(ctx: EmitContext): readonly HugetlbfsMount[] {
   if (ctx.conf.hugetlbfsMount.length) {
     return ctx.conf.hugetlbfsMount.map((path) => {
       const m = /(\d+)([KMG])$/i.exec(path);
-      return { path, pageKiB: m ? Number(m[1]) * { K: 1, M: 1024, G: 1048576 }[m[2]!.toUpperCase() as 'K' | 'M' | 'G'] : 2048 };
+      return { path, pageKiB: m ? parseSizeWord(m[1]! + m[2]!)! : 2048 };
     });
   }
   return ctx.host.hugetlbfs?.length ? ctx.host.hugetlbfs : [{ path: '/dev/hugepages', pageKiB: 2048 }];
@@ -643,7 +643,7 @@ function readBackend(o: ParsedOption): ReadBackend {
 /** The huge page size a hugetlbfs path names (".../hugepages1G/..."), KiB; 0: the default size. */
 function pageOfPath(path: string): number | undefined {
   const m = /hugepages?(\d+)([KMG])(?:B)?(?:\/|$)/i.exec(path);
-  if (m) return Number(m[1]) * { K: 1, M: 1024, G: 1048576 }[m[2]!.toUpperCase() as 'K' | 'M' | 'G'];
+  if (m) return parseSizeWord(m[1]! + m[2]!);
   return /hugepages|hugetlbfs/i.test(path) ? 0 : undefined;
 }
 
