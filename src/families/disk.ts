@@ -1532,6 +1532,8 @@ function blockdevDisk(
   const eventIdx = virtio ? propBool(dp, 'event_idx') : undefined;
   // NB: libvirt names its driver on every disk it has defined (qemuDomainDeviceDiskDefPostParse)
   const vo = (k: string) => (virtio ? propBool(dp, k) : undefined);
+  const werror = WERROR[propStr(dp, 'werror') ?? ''];
+  const rerror = RERROR[propStr(dp, 'rerror') ?? ''];
   const drv: Draft<NonNullable<Disk['driver']>> = {
     name: 'qemu', ...(fmt ? { type: fmt } : {}), ...(cache ? { cache } : {}), ...(discard ? { discard } : {}), ...(detectZeroes ? { detectZeroes } : {}),
     ...(ioeventfd !== undefined ? { ioeventfd } : {}), ...(eventIdx !== undefined ? { eventIdx } : {}),
@@ -1541,6 +1543,10 @@ function blockdevDisk(
     ...(virtio && num('num-queues') !== undefined ? { queues: num('num-queues') } : {}),
     ...(virtio && num('queue-size') !== undefined ? { queueSize: num('queue-size') } : {}),
     ...(virtio && iothreadOf(propStr(dp, 'iothread')) !== undefined ? { iothread: iothreadOf(propStr(dp, 'iothread')) } : {}),
+    // the error policies sit on the device with -blockdev (errorProps); as with -drive, a read
+    // policy equal to the write policy is not repeated
+    ...(werror ? { errorPolicy: werror } : {}),
+    ...(rerror && rerror !== werror ? { rerrorPolicy: rerror } : {}),
   };
   const rotationRate = num('rotation_rate');
   const vendor = bus === 'scsi' ? propStr(dp, 'vendor') : undefined;
@@ -1549,7 +1555,8 @@ function blockdevDisk(
   // usb-storage is removable='off' unless the XML says on
   const removable = bus === 'usb' && propBool(dp, 'removable') === true;
   // NB: a WWN is a 64-bit number, past what a JSON double holds exactly: read its digits as written
-  const wwn = /"wwn":\s*(\d+)/.exec(raw ?? '')?.[1] ?? propStr(dp, 'wwn');
+  const wwnProp = propStr(dp, 'wwn');
+  const wwn = wwnProp === undefined ? undefined : (/"wwn":\s*(\d+)/.exec(raw ?? '')?.[1] ?? wwnProp);
   const serial = propStr(dp, 'serial');
   const boot = num('bootindex');
   const id = propStr(dp, 'id');

@@ -10,7 +10,7 @@ import type { EmitContext } from '../emit/context.js';
 import { fail } from '../errors.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, enumAttr, reqAttr } from '../xml/values.js';
-import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { pciAddressFromProps, pciPlacement, readAddressXml, virtioOptionsFromProps, writeAddressXml, writeVirtioDriverXml } from './address.js';
 import { controllerAlias } from './controller.js';
 import { defaultUsbModel } from '../ir/pci-addresses.js';
 
@@ -269,12 +269,14 @@ export function readInputsArgv(r: ArgvReader): void {
     const [type, bus] = byDriver[dev.driver]!;
     const address = bus === 'virtio' ? pciAddressFromProps(dev.props) : undefined;
     const evdev = propStr(dev.props, 'evdev');
+    // NB: a virtio input's <driver> (transport options) is kept as written in the IR (see buildInputs)
+    const transport = bus === 'virtio' ? virtioOptionsFromProps(dev.props) : {};
     inputs.push({
       type,
       bus,
       ...(evdev ? { source: { evdev } } : {}),
       ...(address ? { address } : {}),
-      extra: [],
+      extra: Object.keys(transport).length ? [writeVirtioDriverXml(transport)!] : [],
       $span: dev.opt.span,
     });
   }

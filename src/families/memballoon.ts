@@ -6,7 +6,7 @@ import { propBool, props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, intAttr, reqAttr } from '../xml/values.js';
-import { pciAddressFromProps, pciPlacement, readAddressXml, readVirtioDriverXml, virtioTransportProps, writeAddressXml, writeVirtioDriverXml } from './address.js';
+import { pciAddressFromProps, pciPlacement, readAddressXml, readVirtioDriverXml, virtioOptionsFromProps, virtioTransportProps, writeAddressXml, writeVirtioDriverXml } from './address.js';
 
 const MODELS = ['virtio', 'virtio-transitional', 'virtio-non-transitional', 'xen', 'none'] as const;
 const KNOWN = new Set(['address', 'alias', 'stats', 'driver']);
@@ -68,8 +68,10 @@ export function readMemballoonArgv(r: ArgvReader): void {
     const deflate = propBool(dev.props, 'deflate-on-oom');
     const fpr = propBool(dev.props, 'free-page-reporting');
     const model = dev.driver.endsWith('-non-transitional') ? 'virtio-non-transitional' : dev.driver.endsWith('-transitional') ? 'virtio-transitional' : 'virtio';
+    const driver = virtioOptionsFromProps(dev.props);
     d.memballoon = {
       model,
+      ...(Object.keys(driver).length ? { driver } : {}),
       ...(deflate !== undefined ? { autodeflate: deflate } : {}),
       ...(fpr !== undefined ? { freePageReporting: fpr } : {}),
       ...(address ? { address } : {}),
