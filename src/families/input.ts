@@ -11,6 +11,7 @@ import { fail } from '../errors.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, enumAttr, reqAttr } from '../xml/values.js';
 import { pciAddressFromProps, pciPlacement, readAddressXml, virtioOptionsFromProps, writeAddressXml, writeVirtioDriverXml } from './address.js';
+import { usbAddressFromProps } from './usb-address.js';
 import { controllerAlias } from './controller.js';
 import { defaultUsbModel } from '../ir/pci-addresses.js';
 
@@ -267,7 +268,7 @@ export function readInputsArgv(r: ArgvReader): void {
   for (const dev of r.devices((drv) => drv in byDriver)) {
     r.claim(dev.opt);
     const [type, bus] = byDriver[dev.driver]!;
-    const address = bus === 'virtio' ? pciAddressFromProps(dev.props) : undefined;
+    const address = bus === 'virtio' ? pciAddressFromProps(dev.props) : bus === 'usb' ? usbAddressFromProps(r, dev.props, dev.opt.span) : undefined;
     const evdev = propStr(dev.props, 'evdev');
     // NB: a virtio input's <driver> (transport options) is kept as written in the IR (see buildInputs)
     const transport = bus === 'virtio' ? virtioOptionsFromProps(dev.props) : {};
