@@ -184,9 +184,11 @@ describe('-o FILE never loses the old file', () => {
     writeFileSync(args, `qemu-system-x86_64 -m 64 ${'-display none '.repeat(20000)}`);
     for (const delay of [50, 200, 400, 800]) {
       const child = spawn(BIN, ['from-native', 'qemu-argv', '-q', '-o', out, args], { cwd: ROOT, stdio: 'ignore' });
+      // NB: listening before the delay: a run that finishes first must not leave us waiting for an exit already past
+      const exited = new Promise((r) => child.on('exit', r));
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
-      await new Promise((r) => child.on('exit', r));
+      await exited;
       const now = readFileSync(out, 'utf8');
       // either untouched or the complete new output, never a half
       if (now !== 'old\n') expect(now).toMatch(/<\/domain>\n$/);
