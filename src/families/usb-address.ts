@@ -16,18 +16,15 @@ export function usbPlacement(dom: Domain, dev: object & { address?: Address }): 
  * -device with that id (whatever the alias), else libvirt's own names usb, usb1… */
 export function usbAddressFromProps(r: ArgvReader, p: Props, span?: Span): Address | undefined {
   const busProp = propStr(p, 'bus');
-  const bus = /^(.+)\.0$/.exec(busProp ?? '')?.[1];
-  if (bus === undefined) {
-    // NB: a bus no USB controller of the command line provides (one from -readconfig, say) is dropped, said so
-    if (busProp !== undefined) r.diag.warn('IgnoredProperty', { option: '-device', property: `bus=${busProp}` }, span);
-    return undefined;
-  }
-  const opt = r.cmd.options.find((o) => o.name === '-device' && propStr(optProps(o), 'id') === bus);
+  if (busProp === undefined) return undefined;
+  const bus = /^(.+)\.0$/.exec(busProp)?.[1];
+  const opt = bus === undefined ? undefined : r.cmd.options.find((o) => o.name === '-device' && propStr(optProps(o), 'id') === bus);
   const ctl = opt && r.draft.devices.controllers.find((c) => c.type === 'usb' && c.$span === opt.span);
-  const numbered = /^usb(\d*)$/.exec(bus);
+  const numbered = bus === undefined ? null : /^usb(\d*)$/.exec(bus);
   const index = ctl?.index ?? (numbered ? Number(numbered[1] || 0) : undefined);
   if (index === undefined) {
-    r.diag.warn('IgnoredProperty', { option: '-device', property: `bus=${busProp!}` }, span);
+    // NB: a bus no USB controller of the command line provides (one from -readconfig, say) is dropped, said so
+    r.diag.warn('IgnoredProperty', { option: '-device', property: `bus=${busProp}` }, span);
     return undefined;
   }
   const port = propStr(p, 'port');
