@@ -52,6 +52,14 @@ export const CATALOGUE = {
     'warning',
     (p) => `${p.option}: property '${p.property}' is not mapped and was dropped`,
   ),
+  KeptAsOverride: entry<{ option: string; property: string; alias: string }>(
+    'warning',
+    (p) => `${p.option}: property '${p.property}' has no domain XML equivalent: kept in <qemu:override> of device '${p.alias}'`,
+  ),
+  NumaInitiatorDerived: entry<{ node: number; given: number; derived: string }>(
+    'warning',
+    (p) => `-numa node,nodeid=${p.node}: initiator=${p.given} is not kept: libvirt derives a node's initiator (the node itself when it has CPUs, else the one with the lowest latency or highest bandwidth to it, else the first node with CPUs), here ${p.derived}`,
+  ),
   MachineRenamed: entry<{ written: string; machine: string; why: string }>(
     'warning',
     (p) => `machine type ${p.written} is written as ${p.machine} (${p.why})`,
@@ -79,6 +87,10 @@ export const CATALOGUE = {
   HostSideUnknown: entry<{ option: string; what: string; outcome: string }>(
     'warning',
     (p) => `${p.option}: ${p.what} is set up on the host, not on the command line: ${p.outcome}`,
+  ),
+  HostConfig: entry<{ option: string; what: string; setting: string }>(
+    'warning',
+    (p) => `${p.option}: ${p.what} is qemu.conf's ${p.setting}, not the domain's: to-native prints it again from a qemu.conf (--config) that sets it`,
   ),
   ArgvLimit: entry<{ what: string; size: number; limit: number }>(
     'error',
@@ -169,6 +181,11 @@ export const CATALOGUE = {
   ),
   FirmwareConflict: entry<{ reason: string }>('error', (p) => p.reason),
   BadVersion: entry<{ value: string }>('error', (p) => `bad QEMU version '${p.value}': expected X.Y or X.Y.Z`),
+  NumadPlacement: entry<{ mode: string }>(
+    'warning',
+    (p) => `automatic NUMA placement: libvirt asks numad for the host nodes when it starts the domain and binds guest RAM to them (mode ${p.mode}); that binding is left out of the command line`,
+  ),
+  NumaInvalid: entry<{ reason: string }>('error', (p) => `guest NUMA topology: ${p.reason}`),
 
   // --- configuration and CLI ---------------------------------------------------------------
   ConfigSyntax: entry<{ reason: string }>('error', (p) => `qemu.conf: ${p.reason}`),

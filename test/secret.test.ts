@@ -112,6 +112,6 @@ describe('from-native', () => {
     expect(diagnostics.items.map((d) => d.code)).toEqual(expect.arrayContaining(['SecretNotRecovered', 'SecretUsagePlaceholder']));
     expect(diagnostics.items.find((d) => d.code === 'SecretUsagePlaceholder')?.message).toContain("usage='domxml-libvirt-1-storage-auth-secret0'");
     const luks = domainFromArgvText(printArgvLine(domainToArgv(domainFromXml(DOMAIN(LUKS)).domain).argv)).domain.devices.disks[0]!;
-    expect([luks.driver?.type, luks.encryption]).toEqual(['raw', { format: 'luks', inSource: true }]);
+    expect([luks.driver?.type, luks.encryption]).toEqual(['raw', { format: 'luks', secretUsage: 'domxml-libvirt-1-format-encryption-secret0', inSource: true }]);
   });
 });

@@ -156,7 +156,7 @@ const TO_NATIVE_OPTIONS = {
 const FROM_NATIVE_OPTIONS = {
   pid: { type: 'number', describe: 'read the command line of a running QEMU from /proc/PID' },
   minimal: { type: 'boolean', describe: 'leave out what libvirt fills in (implicit controllers, addresses, balloon, inputs)' },
-  strict: { type: 'boolean', describe: 'fail when an option has to be kept verbatim in <qemu:commandline>' },
+  strict: { type: 'boolean', describe: 'fail when an option has to be kept verbatim in <qemu:commandline> (or a -device property in <qemu:override>)' },
   cwd: { type: 'string', describe: 'the directory the command line ran in: relative paths are resolved from it (default: the current one; --pid: the process\'s)' },
   output: { alias: 'o', type: 'string', describe: 'write to FILE (atomically) instead of stdout' },
   quiet: { alias: 'q', type: 'boolean', describe: 'no warnings' },

@@ -12,7 +12,8 @@ import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, onOff, yesNo } from '../xml/values.js';
 import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 import { usbBusName, usbPortOf } from './input.js';
-import { buildSecretObject } from './secret.js';
+import { buildSecretObject, claimSecretObject } from './secret.js';
+import { DEFAULT_CONF } from '../qemu/config.js';
 
 const KNOWN = new Set(['source', 'protocol', 'log', 'target', 'alias', 'address']);
 const TYPES = ['null', 'vc', 'pty', 'dev', 'file', 'pipe', 'stdio', 'udp', 'tcp', 'unix', 'spicevmc', 'spiceport', 'nmdm', 'qemu-vdagent', 'dbus'] as const;
@@ -293,6 +294,55 @@ export function passFile(ctx: EmitContext, opaque: string): string {
   const set = st.nextSet++;
   ctx.out.keyval('-add-fd', props({ set, fd: st.nextFd++, opaque }));
   return `/dev/fdset/${set}`;
+}
+
+/**
+ * Claims the -add-fd options of an fd set path (/dev/fdset/N, see passFile); true when the path
+ * is one. The descriptor is libvirt's to open (the caller reports it); the set's opaque name is
+ * libvirt's "ALIAS-ROLE" for it, news (warned) only when it is some other name.
+ */
+export function claimFdSet(r: ArgvReader, path: string | undefined, opaque: string): boolean {
+  const set = /^\/dev\/fdset\/(\d+)$/.exec(path ?? '');
+  if (!set) return false;
+  for (const o of r.unclaimed()) {
+    if (o.name !== '-add-fd' || propStr(optProps(o), 'set') !== set[1]) continue;
+    r.claim(o);
+    r.settle(o, 'fd');
+    r.expect(o, 'opaque', opaque);
+  }
+  return true;
+}
+
+/**
+ * Settles what libvirt derives for a -chardev from the domain (buildChardev): a listening socket
+ * never waits for its client (wait=off); a spicevmc channel is named for its device (vdagent,
+ * usbredir, smartcard) and qemu-vdagent is vdagent. Other values have no XML home: warned.
+ */
+export function settleChardev(r: ArgvReader, ch: ParsedOption, spicevmcName = 'vdagent'): void {
+  const p = optProps(ch);
+  const backend = propStr(p, 'backend');
+  if (propBool(p, 'server')) r.expect(ch, 'wait', false);
+  if (backend === 'spicevmc') r.expect(ch, 'name', spicevmcName);
+  else if (backend === 'qemu-vdagent') r.expect(ch, 'name', 'vdagent');
+}
+
+/**
+ * Settles a tls-creds-x509 object libvirt builds from qemu.conf (the caller claims it and its
+ * key's secret): the endpoint follows from the domain; the certificate directory and whether a
+ * server verifies its clients are the host's `${setting}_tls_x509_*` settings, named in a warning
+ * when they are not libvirt's defaults (a client always verifies its server).
+ */
+export function settleTlsCreds(r: ArgvReader, o: ParsedOption, endpoint: 'server' | 'client', setting: string): void {
+  const p = optProps(o);
+  r.expect(o, 'endpoint', endpoint);
+  const dir = propStr(p, 'dir');
+  if (dir !== undefined && dir !== DEFAULT_CONF.defaultTlsX509CertDir) {
+    r.diag.warn('HostConfig', { option: '-object', what: `the TLS certificate directory ${dir}`, setting: `${setting}_tls_x509_cert_dir` }, o.span);
+  }
+  const verify = propBool(p, 'verify-peer');
+  if (verify !== undefined && verify !== (endpoint === 'client')) {
+    r.diag.warn('HostConfig', { option: '-object', what: `verify-peer=${verify}`, setting: `${setting}_tls_x509_verify` }, o.span);
+  }
 }
 
 /** Where libvirt puts a virtio channel's socket when the XML names none. */
@@ -715,13 +765,12 @@ export function readChardevsArgv(r: ArgvReader): void {
     const src = sourceFromChardev(p);
     if (!src) return undefined;
     r.claim(ch);
-    // NB: a listening socket that does not wait for its client is the only kind libvirt makes
-    if (propBool(p, 'wait') === false) r.settle(ch, 'wait');
-    for (const key of ['path', 'logfile']) {
-      const set = /^\/dev\/fdset\/(\d+)$/.exec(propStr(p, key) ?? '');
-      if (!set) continue;
-      r.diag.warn('PassedDescriptor', { option: '-chardev', what: `${key}=${set[0]}` }, ch.span);
-      for (const o of r.unclaimed()) if (o.name === '-add-fd' && propStr(optProps(o), 'set') === set[1]) r.claim(o);
+    settleChardev(r, ch);
+    // NB: libvirt names the fd sets of a chardev's files after the device: ALIAS-source, ALIAS-log
+    const devId = (propStr(p, 'id') ?? '').replace(/^char/, '');
+    for (const [key, role] of [['path', 'source'], ['logfile', 'log']] as const) {
+      const path = propStr(p, key);
+      if (claimFdSet(r, path, `${devId}-${role}`)) r.diag.warn('PassedDescriptor', { option: '-chardev', what: `${key}=${path}` }, ch.span);
     }
     if (propStr(p, 'fd') !== undefined) r.diag.warn('PassedDescriptor', { option: '-chardev', what: `the listening socket fd=${propStr(p, 'fd')}` }, ch.span);
     // NB: the TLS credentials object comes from qemu.conf (chardev_tls_x509_*), not the XML
@@ -730,9 +779,8 @@ export function readChardevsArgv(r: ArgvReader): void {
     const credsObj = objects.find((o) => propStr(optProps(o), 'id') === creds);
     if (credsObj) {
       r.claim(credsObj);
-      const secret = propStr(optProps(credsObj), 'passwordid');
-      const secretObj = objects.find((o) => propStr(optProps(o), 'id') === secret);
-      if (secretObj) r.claim(secretObj);
+      settleTlsCreds(r, credsObj, propBool(p, 'server') ? 'server' : 'client', 'chardev');
+      claimSecretObject(r, propStr(optProps(credsObj), 'passwordid'));
     }
     return src;
   };

@@ -226,12 +226,16 @@ export function readControllersArgv(r: ArgvReader): void {
   const pc = isX86(r.draft.os.arch) && isI440fx(r.draft.os.machine ?? 'pc');
   const byDriver = new Map(Object.entries(USB_MODELS).map(([model, drv]) => [drv, model]));
   const add = (type: ControllerType, model: string | undefined, dev: ReturnType<ArgvReader['devices']>[number], more: Partial<Controller> = {}) => {
-    const index = more.index ?? d.controllers.filter((c) => c.type === type).length;
+    // NB: USB companions share their master's index: they do not count
+    const index = more.index ?? d.controllers.filter((c) => c.type === type && c.masterStartport === undefined).length;
     const address = pciAddressFromProps(dev.props, { multifunction: true });
+    // user aliases (ua-…) are the only ids the XML carries (companions name their master by it)
+    const id = propStr(dev.props, 'id');
     d.controllers.push({
       type,
       index,
       ...(model ? { model } : {}),
+      ...(id?.startsWith('ua-') ? { alias: id } : {}),
       ...more,
       ...(address ? { address } : {}),
       extra: [],
@@ -272,7 +276,12 @@ export function readControllersArgv(r: ArgvReader): void {
     const driver = dev.driver === 'virtio-scsi-pci' ? virtioScsiDriver(dev.props, r.iothreads) : undefined;
     add('scsi', dev.driver === 'lsi' ? 'lsilogic' : 'virtio-scsi', dev, driver ? { driver } : {});
   }
-  for (const dev of r.devices((drv) => drv === 'virtio-serial-pci' || drv === 'virtio-serial')) add('virtio-serial', undefined, dev);
+  for (const dev of r.devices((drv) => drv === 'virtio-serial-pci' || drv === 'virtio-serial')) {
+    // the inverse of controllerProps': virtio transport options, ports and MSI vectors
+    const driver = virtioOptionsFromProps(dev.props);
+    const [ports, vectors] = [propNum(dev.props, 'max_ports'), propNum(dev.props, 'vectors')];
+    add('virtio-serial', undefined, dev, { ...(Object.keys(driver).length ? { driver } : {}), ...(ports !== undefined ? { ports } : {}), ...(vectors !== undefined ? { vectors } : {}) });
+  }
   for (const dev of r.devices((drv) => drv === 'ahci')) add('sata', undefined, dev);
 }
 

@@ -6,7 +6,7 @@ import { fail } from '../errors.js';
 import { has } from '../qemu/caps.js';
 import type { EmitContext } from '../emit/context.js';
 import { featureElement, stateOf } from './features.js';
-import { readCellMemoryXml, writeCellMemory } from './memory.js';
+import { readCellMemoryXml, readInterconnectsXml, writeCellMemory, writeInterconnectsXml } from './memory.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, enumAttr, intAttr, reqAttr } from '../xml/values.js';
 
@@ -18,6 +18,8 @@ export function readCpuXml(e: XmlElement): Cpu {
   const topo = child(e, 'topology');
   const vendor = child(e, 'vendor');
   const cache = child(e, 'cache');
+  const numa = child(e, 'numa');
+  const interconnects = numa && child(numa, 'interconnects');
   return {
     ...(e.attrs.mode ? { mode: enumAttr(e, 'mode', ['custom', 'host-model', 'host-passthrough', 'maximum'] as const) } : {}),
     ...(e.attrs.match ? { match: enumAttr(e, 'match', ['minimum', 'exact', 'strict'] as const) } : {}),
@@ -37,7 +39,8 @@ export function readCpuXml(e: XmlElement): Cpu {
       : {}),
     ...(cache ? { cache: { ...(intAttr(cache, 'level') !== undefined ? { level: intAttr(cache, 'level') } : {}), mode: checkEnum(cache, 'cpu cache mode', reqAttr(cache, 'mode'), ['emulate', 'passthrough', 'disable'] as const) } } : {}),
     features: children(e, 'feature').map((f) => ({ policy: checkEnum(f, 'cpu feature policy', f.attrs.policy ?? 'require', POLICIES), name: reqAttr(f, 'name') })),
-    ...(child(e, 'numa') ? { numa: children(child(e, 'numa')!, 'cell').map(readNumaCell) } : {}),
+    ...(numa ? { numa: children(numa, 'cell').map(readNumaCell) } : {}),
+    ...(interconnects ? { interconnects: readInterconnectsXml(interconnects) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
     $span: e.span,
   };
@@ -65,7 +68,7 @@ export function writeCpuXml(c: Cpu): XmlElement {
     c.topology && el('topology', { sockets: c.topology.sockets, dies: c.topology.dies, cores: c.topology.cores, threads: c.topology.threads }),
     c.cache && el('cache', { level: c.cache.level, mode: c.cache.mode }),
     c.features.map((f) => el('feature', { policy: f.policy, name: f.name })),
-    c.numa && el('numa', {}, c.numa.map(writeNumaCell)),
+    c.numa && el('numa', {}, c.numa.map(writeNumaCell), writeInterconnectsXml(c.interconnects)),
     c.extra,
   );
 }
@@ -223,7 +226,10 @@ export function readCpuArgv(r: ArgvReader): void {
   const base: Cpu = { ...(d.cpu ?? { features: [], extra: [] }), ...(check ? { check } : {}), ...(migratable !== undefined ? { migratable } : {}), ...(cache ? { cache } : {}) };
   if (model === 'host') d.cpu = { ...base, mode: 'host-passthrough', features };
   else if (model === 'max') d.cpu = { ...base, mode: 'maximum', features };
-  // NB: QEMU's default models are left implicit unless features modify them
+  // NB: libvirt 9.0 prints the emulator's default model itself (-cpu qemu64 and nothing else) and
+  // defines it as this very element (qemuDomainDefSetDefaultCPU, check='none'); the default model
+  // with flags that became other elements (kvm=off, -kvmclock) is implicit, as libvirt 5.4 read it
+  else if ((model === 'qemu32' || model === 'qemu64') && !flags.length) d.cpu = { ...base, mode: 'custom', match: 'exact', check: 'none', model, fallback: 'forbid', features };
   else if (!((model === 'qemu32' || model === 'qemu64') && !features.length && !check && !cache)) d.cpu = { ...base, mode: 'custom', match: 'exact', model, features };
   // the 64-bit emulator running a CPU without long mode is an i686 guest
   const lm = features.find((f) => f.name === 'lm');

@@ -2,6 +2,7 @@
 // the nbd/iscsi/gluster/http… URLs QEMU's block layer accepts (libvirt's former argv parser rules).
 import { fail, type Span } from '../errors.js';
 import type { DiskAuth, DiskSource } from '../ir/domain.js';
+import { propNum, propStr, type Props } from '../qemu/props.js';
 
 type NetSource = Extract<DiskSource, { type: 'network' }>;
 type Host = NetSource['hosts'][number];
@@ -30,6 +31,26 @@ export function sourceFromFilename(path: string, span?: Span, cephArgs = false):
   const proto = URL_PROTOCOLS.find((p) => p === scheme);
   if (proto) return urlSource(path, proto, span);
   return { source: { type: 'file', file: path } };
+}
+
+/**
+ * A -drive's source given as file.* keys: gluster with several servers (file.driver=gluster,
+ * file.volume, file.path, file.server.N.type=tcp|unix with host/port or socket), what libvirt
+ * wrote where no URI could say it. Undefined for other drivers.
+ */
+export function sourceFromFileProps(p: Props): DriveSource | undefined {
+  if (propStr(p, 'file.driver') !== 'gluster') return undefined;
+  const hosts: Host[] = [];
+  for (let i = 0; propStr(p, `file.server.${i}.type`) !== undefined; i++) {
+    const k = `file.server.${i}`;
+    if (propStr(p, `${k}.type`) === 'unix') hosts.push({ transport: 'unix', socket: propStr(p, `${k}.socket`) ?? '' });
+    else {
+      // NB: libvirt writes gluster's default port out; a host without one in the XML had it
+      const port = propNum(p, `${k}.port`);
+      hosts.push({ name: propStr(p, `${k}.host`) ?? '', ...(port !== undefined && port !== URI_DEFAULT_PORT.gluster ? { port } : {}) });
+    }
+  }
+  return { source: { type: 'network', protocol: 'gluster', name: `${propStr(p, 'file.volume') ?? ''}/${(propStr(p, 'file.path') ?? '').replace(/^\//, '')}`, hosts } };
 }
 
 function bad(path: string, reason: string, span?: Span): never {

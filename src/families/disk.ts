@@ -6,7 +6,7 @@ import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
 import type { Address, Disk, DiskAuth, DiskBackingStore, DiskEncryption, DiskBus, DiskReservations, DiskSlice, DiskSource, Draft } from '../ir/domain.js';
 import type { ParsedOption } from '../lexer/argv-parser.js';
-import { cephArgsHosts, networkDriveFilename, sourceFromFilename, type DriveSource } from './disk-source-argv.js';
+import { cephArgsHosts, networkDriveFilename, sourceFromFileProps, sourceFromFilename, type DriveSource } from './disk-source-argv.js';
 import { has } from '../qemu/caps.js';
 import { propBool, propNum, propObj, propStr, props, type Props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
@@ -15,6 +15,8 @@ import { boolAttr, checkEnum, enumAttr, intAttr, reqAttr, yesNo } from '../xml/v
 import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 import { controllerAlias } from './controller.js';
 import { usbBusName, usbPortOf } from './input.js';
+import { usbAddressFromProps } from './usb-address.js';
+import { settleTlsCreds } from './chardev.js';
 import { buildSecretObject, buildSecretValueObject, claimSecretObject, placeholderSecretUsage } from './secret.js';
 import { DEFAULT_SCSI_MODEL } from '../ir/pci-addresses.js';
 
@@ -594,12 +596,16 @@ function buildBlockdevDisk(ctx: EmitContext, info: DiskEmitInfo): void {
     // passphrase, HTTP cookies, TLS key password, TLS credentials (libvirt's attach order)
     // NB: <auth> on the <disk> (its older place) belongs to the top image's source
     const src = top && disk.auth && img.source.type === 'network' && !img.source.auth ? { ...img.source, auth: disk.auth } : img.source;
+    checkEncryption(ctx, img, disk.$span);
     const net = src.type === 'network' ? networkSecrets(ctx, src, storage, disk.$span) : undefined;
-    const keySecret = encryptionSecret(ctx, img, `libvirt-${n}-format`, disk.$span);
+    const encSecret = encryptionSecret(ctx, img, `libvirt-${n}-format`, disk.$span);
+    // NB: engine='librbd' has the rbd storage node decrypt (its encrypt=); else the format node does
+    const librbd = img.encryption?.engine === 'librbd' && encSecret !== undefined ? { format: img.encryption.format, 'key-secret': encSecret } : undefined;
+    const keySecret = librbd ? undefined : encSecret;
     if (net) buildNetworkTls(ctx, net);
     ctx.out.object('-blockdev', props({
       driver: protocolDriver(disk, img.source),
-      ...(src.type === 'network' ? networkProps(ctx, src, net!) : storageLocation(disk, src, readOnly)),
+      ...(src.type === 'network' ? networkProps(ctx, src, net!, librbd) : storageLocation(disk, src, readOnly)),
       'pr-manager': prManager,
       'node-name': storage,
       ...cacheProp,
@@ -718,6 +724,12 @@ function buildNetworkTls(ctx: EmitContext, net: NetworkRefs): void {
   ctx.out.object('-object', props({ 'qom-type': 'tls-creds-x509', id: net.tls.id, dir: net.tls.dir, endpoint: 'client', 'verify-peer': true, passwordid: net.tls.secret }));
 }
 
+/** libvirt's qemu.conf gluster_debug_level, 4 unless set. */
+const glusterDebugLevel = (ctx: EmitContext): unknown => {
+  const v = ctx.conf.raw.get('gluster_debug_level');
+  return typeof v === 'number' ? v : 4;
+};
+
 /** nfs <identity>: '+N' (or N) is a numeric uid/gid; a name would need the host's user database. */
 function nfsId(v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -731,8 +743,11 @@ function socketAddress(h: NetworkSource['hosts'][number], protocol: NetworkSourc
   return { type: 'inet', host: h.name, port: String(h.port ?? DEFAULT_PORT[protocol] ?? '') };
 }
 
-/** The storage node's keys for a network source, in libvirt's order (qemuBlockStorageSourceGetBackendProps). */
-function networkProps(ctx: EmitContext, s: NetworkSource, refs: NetworkRefs): Record<string, unknown> {
+/**
+ * The storage node's keys for a network source, in libvirt's order (qemuBlockStorageSourceGetBackendProps);
+ * `rbdEncrypt` is the LUKS layer librbd opens itself (<encryption engine='librbd'>).
+ */
+function networkProps(ctx: EmitContext, s: NetworkSource, refs: NetworkRefs, rbdEncrypt?: { format: string; 'key-secret': string }): Record<string, unknown> {
   const h = s.hosts[0];
   const name = s.name ?? '';
   switch (s.protocol) {
@@ -775,7 +790,9 @@ function networkProps(ctx: EmitContext, s: NetworkSource, refs: NetworkRefs): Re
         image: slash >= 0 ? name.slice(slash + 1) : '',
         snapshot: s.snapshot,
         conf: s.config,
-        server: s.hosts.length ? s.hosts.map((x) => ({ host: x.name, port: String(x.port ?? DEFAULT_PORT.rbd) })) : undefined,
+        // NB: libvirt 9.0 gives an rbd monitor without a port no default: it prints port 0
+        server: s.hosts.length ? s.hosts.map((x) => ({ host: x.name, port: String(x.port ?? 0) })) : undefined,
+        encrypt: rbdEncrypt,
         ...(s.auth ? { user: s.auth.username, 'auth-client-required': ['cephx', 'none'], 'key-secret': refs.authSecret } : {}),
       };
     }
@@ -785,8 +802,7 @@ function networkProps(ctx: EmitContext, s: NetworkSource, refs: NetworkRefs): Re
         volume: slash >= 0 ? name.slice(0, slash) : name,
         path: slash >= 0 ? name.slice(slash + 1) : '',
         server: s.hosts.map((x) => socketAddress(x, 'gluster')),
-        // NB: libvirt's qemu.conf gluster_debug_level, 4 unless set
-        debug: typeof ctx.conf.raw.get('gluster_debug_level') === 'number' ? ctx.conf.raw.get('gluster_debug_level') : 4,
+        debug: glusterDebugLevel(ctx),
       };
     }
     case 'nfs':
@@ -803,13 +819,34 @@ function networkProps(ctx: EmitContext, s: NetworkSource, refs: NetworkRefs): Re
   }
 }
 
-/** The passphrase secret of a LUKS image QEMU decrypts, printed now; its id, or undefined. */
+/**
+ * libvirt's checks of an image's <encryption> (qemuDomainValidateStorageSource): QEMU decrypts
+ * LUKS (v1) in raw and qcow2 images, librbd LUKS and LUKS2 in rbd images (QEMU 6.1+), and the old
+ * qcow AES scheme no more.
+ */
+function checkEncryption(ctx: EmitContext, img: ChainImage, span: Span | undefined): void {
+  const e = img.encryption;
+  if (!e) return;
+  const no = (what: string): never => fail('UnsupportedDevice', { what }, span);
+  // NB: libvirt takes format='default' for the old qcow scheme too
+  if (e.format === 'qcow' || e.format === 'default') no('old qcow/qcow2 encryption');
+  if (e.engine === 'librbd') {
+    if (img.source.type !== 'network' || img.source.protocol !== 'rbd') no("<encryption engine='librbd'> outside an RBD backed disk");
+    if (!has(ctx.caps, 'rbd-encryption')) no(`librbd encryption with QEMU ${ctx.caps.version.join('.')} (it has it since 6.1)`);
+    return;
+  }
+  if (e.format === 'luks2') no("luks2 with the qemu encryption engine (only librbd's has it)");
+  if (img.format !== 'raw' && img.format !== 'qcow2') no(`encryption of a '${img.format}' image (QEMU decrypts only 'raw' and 'qcow2' ones)`);
+}
+
+/** The passphrase secret of a LUKS image (QEMU or librbd decrypts), printed now; its id, or undefined. */
 function encryptionSecret(ctx: EmitContext, img: ChainImage, format: string, span: Span | undefined): string | undefined {
   const e = img.encryption;
-  if (!e || (e.format !== 'luks' && e.format !== 'luks2') || e.engine === 'librbd') return undefined;
+  if (!e || (e.format !== 'luks' && e.format !== 'luks2')) return undefined;
   const id = `${format}-encryption-secret0`;
   const path = sourcePath(img.source);
-  buildSecretObject(ctx, id, { usageType: 'volume', ...(e.secretUuid !== undefined ? { uuid: e.secretUuid } : {}), ...(e.secretUsage !== undefined ? { usage: e.secretUsage } : path !== undefined ? { usage: path } : {}) }, `the passphrase of ${path ?? format}`, span);
+  const image = path ?? (img.source.type === 'network' ? `${img.source.protocol} '${img.source.name ?? ''}'` : format);
+  buildSecretObject(ctx, id, { usageType: 'volume', ...(e.secretUuid !== undefined ? { uuid: e.secretUuid } : {}), ...(e.secretUsage !== undefined ? { usage: e.secretUsage } : path !== undefined ? { usage: path } : {}) }, `the passphrase of ${image}`, span);
   return id;
 }
 
@@ -957,6 +994,32 @@ function warnBlockdevOnly(ctx: EmitContext, disk: Disk): void {
   const drop = (what: string) => ctx.diag.warn('UnsupportedForTarget', { what: `${what} on ${disk.target.dev}`, target: `-drive (QEMU ${ctx.caps.version.join('.')})` }, disk.$span);
   if (disk.slice) drop('<slices>');
   if (disk.reservations) drop('<reservations>');
+  // NB: the passphrase needs a secret object, which this converter prints for -blockdev only
+  if (disk.encryption) drop('<encryption>');
+}
+
+/**
+ * -drive's file= (a path or URI), or for gluster with several servers, which no URI can name, its
+ * file.* keys (libvirt's qemuDiskSourceNeedsProps, legacy spellings: tcp, socket); gluster's
+ * debug level follows either.
+ */
+function driveFileProps(ctx: EmitContext, disk: Disk, path: string | undefined): Record<string, unknown> {
+  const s = disk.source;
+  if (s.type !== 'network' || s.protocol !== 'gluster') return { file: path };
+  const debug = has(ctx.caps, 'drive.gluster-debug') ? glusterDebugLevel(ctx) : undefined;
+  if (s.hosts.length < 2) return { file: path, 'file.debug': debug };
+  if (!has(ctx.caps, 'drive.gluster-servers')) {
+    fail('Unrepresentable', { what: `gluster disk ${disk.target.dev} with ${s.hosts.length} servers`, target: `QEMU ${ctx.caps.version.join('.')}`, why: 'its gluster driver takes one server URI (several servers since 2.8)' }, disk.$span);
+  }
+  const name = s.name ?? '';
+  const slash = name.indexOf('/');
+  const out: Record<string, unknown> = { 'file.driver': 'gluster', 'file.volume': slash >= 0 ? name.slice(0, slash) : name, 'file.path': slash >= 0 ? name.slice(slash + 1) : '' };
+  s.hosts.forEach((h, i) => {
+    const k = `file.server.${i}`;
+    if (h.transport === 'unix') Object.assign(out, { [`${k}.type`]: 'unix', [`${k}.socket`]: h.socket });
+    else Object.assign(out, { [`${k}.type`]: 'tcp', [`${k}.host`]: h.name, [`${k}.port`]: h.port ?? DEFAULT_PORT.gluster });
+  });
+  return { ...out, 'file.debug': debug };
 }
 
 function buildDriveDeviceDisk(ctx: EmitContext, disk: Disk, bootindex: number | undefined): void {
@@ -964,7 +1027,7 @@ function buildDriveDeviceDisk(ctx: EmitContext, disk: Disk, bootindex: number | 
   const path = drivePath(ctx, disk);
   const id = `drive-${diskAlias(disk)}`;
   ctx.out.keyval('-drive', props({
-    file: path,
+    ...driveFileProps(ctx, disk, path),
     format: disk.driver?.type,
     if: 'none',
     id,
@@ -1178,7 +1241,7 @@ function imageFormat(img: ImageNodes): string | undefined {
  * A format node's `backing`: another format node (one more <backingStore> down), null or ''
  * (the chain ends: <backingStore/>), or absent (QEMU probes the image itself: no element).
  */
-function readBackingChain(nodes: ReadonlyMap<string, Node>, used: Set<Node>, format: Node | undefined): DiskBackingStore | null | undefined {
+function readBackingChain(r: ArgvReader, nodes: ReadonlyMap<string, Node>, used: Set<Node>, format: Node | undefined): DiskBackingStore | null | undefined {
   const ref = format?.p.backing;
   if (ref === undefined) return undefined;
   if (ref === null || ref === '') return null;
@@ -1190,8 +1253,10 @@ function readBackingChain(nodes: ReadonlyMap<string, Node>, used: Set<Node>, for
   for (const n of [img.format, img.slice, img.storage]) if (n) used.add(n);
   const fmt = imageFormat(img);
   const slice = nodeSlice(img.slice ?? img.format);
-  const below = readBackingChain(nodes, used, img.format);
-  const encryption = nodeEncryption(img.format);
+  const below = readBackingChain(r, nodes, used, img.format);
+  // NB: libvirt opens every backing layer read-only (the top image is the one written to)
+  if (img.format) r.expect(img.format.opt, 'read-only', true);
+  const encryption = nodeEncryption(r, img);
   return {
     source: src.source,
     ...(fmt ? { format: fmt } : {}),
@@ -1208,7 +1273,12 @@ function readReservationsArgv(r: ArgvReader, storage: Node | undefined): DiskRes
   const obj = r.cmd.options.find((o) => o.name === '-object' && propStr(optProps(o), 'qom-type') === 'pr-manager-helper' && propStr(optProps(o), 'id') === id);
   if (obj) r.claim(obj);
   // NB: libvirt names the helper it starts itself pr-helper0; any other is the user's socket
-  if (id === MANAGED_PR_HELPER) return { managed: true };
+  if (id === MANAGED_PR_HELPER) {
+    // its socket is in the domain's state directory (buildManagedPrHelper): elsewhere is news
+    const path = obj ? propStr(optProps(obj), 'path') : undefined;
+    if (obj && path !== undefined && !path.endsWith(`/${MANAGED_PR_HELPER}.sock`)) r.diag.warn('IgnoredProperty', { option: '-object', property: `path=${path}` }, obj.span);
+    return { managed: true };
+  }
   const path = obj ? propStr(optProps(obj), 'path') : undefined;
   return { managed: false, ...(path !== undefined ? { path, mode: 'client' as const } : {}) };
 }
@@ -1258,7 +1328,7 @@ function readBlockdevDisks(r: ArgvReader): void {
     if (!source) continue; // a storage driver with no <disk> equivalent: left to <qemu:commandline>
     r.claim(dev.opt);
     for (const n of [...filters, img.format, img.slice, img.storage]) if (n) used.add(n);
-    const backingStore = readBackingChain(nodes, used, img.format);
+    const backingStore = readBackingChain(r, nodes, used, img.format);
     const slice = nodeSlice(img.slice ?? img.format);
     const reservations = readReservationsArgv(r, img.storage);
     // NB: credentials go inside the network <source>, their place since libvirt 3.9 (the
@@ -1266,16 +1336,19 @@ function readBlockdevDisks(r: ArgvReader): void {
     const auth = source.auth && img.storage ? authWithSecret(r, source.auth, nodeSecretHolder(img.storage.p), img.storage.opt.span) : source.auth;
     const src = auth && source.source.type === 'network' ? { ...source.source, auth } : source.source;
     const disk = blockdevDisk(dev.props, fe, src, img, q35, disks, dev.opt.span, dev.opt.rawValue, r.iothreads);
+    const usbAddress = disk.target.bus === 'usb' ? usbAddressFromProps(r, dev.props, dev.opt.span) : undefined;
     // NB: libvirt names every SCSI disk's device_id after its serial or alias (drive-ALIAS): implied
     if (propStr(dev.props, 'device_id') === (disk.serial ?? `drive-${propStr(dev.props, 'id')}`)) r.settle(dev.opt, 'device_id');
     const copyOnRead = filters.some((f) => propStr(f.p, 'driver') === 'copy-on-read');
+    const encryption = nodeEncryption(r, img);
     disks.push({
       ...disk,
       ...(copyOnRead ? { driver: { ...disk.driver, copyOnRead: true } } : {}),
       ...(slice ? { slice } : {}),
       ...(reservations ? { reservations } : {}),
       ...(backingStore !== undefined ? { backingStore } : {}),
-      ...(nodeEncryption(img.format) ? { encryption: nodeEncryption(img.format) } : {}),
+      ...(encryption ? { encryption } : {}),
+      ...(usbAddress ? { address: usbAddress } : {}),
     });
   }
   for (const n of nodes.values()) if (!used.has(n)) r.unclaim(n.opt);
@@ -1310,13 +1383,23 @@ function authWithSecret(r: ArgvReader, auth: DiskAuth, holder: string, span?: Sp
   return { ...auth, secretUsage: placeholderSecretUsage(r, holder, `the ${auth.secretType === 'ceph' ? 'cephx ' : ''}login ${auth.username}`, span) };
 }
 
-/** A format node's LUKS layer: the luks driver over a raw image, or qcow2's encrypt.format=luks. */
-function nodeEncryption(format: Node | undefined): DiskEncryption | undefined {
-  if (!format) return undefined;
-  const enc = propObj(format.p, 'encrypt');
-  if (propStr(format.p, 'driver') !== 'luks' && propStr(enc ?? {}, 'format') !== 'luks') return undefined;
-  // NB: the passphrase's secret is known only by value (encrypted): the <secret> it came from is not
-  return { format: 'luks', inSource: true };
+/**
+ * An image's LUKS layer: the luks driver over a raw image, qcow2's encrypt.format=luks, or an
+ * rbd storage node's encrypt (librbd decrypts: <encryption engine='librbd'>, LUKS or LUKS2).
+ * NB: the passphrase's secret is known only by value (encrypted), not the <secret> it came from:
+ * as with logins, the <secret> gets a placeholder usage (libvirt starts no LUKS disk without one)
+ */
+function nodeEncryption(r: ArgvReader, img: ImageNodes): DiskEncryption | undefined {
+  const rbdEnc = img.storage && propStr(img.storage.p, 'driver') === 'rbd' ? propObj(img.storage.p, 'encrypt') : undefined;
+  const rbd = propStr(rbdEnc ?? {}, 'format');
+  const fmtEnc = img.format ? propObj(img.format.p, 'encrypt') : undefined;
+  const layer: Pick<DiskEncryption, 'format' | 'engine'> | undefined =
+    rbd === 'luks' || rbd === 'luks2' ? { format: rbd, engine: 'librbd' } :
+    img.format && (propStr(img.format.p, 'driver') === 'luks' || propStr(fmtEnc ?? {}, 'format') === 'luks') ? { format: 'luks' } : undefined;
+  if (!layer) return undefined;
+  const secret = layer.engine === 'librbd' ? propStr(rbdEnc!, 'key-secret') : propStr(fmtEnc ?? img.format!.p, 'key-secret');
+  const usage = secret !== undefined ? placeholderSecretUsage(r, secret, 'the LUKS passphrase', (layer.engine ? img.storage : img.format)?.opt.span) : undefined;
+  return { ...layer, ...(usage !== undefined ? { secretUsage: usage } : {}), inSource: true };
 }
 
 /**
@@ -1325,6 +1408,8 @@ function nodeEncryption(format: Node | undefined): DiskEncryption | undefined {
  * the <secret> definition it came from has no trace on the command line.
  */
 function claimNodeObjects(r: ArgvReader, n: Node): void {
+  // NB: libvirt's iSCSI nodes always say TCP: the XML has no other iSCSI transport
+  if (propStr(n.p, 'driver') === 'iscsi') r.expect(n.opt, 'transport', 'tcp');
   const enc = propObj(n.p, 'encrypt');
   const secretRefs: Array<[string | undefined, string]> = [
     [propStr(n.p, 'password-secret'), 'the password'],
@@ -1336,6 +1421,8 @@ function claimNodeObjects(r: ArgvReader, n: Node): void {
   const creds = tls !== undefined ? r.cmd.options.find((o) => o.name === '-object' && propStr(optProps(o), 'id') === tls && propStr(optProps(o), 'qom-type') === 'tls-creds-x509') : undefined;
   if (creds) {
     r.claim(creds);
+    // NB: its directory is qemu.conf's per protocol (nbd_tls_x509_cert_dir, …)
+    settleTlsCreds(r, creds, 'client', propStr(n.p, 'driver') ?? 'nbd');
     secretRefs.push([propStr(optProps(creds), 'passwordid'), 'the TLS key password']);
   }
   for (const [id, what] of secretRefs) {
@@ -1379,7 +1466,8 @@ function blockdevSource(p: Props): DriveSource | undefined {
       const user = str('user');
       return {
         source: {
-          type: 'network', protocol: 'rbd', name: `${str('pool') ?? ''}/${str('image') ?? ''}`, hosts: servers(),
+          // NB: port 0 is how libvirt writes a monitor the XML gave no port
+          type: 'network', protocol: 'rbd', name: `${str('pool') ?? ''}/${str('image') ?? ''}`, hosts: servers().map((h) => (h.port === 0 ? { name: h.name ?? '' } : h)),
           ...(snap ? { snapshot: snap } : {}), ...(conf ? { config: conf } : {}),
         },
         ...(user ? { auth: { username: user, secretType: 'ceph' } } : {}),
@@ -1548,7 +1636,7 @@ function blockdevDisk(
     ...(werror ? { errorPolicy: werror } : {}),
     ...(rerror && rerror !== werror ? { rerrorPolicy: rerror } : {}),
   };
-  const rotationRate = num('rotation_rate');
+  const { rotationRate, ...shape } = frontendShape(dp);
   const vendor = bus === 'scsi' ? propStr(dp, 'vendor') : undefined;
   const product = bus === 'scsi' ? propStr(dp, 'product') : undefined;
   const acpiIndex = num('acpi-index');
@@ -1576,11 +1664,31 @@ function blockdevDisk(
     ...(vendor !== undefined ? { vendor } : {}),
     ...(product !== undefined ? { product } : {}),
     ...(acpiIndex !== undefined ? { acpiIndex } : {}),
+    ...shape,
     // user aliases (ua-…) are the only ones the XML carries
     ...(id?.startsWith('ua-') ? { alias: id } : {}),
     ...(address ? { address } : {}),
     extra: [],
     ...(span ? { $span: span } : {}),
+  };
+}
+
+/**
+ * <target rotation_rate>, <geometry> and <blockio> from the frontend -device's properties (as
+ * deviceProps prints them), whichever reader pairs the device with its image.
+ */
+function frontendShape(dp: Props): Pick<Disk, 'geometry' | 'blockio'> & { rotationRate?: number } {
+  const n = (k: string) => propNum(dp, k);
+  const rotationRate = n('rotation_rate');
+  const [cyls, heads, secs] = [n('cyls'), n('heads'), n('secs')];
+  // NB: <geometry> needs all three numbers; a translation alone has no XML home (left to the warning)
+  const geometry = cyls !== undefined && heads !== undefined && secs !== undefined ? { cyls, heads, secs, ...(propStr(dp, 'bios-chs-trans') !== undefined ? { trans: propStr(dp, 'bios-chs-trans') } : {}) } : undefined;
+  const blockio = { logical: n('logical_block_size'), physical: n('physical_block_size'), discardGranularity: n('discard_granularity') };
+  const hasBlockio = Object.values(blockio).some((v) => v !== undefined);
+  return {
+    ...(rotationRate !== undefined ? { rotationRate } : {}),
+    ...(geometry ? { geometry } : {}),
+    ...(hasBlockio ? { blockio: Object.fromEntries(Object.entries(blockio).filter(([, v]) => v !== undefined)) } : {}),
   };
 }
 
@@ -1609,7 +1717,9 @@ function driveIndex(p: Props, bus: DiskBus, disks: readonly Disk[]): number {
 }
 
 function driveToDisk(p: Props, bus: DiskBus, device: Disk['device'], dev: string, span: Span | undefined, ceph: boolean): Disk {
-  const { source, auth } = sourceFromFilename(propStr(p, 'file') ?? '', span, ceph);
+  const { source, auth } = sourceFromFileProps(p) ?? sourceFromFilename(propStr(p, 'file') ?? '', span, ceph);
+  // NB: a gluster drive's debug level is qemu.conf's (gluster_debug_level), not the domain's
+  void p['file.debug'];
   const format = propStr(p, 'format');
   const cache = CACHE_MODES[propStr(p, 'cache') ?? ''];
   const werror = WERROR[propStr(p, 'werror') ?? ''];
@@ -1704,6 +1814,11 @@ function readDriveWithDevice(r: ArgvReader, o: ParsedOption, p: Props, ceph: boo
     : bus === 'virtio' ? pciAddressFromProps(dev.props)
     // NB: as with -blockdev: scsi-id is the target and lun the unit when a lun is given
     : bus === 'scsi' && scsiCtl ? { type: 'drive', controller: Number(scsiCtl[1] || 0), bus: propNum(dev.props, 'channel') ?? 0, target: lun !== undefined ? (propNum(dev.props, 'scsi-id') ?? 0) : 0, unit: lun ?? propNum(dev.props, 'scsi-id') ?? 0 }
+    : bus === 'usb' ? usbAddressFromProps(r, dev.props, dev.opt.span)
     : undefined;
-  disks.push({ ...disk, ...(bootindex !== undefined ? { bootOrder: bootindex } : {}), ...(serial ? { serial } : {}), ...(address ? { address } : {}) });
+  const { rotationRate, ...shape } = frontendShape(dev.props);
+  disks.push({
+    ...disk, ...(rotationRate !== undefined ? { target: { ...disk.target, rotationRate } } : {}), ...shape,
+    ...(bootindex !== undefined ? { bootOrder: bootindex } : {}), ...(serial ? { serial } : {}), ...(address ? { address } : {}),
+  });
 }

@@ -279,7 +279,8 @@ function read9p(r: ArgvReader, dev: DeviceOption): Filesystem | undefined {
 function readVirtiofs(r: ArgvReader, dev: DeviceOption): Filesystem | undefined {
   const chardev = unclaimedWithId(r, '-chardev', propStr(dev.props, 'chardev'));
   const path = chardev && propStr(optProps(chardev), 'path');
-  if (!chardev || path === undefined) return undefined;
+  // virtiofsd listens on a unix socket: a chardev of another backend is no <source socket>
+  if (!chardev || path === undefined || propStr(optProps(chardev), 'backend') !== 'socket') return undefined;
   r.claim(chardev);
   const id = propStr(dev.props, 'id') ?? '';
   // NB: a socket named after the device in the domain's state directory is the virtiofsd

@@ -5,6 +5,7 @@ import { optProps, optText } from '../ir/argv-reader.js';
 import { SPICE_CHANNELS, type Graphics, type GraphicsGl, type GraphicsListen, type SpiceChannelName, type SpiceMode } from '../ir/domain.js';
 import { has } from '../qemu/caps.js';
 import { buildSecretObject, claimSecretObject } from './secret.js';
+import { settleTlsCreds } from './chardev.js';
 import { propBool, propNum, propStr, props, splitQemuOpts, type Props } from '../qemu/props.js';
 import { domainShortName, type EmitContext } from '../emit/context.js';
 import { fail, type Span } from '../errors.js';
@@ -447,6 +448,7 @@ function readVncArgv(r: ArgvReader, text: string, span: XmlElement['span'], keym
   const creds = p['tls-creds'] !== undefined ? r.cmd.options.find((o) => o.name === '-object' && propStr(optProps(o), 'id') === p['tls-creds']) : undefined;
   if (creds) {
     r.claim(creds);
+    settleTlsCreds(r, creds, 'server', 'vnc');
     claimSecretObject(r, propStr(optProps(creds), 'passwordid'));
   }
   const listens = disp.listen ? [disp.listen] : [];

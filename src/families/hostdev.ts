@@ -534,6 +534,8 @@ function readScsiGeneric(r: ArgvReader, dev: DeviceOption): Hostdev | undefined 
   if (found?.name === '-drive') return readScsiDrive(r, dev, found);
   const p = bd ? optProps(bd) : undefined;
   if (!bd || !p || propStr(p, 'driver') !== 'iscsi') return undefined;
+  // NB: libvirt's iSCSI nodes always say TCP: the XML has no other iSCSI transport
+  r.expect(bd, 'transport', 'tcp');
   const portal = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(propStr(p, 'portal') ?? '');
   const lun = propNum(p, 'lun') ?? 0;
   const user = propStr(p, 'user');

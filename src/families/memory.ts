@@ -1,9 +1,9 @@
-// Guest memory: <maxMemory>/<memory>/<currentMemory>, <memoryBacking>, <numatune>, the memory side of NUMA cells and <devices><memory>  <->  -m, -mem-path/-mem-prealloc, memory-backend-*/thread-context objects, -numa node/dist, pc-dimm/nvdimm/virtio-pmem-pci/virtio-mem-pci.
+// Guest memory: <maxMemory>/<memory>/<currentMemory>, <memoryBacking>, <numatune>, the memory side of NUMA cells (distances, HMAT caches and interconnects) and <devices><memory>  <->  -m, -mem-path/-mem-prealloc, memory-backend-*/thread-context objects, -numa node/dist/hmat-lb/hmat-cache, pc-dimm/nvdimm/virtio-pmem-pci/virtio-mem-pci.
 import type { HugetlbfsMount } from '../emit/host.js';
 import { fail, type Span } from '../errors.js';
 import type { ArgvReader, DomainDraft } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
-import type { Address, Domain, HugePage, MemAccess, MemoryBacking, MemoryDevice, MemoryModel, NumaCell, Numatune, NumatuneMode } from '../ir/domain.js';
+import type { Address, Domain, HugePage, MemAccess, MemoryBacking, MemoryDevice, MemoryModel, NumaCache, NumaCell, NumaInterconnect, Numatune, NumatuneMode } from '../ir/domain.js';
 import type { ParsedOption } from '../lexer/argv-parser.js';
 import { has, resolveMachineAlias } from '../qemu/caps.js';
 import { optionSpec, printsJson } from '../qemu/options.js';
@@ -100,15 +100,61 @@ export function readNumatuneXml(e: XmlElement): Numatune {
   };
 }
 
-/** The memory side of a <numa><cell>: size, access, discard, distances (cpu.ts reads the cell's id/cpus). */
-export function readCellMemoryXml(c: XmlElement): Pick<NumaCell, 'memory' | 'memAccess' | 'discard' | 'distances'> {
+/** The memory side of a <numa><cell>: size, access, discard, distances, caches (cpu.ts reads the cell's id/cpus). */
+export function readCellMemoryXml(c: XmlElement): Pick<NumaCell, 'memory' | 'memAccess' | 'discard' | 'distances' | 'caches'> {
   const dist = child(c, 'distances');
+  const caches = children(c, 'cache').map(readNumaCacheXml);
   return {
     memory: attrKiB(c, 'memory'),
     ...(c.attrs.memAccess ? { memAccess: checkEnum(c, 'cell memAccess', c.attrs.memAccess, ACCESS) } : {}),
     ...(c.attrs.discard ? { discard: boolAttr(c, 'discard') } : {}),
     ...(dist ? { distances: children(dist, 'sibling').map((s) => ({ id: intAttr(s, 'id') ?? 0, value: intAttr(s, 'value') ?? 0 })) } : {}),
+    ...(caches.length ? { caches } : {}),
   };
+}
+
+const CACHE_ASSOCIATIVITY = ['none', 'direct', 'full'] as const;
+const CACHE_POLICY = ['none', 'writeback', 'writethrough'] as const;
+
+/** A required <cache> child's value= (libvirt 9.0 reads ./size/unit, not @unit: the unit is ignored). */
+function cacheValue(cache: XmlElement, name: string): number {
+  const c = child(cache, name) ?? fail('XmlMissingElement', { element: name, parent: 'cache' }, cache.span);
+  return intAttr(c, 'value') ?? fail('XmlMissingAttribute', { attribute: 'value', element: name }, c.span);
+}
+
+/** <cache level associativity policy><size value/><line value/></cache>: size in KiB, line in bytes. */
+function readNumaCacheXml(e: XmlElement): NumaCache {
+  const req = (name: string) => reqAttr(e, name);
+  return {
+    level: intAttr(e, 'level') ?? fail('XmlMissingAttribute', { attribute: 'level', element: 'cache' }, e.span),
+    associativity: checkEnum(e, 'cache associativity', req('associativity'), CACHE_ASSOCIATIVITY),
+    policy: checkEnum(e, 'cache policy', req('policy'), CACHE_POLICY),
+    size: cacheValue(e, 'size'),
+    line: cacheValue(e, 'line'),
+    $span: e.span,
+  };
+}
+
+const LATENCY_TYPES = ['access', 'read', 'write'] as const;
+
+/** <interconnects>: <latency value> (ns) and <bandwidth value unit> (KiB/s), in document order. */
+export function readInterconnectsXml(e: XmlElement): NumaInterconnect[] {
+  return e.children
+    .filter((c) => c.name === 'latency' || c.name === 'bandwidth')
+    .map((c) => {
+      const num = (name: string) => intAttr(c, name) ?? fail('XmlMissingAttribute', { attribute: name, element: c.name }, c.span);
+      const cache = intAttr(c, 'cache');
+      return {
+        kind: c.name as NumaInterconnect['kind'],
+        initiator: num('initiator'),
+        target: num('target'),
+        // NB: cache='0' is the memory itself, as no cache= is
+        ...(cache ? { cache } : {}),
+        type: checkEnum(c, `${c.name} type`, reqAttr(c, 'type'), LATENCY_TYPES),
+        value: c.name === 'bandwidth' ? attrKiB(c, 'value') : num('value'),
+        $span: c.span,
+      };
+    });
 }
 
 const DEVICE_KNOWN = new Set(['uuid', 'source', 'target', 'alias', 'address']);
@@ -195,8 +241,25 @@ export function writeNumatuneXml(n: Numatune | undefined): XmlElement | undefine
 export function writeCellMemory(c: NumaCell): { attrs: Record<string, string | number | undefined>; children: XmlElement[] } {
   return {
     attrs: { memory: c.memory, unit: 'KiB', memAccess: c.memAccess, discard: yesNo(c.discard) },
-    children: c.distances ? [el('distances', {}, c.distances.map((s) => el('sibling', { id: s.id, value: s.value })))] : [],
+    children: [
+      ...(c.distances ? [el('distances', {}, c.distances.map((s) => el('sibling', { id: s.id, value: s.value })))] : []),
+      // NB: libvirt 9.0 leaves associativity/policy 'none' out, and then cannot read its own XML
+      // back (both are required): they are always written here
+      ...(c.caches ?? []).map((k) =>
+        el('cache', { level: k.level, associativity: k.associativity, policy: k.policy }, el('size', { value: k.size, unit: 'KiB' }), el('line', { value: k.line, unit: 'B' })),
+      ),
+    ],
   };
+}
+
+/** <interconnects>, or nothing without entries. */
+export function writeInterconnectsXml(list: readonly NumaInterconnect[] | undefined): XmlElement | undefined {
+  if (!list?.length) return undefined;
+  return el(
+    'interconnects',
+    {},
+    list.map((l) => el(l.kind, { initiator: l.initiator, target: l.target, cache: l.cache, type: l.type, value: l.value, unit: l.kind === 'bandwidth' ? 'KiB' : undefined })),
+  );
 }
 
 export function writeMemoryDeviceXml(m: MemoryDevice): XmlElement {
@@ -234,6 +297,28 @@ export function writeMemoryDeviceXml(m: MemoryDevice): XmlElement {
 }
 
 // --- define-time defaults -----------------------------------------------------------------------
+
+/**
+ * <numatune> and <vcpu> placement as libvirt defines them (virDomainNumatuneSet): the memory mode
+ * defaults to strict; <vcpu placement='auto'> makes a <memory> without nodeset (or none) placed
+ * automatically too, and automatic memory placement makes the vCPUs' automatic (without cpuset);
+ * an automatic placement has no nodeset.
+ */
+export function numaPlacementDefaults(dom: Domain): Pick<Domain, 'numatune' | 'vcpu'> {
+  const nt = dom.numatune;
+  const mem = nt?.memory;
+  const vcpuAuto = dom.vcpu.placement === 'auto';
+  const auto = mem ? mem.placement === 'auto' || (mem.placement === undefined && mem.nodeset === undefined && vcpuAuto) : vcpuAuto;
+  if (!nt && !auto) return { vcpu: dom.vcpu };
+  const memory = auto ? { mode: mem?.mode ?? 'strict', placement: 'auto' as const } : mem && { ...mem, mode: mem.mode ?? 'strict' };
+  const numatune: Numatune = {
+    ...(memory ? { memory } : {}),
+    memnodes: (nt?.memnodes ?? []).map((m) => ({ ...m, mode: m.mode ?? 'strict' })),
+    ...(nt?.$span ? { $span: nt.$span } : {}),
+  };
+  const vcpu = auto && !vcpuAuto && dom.vcpu.cpuset === undefined ? { ...dom.vcpu, placement: 'auto' as const } : dom.vcpu;
+  return { numatune, vcpu };
+}
 
 const usesDimmSlot = (m: MemoryDevice) => m.model === 'dimm' || m.model === 'nvdimm';
 const dimmSlot = (m: MemoryDevice) => (m.address?.type === 'dimm' ? m.address.slot : undefined);
@@ -500,6 +585,8 @@ function printMemPath(ctx: EmitContext): void {
 
 export function buildMemory(ctx: EmitContext): void {
   const dom = ctx.dom;
+  checkNumaConfig(dom);
+  if (dom.numatune?.memory?.placement === 'auto') ctx.diag.warn('NumadPlacement', { mode: dom.numatune.memory.mode ?? 'strict' }, dom.numatune.$span ?? dom.vcpu.$span);
   const max = dom.maxMemory;
   // NB: with memory hotplug the start size is given exactly (KiB) next to the slots and ceiling
   // (libvirt names size= there, which QEMU would take as implied)
@@ -513,9 +600,16 @@ export function buildMemory(ctx: EmitContext): void {
   } else if (has(ctx.caps, 'device')) printMemPath(ctx);
 }
 
-/** NUMA nodes: a RAM backend for each cell and -numa node,nodeid=,cpus=,memdev= (or mem=), then distances. */
+/**
+ * NUMA nodes: a RAM backend for each cell and -numa node,nodeid=,cpus=[,initiator=],memdev= (or
+ * mem=), then the distances, then the HMAT latencies/bandwidths and caches
+ * (qemuBuildNumaCommandLine; NB: QEMU takes hmat-cache only after the hmat-lb entries).
+ */
 export function buildNuma(ctx: EmitContext): void {
-  const cells = ctx.dom.cpu?.numa ?? [];
+  const dom = ctx.dom;
+  const cells = dom.cpu?.numa ?? [];
+  const hmat = hasHmat(dom);
+  if (hmat && !has(ctx.caps, 'numa.hmat')) fail('Unrepresentable', { what: 'the NUMA HMAT (<interconnects>, <cell><cache>)', target: `QEMU ${ctx.caps.version.join('.')}`, why: 'QEMU takes -numa hmat-lb/hmat-cache from 5.0 on' }, dom.cpu?.$span);
   if (!cells.length || !has(ctx.caps, 'device')) return;
   const backends = cellsNeedBackends(ctx);
   if (!backends) printMemPath(ctx);
@@ -523,9 +617,136 @@ export function buildNuma(ctx: EmitContext): void {
     const spec = cellSpec(cell);
     if (backends) printBackend(ctx, backendFor(ctx, spec, false));
     const cpus = cell.cpus ? parseCpuRanges(cell.cpus).map((c) => `,cpus=${c}`).join('') : '';
-    ctx.out.raw('-numa', `node,nodeid=${cell.id}${cpus},${backends ? `memdev=${spec.id}` : `mem=${spec.kib / 1024}`}`);
+    const initiator = hmat ? `,initiator=${nodeInitiator(cells, dom.cpu?.interconnects ?? [], cell)}` : '';
+    ctx.out.raw('-numa', `node,nodeid=${cell.id}${cpus}${initiator},${backends ? `memdev=${spec.id}` : `mem=${spec.kib / 1024}`}`);
   }
-  for (const cell of cells) for (const s of cell.distances ?? []) ctx.out.raw('-numa', `dist,src=${cell.id},dst=${s.id},val=${s.value}`);
+  // NB: one distance other than the defaults (10 to itself, 20 to the others) and libvirt lists
+  // every pair, defaults included (virDomainNumaNodesDistancesAreBeingSet)
+  if (distancesSet(cells)) for (const a of cells) for (const b of cells) ctx.out.raw('-numa', `dist,src=${a.id},dst=${b.id},val=${cellDistance(a, b.id)}`);
+  if (!hmat) return;
+  for (const l of dom.cpu?.interconnects ?? []) {
+    const value = l.kind === 'latency' ? `latency=${l.value}` : `bandwidth=${l.value}K`;
+    ctx.out.raw('-numa', `hmat-lb,initiator=${l.initiator},target=${l.target},hierarchy=${HIERARCHY[l.cache ?? 0]},data-type=${l.type}-${l.kind},${value}`);
+  }
+  for (const cell of cells) {
+    for (const c of cell.caches ?? []) {
+      ctx.out.raw('-numa', `hmat-cache,node-id=${cell.id},size=${c.size}K,level=${c.level},associativity=${QEMU_ASSOCIATIVITY[c.associativity]},policy=${QEMU_CACHE_POLICY[c.policy]},line=${c.line}`);
+    }
+  }
+}
+
+/** hmat-lb hierarchy= by <latency|bandwidth cache=> level (0: the memory itself). */
+const HIERARCHY = ['memory', 'first-level', 'second-level', 'third-level'];
+const QEMU_ASSOCIATIVITY: Record<NumaCache['associativity'], string> = { none: 'none', direct: 'direct', full: 'complex' };
+const QEMU_CACHE_POLICY: Record<NumaCache['policy'], string> = { none: 'none', writeback: 'write-back', writethrough: 'write-through' };
+
+/** Whether the guest gets an ACPI HMAT (-machine hmat=on): some interconnect or node cache (virDomainNumaHasHMAT). */
+export function hasHmat(dom: Domain): boolean {
+  return !!dom.cpu?.interconnects?.length || !!dom.cpu?.numa?.some((c) => c.caches?.length);
+}
+
+/**
+ * The node whose CPUs a node's memory is closest to (virDomainNumaGetNodeInitiator): a node with
+ * CPUs is its own; else the initiator of its lowest latency, else of its highest bandwidth (the
+ * first of equals); else the first node with CPUs.
+ */
+export function nodeInitiator(cells: readonly NumaCell[], links: readonly NumaInterconnect[], cell: NumaCell): number {
+  if (cell.cpus !== undefined && parseIdSet(cell.cpus).length) return cell.id;
+  let latency: NumaInterconnect | undefined;
+  let bandwidth: NumaInterconnect | undefined;
+  for (const l of links) {
+    if (l.target !== cell.id) continue;
+    if (l.kind === 'latency' && (!latency || l.value < latency.value)) latency = l;
+    if (l.kind === 'bandwidth' && l.value > (bandwidth?.value ?? 0)) bandwidth = l;
+  }
+  return (latency ?? bandwidth)?.initiator ?? cells.find((c) => c.cpus !== undefined && parseIdSet(c.cpus).length)?.id ?? 0;
+}
+
+const LOCAL_DISTANCE = 10;
+const REMOTE_DISTANCE = 20;
+
+/** The distance from cell `a` to node `b`: as given, else the default. */
+function cellDistance(a: NumaCell, b: number): number {
+  return a.distances?.find((s) => s.id === b)?.value ?? (a.id === b ? LOCAL_DISTANCE : REMOTE_DISTANCE);
+}
+
+/** Whether any cell's distances differ from the defaults (a cell that lists some distances and leaves one out does). */
+function distancesSet(cells: readonly NumaCell[]): boolean {
+  return cells.some((a) => a.distances?.length && cells.some((b) => {
+    const v = a.distances!.find((s) => s.id === b.id)?.value;
+    return v !== LOCAL_DISTANCE && v !== REMOTE_DISTANCE;
+  }));
+}
+
+/**
+ * <distances> as libvirt reads them (virDomainNumaDefNodeDistanceParseXML): a cell that lists
+ * siblings or is listed by one gets its local distance, a distance given one way holds the other
+ * way unless that is given too, and siblings come sorted by id.
+ */
+export function cellsWithDistances(cells: readonly NumaCell[]): readonly NumaCell[] {
+  if (!cells.some((c) => c.distances?.length)) return cells;
+  const rows = new Map<number, Map<number, number>>();
+  const row = (id: number): Map<number, number> => {
+    let r = rows.get(id);
+    if (!r) rows.set(id, (r = new Map([[id, LOCAL_DISTANCE]])));
+    return r;
+  };
+  for (const c of cells) {
+    for (const s of c.distances ?? []) {
+      row(c.id).set(s.id, s.value);
+      const back = row(s.id);
+      if (!back.has(c.id)) back.set(c.id, s.value);
+    }
+  }
+  return cells.map((c) => {
+    const r = rows.get(c.id);
+    return r ? { ...c, distances: [...r].sort((x, y) => x[0] - y[0]).map(([id, value]) => ({ id, value })) } : c;
+  });
+}
+
+/**
+ * libvirt's checks of <numa> and <numatune> (virDomainNumaDefValidate, the cell and memnode
+ * parsers): <memnode>s name cells and are not used with automatic placement; cells numbered 0…N-1, distances in range, cache levels 1-3 once each, interconnects between
+ * existing nodes from nodes with CPUs, to existing caches, each given once.
+ */
+export function checkNumaConfig(dom: Domain): void {
+  const cells = dom.cpu?.numa ?? [];
+  const bad = (reason: string, span?: Span): never => fail('NumaInvalid', { reason }, span ?? dom.cpu?.$span);
+  const nt = dom.numatune;
+  const mem = nt?.memory;
+  if (mem && mem.placement !== 'auto' && mem.nodeset === undefined && !(mem.placement === undefined && dom.vcpu.placement === 'auto')) {
+    fail('NumaInvalid', { reason: "<numatune><memory> needs a nodeset unless its placement is 'auto'" }, nt.$span);
+  }
+  if (nt?.memnodes.length && nt.memory?.placement === 'auto') fail('NumaInvalid', { reason: "per-node binding (<memnode>) is not compatible with automatic placement (placement='auto')" }, nt.$span);
+  for (const m of nt?.memnodes ?? []) if (!cells.some((c) => c.id === m.cellid)) fail('NumaInvalid', { reason: `<memnode cellid='${m.cellid}'> names no guest NUMA cell` }, nt?.$span);
+  const byId = new Map<number, NumaCell>();
+  for (const c of cells) {
+    if (c.id >= cells.length || byId.has(c.id)) bad(`cell id ${c.id}: exactly one <cell> per guest NUMA node, numbered from 0 without gaps`);
+    byId.set(c.id, c);
+    for (const s of c.distances ?? []) {
+      if (s.id >= cells.length) bad(`cell ${c.id}: sibling id ${s.id} is not a cell`);
+      if (s.value < LOCAL_DISTANCE || s.value > 255 || (s.id === c.id) !== (s.value === LOCAL_DISTANCE)) bad(`cell ${c.id}: distance ${s.value} to sibling ${s.id} is invalid (10 to itself only, else 11-255)`);
+    }
+    const levels = new Set<number>();
+    for (const k of c.caches ?? []) {
+      if (k.level < 1 || k.level > 3) bad(`cell ${c.id}: cache level ${k.level} is invalid (1-3)`, k.$span);
+      if (levels.has(k.level)) bad(`cell ${c.id}: cache level ${k.level} already defined`, k.$span);
+      levels.add(k.level);
+    }
+  }
+  const links = dom.cpu?.interconnects ?? [];
+  links.forEach((l, i) => {
+    const init = byId.get(l.initiator);
+    const target = byId.get(l.target);
+    if (!init) return bad(`${l.kind}: initiator ${l.initiator} refers to a non-existent NUMA node`, l.$span);
+    if (!target) return bad(`${l.kind}: target ${l.target} refers to a non-existent NUMA node`, l.$span);
+    if (init.cpus === undefined || !parseIdSet(init.cpus).length) bad(`${l.kind}: NUMA node ${l.initiator} has no CPUs and can't be an initiator`, l.$span);
+    if (l.cache !== undefined && !target.caches?.some((k) => k.level === l.cache)) bad(`${l.kind}: cache ${l.cache} refers to a non-existent cache of NUMA node ${l.target}`, l.$span);
+    for (const o of links.slice(0, i)) {
+      if (o.kind === l.kind && o.initiator === l.initiator && o.target === l.target && o.cache === l.cache && o.type === l.type) bad(`duplicate ${l.kind} from node ${l.initiator} to node ${l.target}`, l.$span);
+      if (l.initiator !== l.target && o.initiator === l.target && o.target === l.initiator) bad(`the link between nodes ${l.initiator} and ${l.target} is already defined the other way`, l.$span);
+    }
+  });
 }
 
 /** "0-1,3" -> ["0-1", "3"]: QEMU takes one range per cpus=, libvirt prints the set normalised. */
@@ -618,6 +839,7 @@ interface ReadBackend {
   readonly discard: boolean | undefined;
   readonly align: number | undefined;
   readonly pmem: boolean | undefined;
+  readonly opt: ParsedOption;
 }
 
 function readBackend(o: ParsedOption): ReadBackend {
@@ -637,6 +859,7 @@ function readBackend(o: ParsedOption): ReadBackend {
     discard: propBool(p, 'discard-data'),
     align: sizeOf(o, p, 'align', 'B'),
     pmem: propBool(p, 'pmem'),
+    opt: o,
   };
 }
 
@@ -780,6 +1003,10 @@ function readNumaArgv(r: ArgvReader, takeBackend: (id: string | undefined) => Re
   const cells: NumaCell[] = [];
   const dists: Array<{ src: number; dst: number; val: number }> = [];
   const cellBackends: Array<{ id: number; b: ReadBackend }> = [];
+  const links: NumaInterconnect[] = [];
+  const caches: Array<{ node: number; cache: NumaCache }> = [];
+  const initiators: Array<{ id: number; given: number; o: ParsedOption }> = [];
+  const nodeless: ParsedOption[] = [];
   for (const o of r.take('-numa')) {
     const p = optProps(o);
     // NB: cpus= repeats (cpus=0-1,cpus=4), so it is read from the raw text
@@ -789,6 +1016,17 @@ function readNumaArgv(r: ArgvReader, takeBackend: (id: string | undefined) => Re
       const [src, dst, val] = [propNum(p, 'src'), propNum(p, 'dst'), propNum(p, 'val')];
       if (src === undefined || dst === undefined || val === undefined) return fail('BadOptionValue', { option: '-numa', value: o.rawValue ?? '', reason: 'dist needs src=, dst= and val=' }, o.valueSpan);
       dists.push({ src, dst, val });
+      nodeless.push(o);
+      continue;
+    }
+    if (type === 'hmat-lb') {
+      links.push(readHmatLb(o, p));
+      nodeless.push(o);
+      continue;
+    }
+    if (type === 'hmat-cache') {
+      caches.push(readHmatCache(o, p));
+      nodeless.push(o);
       continue;
     }
     if (type !== 'node') {
@@ -796,6 +1034,8 @@ function readNumaArgv(r: ArgvReader, takeBackend: (id: string | undefined) => Re
       continue;
     }
     const id = propNum(p, 'nodeid') ?? cells.length;
+    const initiator = propNum(p, 'initiator');
+    if (initiator !== undefined) initiators.push({ id, given: initiator, o });
     // NB: cpus= may repeat (QemuOpts keeps the last in props; the raw text has them all)
     const cpus = [...(o.rawValue ?? '').matchAll(/(?:^|,)cpus=([0-9-]+)/g)].map((m) => m[1]!);
     const b = takeBackend(propStr(p, 'memdev'));
@@ -809,7 +1049,11 @@ function readNumaArgv(r: ArgvReader, takeBackend: (id: string | undefined) => Re
       ...(b?.discard !== undefined ? { discard: b.discard } : {}),
     });
   }
-  if (!cells.length) return;
+  // NB: distances and HMAT data describe nodes: without any there is nothing to attach them to
+  if (!cells.length) {
+    for (const o of nodeless) r.unclaim(o);
+    return;
+  }
   for (const { id, b } of cellBackends) {
     const page = foldBacking(d, b);
     if (page !== undefined) pages.push({ node: id, page });
@@ -819,15 +1063,63 @@ function readNumaArgv(r: ArgvReader, takeBackend: (id: string | undefined) => Re
   const access = cells.every((c) => c.memAccess) && !d.memoryBacking?.access ? mostCommon(cells, (c) => c.memAccess ?? '')?.value.memAccess : undefined;
   if (access) d.memoryBacking = { ...(d.memoryBacking ?? {}), access };
   const withDist = cells.map((c) => {
-    const mine = dists.filter((x) => x.src === c.id);
+    // NB: libvirt lists every distance once one differs from the defaults: those are left to it
+    const mine = dists.filter((x) => x.src === c.id && x.val !== (x.dst === c.id ? LOCAL_DISTANCE : REMOTE_DISTANCE));
     const { memAccess, ...rest } = c;
     const cell = memAccess && memAccess !== access ? c : rest;
-    return mine.length ? { ...cell, distances: mine.map((x) => ({ id: x.dst, value: x.val })) } : cell;
+    const cached = caches.filter((x) => x.node === c.id).map((x) => x.cache);
+    return {
+      ...cell,
+      ...(mine.length ? { distances: mine.map((x) => ({ id: x.dst, value: x.val })) } : {}),
+      ...(cached.length ? { caches: cached } : {}),
+    };
   });
-  d.cpu = { ...(d.cpu ?? { features: [], extra: [] }), numa: withDist };
+  for (const x of caches) if (!cells.some((c) => c.id === x.node)) return fail('BadOptionValue', { option: '-numa', value: `hmat-cache,node-id=${x.node}`, reason: 'no -numa node has that id' }, x.cache.$span);
+  d.cpu = { ...(d.cpu ?? { features: [], extra: [] }), numa: withDist, ...(links.length ? { interconnects: links } : {}) };
+  // NB: libvirt derives each node's initiator (nodeInitiator): one given otherwise is lost
+  const hmat = links.length > 0 || caches.length > 0;
+  for (const { id, given, o } of initiators) {
+    const cell = withDist.find((c) => c.id === id)!;
+    const derived = nodeInitiator(withDist, links, cell);
+    if (!hmat || given !== derived) r.diag.warn('NumaInitiatorDerived', { node: id, given, derived: hmat ? String(derived) : 'none without HMAT data' }, o.valueSpan);
+  }
+  const machineHmat = r.cmd.options.find((o) => (o.name === '-machine' || o.name === '-M') && propBool(optProps(o), 'hmat'));
+  if (machineHmat && !hmat) r.diag.warn('IgnoredProperty', { option: machineHmat.written, property: 'hmat=on (an HMAT without latencies, bandwidths or caches)' }, machineHmat.valueSpan);
   // the cells hold all of the guest's RAM at start
   const total = cells.reduce((n, c) => n + c.memory, 0);
   if (!d.maxMemory) d.memory = d.currentMemory = total;
+}
+
+const LATENCY_OF_DATA_TYPE = /^(access|read|write)-(latency|bandwidth)$/;
+
+/** -numa hmat-lb,initiator=,target=,hierarchy=,data-type=,latency=|bandwidth= -> an <interconnects> entry. */
+function readHmatLb(o: ParsedOption, p: Props): NumaInterconnect {
+  const bad = (reason: string): never => fail('BadOptionValue', { option: '-numa', value: o.rawValue ?? '', reason }, o.valueSpan);
+  const [initiator, target] = [propNum(p, 'initiator'), propNum(p, 'target')];
+  if (initiator === undefined || target === undefined) return bad('hmat-lb needs initiator= and target=');
+  const level = HIERARCHY.indexOf(propStr(p, 'hierarchy') ?? 'memory');
+  if (level < 0) return bad(`hierarchy= is one of ${HIERARCHY.join(', ')}`);
+  const dt = LATENCY_OF_DATA_TYPE.exec(propStr(p, 'data-type') ?? '');
+  if (!dt) return bad('data-type= is access-, read- or write-latency or -bandwidth');
+  const kind = dt[2] as NumaInterconnect['kind'];
+  // NB: QEMU's bandwidth is a size per second (bytes unless suffixed); libvirt prints KiB ("204800K")
+  const value = kind === 'latency' ? propNum(p, 'latency') : sizeOf(o, p, 'bandwidth', 'B');
+  if (value === undefined) return bad(`${dt[0]} needs ${kind}=`);
+  return { kind, initiator, target, ...(level ? { cache: level } : {}), type: dt[1] as NumaInterconnect['type'], value, $span: o.span };
+}
+
+const ASSOCIATIVITY_OF_QEMU: Record<string, NumaCache['associativity']> = { none: 'none', direct: 'direct', complex: 'full' };
+const CACHE_POLICY_OF_QEMU: Record<string, NumaCache['policy']> = { none: 'none', 'write-back': 'writeback', 'write-through': 'writethrough' };
+
+/** -numa hmat-cache,node-id=,size=,level=,associativity=,policy=,line= -> the node's <cache>. */
+function readHmatCache(o: ParsedOption, p: Props): { node: number; cache: NumaCache } {
+  const bad = (reason: string): never => fail('BadOptionValue', { option: '-numa', value: o.rawValue ?? '', reason }, o.valueSpan);
+  const [node, level, line] = [propNum(p, 'node-id'), propNum(p, 'level'), propNum(p, 'line')];
+  const size = sizeOf(o, p, 'size', 'B');
+  if (node === undefined || level === undefined || size === undefined) return bad('hmat-cache needs node-id=, size= and level=');
+  const associativity = ASSOCIATIVITY_OF_QEMU[propStr(p, 'associativity') ?? 'none'] ?? bad('associativity= is none, direct or complex');
+  const policy = CACHE_POLICY_OF_QEMU[propStr(p, 'policy') ?? 'none'] ?? bad('policy= is none, write-back or write-through');
+  return { node, cache: { level, associativity, policy, size, line: line ?? 0, $span: o.span } };
 }
 
 const MODEL_OF_DRIVER: Record<string, MemoryModel> = { 'pc-dimm': 'dimm', nvdimm: 'nvdimm', 'virtio-pmem-pci': 'virtio-pmem', 'virtio-mem-pci': 'virtio-mem' };
@@ -865,6 +1157,13 @@ function readMemoryDevicesArgv(r: ArgvReader, takeBackend: (id: string | undefin
     if (model === 'dimm' || model === 'nvdimm') {
       if (slot !== undefined || base !== undefined) address = { type: 'dimm', ...(slot !== undefined ? { slot } : {}), ...(base !== undefined ? { base } : {}) };
     } else if (pci && model.startsWith('virtio')) address = pci;
+    // NB: libvirt reserves no swap for a virtio-mem's backend (its blocks come and go) and has the
+    // device preallocate them when the guest's memory is preallocated (buildMemoryDevices):
+    // both follow from the domain, only other values are news without an XML home
+    const virtioMem = model === 'virtio-mem';
+    if (virtioMem) r.expect(b.opt, 'reserve', false);
+    const preallocated = d.memoryBacking?.allocation?.mode === 'immediate' || page !== undefined || backingPage(d, at) !== undefined;
+    if (virtioMem) r.expect(dev.opt, 'prealloc', preallocated);
     d.devices.memories.push({
       model,
       ...(share && share !== cellAccess ? { access: share } : {}),

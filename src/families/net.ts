@@ -816,6 +816,8 @@ function readNicDevice(r: ArgvReader, dev: DeviceOption): Partial<Draft<NetInter
   if (rombar !== undefined || romfile !== undefined) {
     out.rom = { ...(rombar !== undefined ? { bar: rombar !== 0 } : {}), ...(romfile ? { file: romfile } : romfile === '' ? { enabled: false } : {}) };
   }
-  for (const k of Object.keys(p)) if (!seen.has(k)) r.diag.warn('IgnoredProperty', { option: `-device ${dev.driver}`, property: k }, dev.opt.span);
+  // NB: what `seen` lists is dealt with (mq and vectors follow from the queues); the rest stays
+  // unread, for from-argv.ts to keep as <qemu:override> or warn about
+  r.settle(dev.opt, ...seen);
   return out;
 }

@@ -5,7 +5,7 @@ import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
 import type { BootDevice, Os } from '../ir/domain.js';
 import { has, resolveMachineAlias } from '../qemu/caps.js';
-import { machineMemoryProps, ramBackendId } from './memory.js';
+import { hasHmat, machineMemoryProps, ramBackendId } from './memory.js';
 import { propBool, propNum, propStr, props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { featureElement, stateOf } from './features.js';
@@ -135,12 +135,17 @@ export function buildMachine(ctx: EmitContext): void {
     // NB: a secure loader needs <smm state='on'>: the XML says so, or firmware autoselection added it
     smm: smm !== undefined ? (smm ? 'on' : 'off') : undefined,
     kernel_irqchip: ioapic === 'qemu' ? 'split' : ioapic === 'kvm' ? 'on' : undefined,
+    // NB: Arm's SMMUv3 is a virt machine property, after gic-version and before dump-guest-core
+    // (buildIommu checks the machine)
+    iommu: dom.devices.iommu?.model === 'smmuv3' ? 'smmuv3' : undefined,
     'dump-guest-core': has(caps, 'machine.dump-guest-core') ? (ctx.conf.dumpGuestCore ? 'on' : 'off') : undefined,
     ...machineMemoryProps(dom),
     // NUMA guests have a backend per node instead of one for all RAM
     'memory-backend': has(caps, 'memory-backend') && !dom.cpu?.numa?.length ? ramBackendId(ctx) : undefined,
     pflash0: pflash[0],
     pflash1: pflash[1],
+    // NB: libvirt 9.0 puts hmat=on after the loader's pflash nodes
+    hmat: hasHmat(dom) ? 'on' : undefined,
     hpet: hpet?.present !== undefined && has(caps, 'machine.hpet') ? (hpet.present ? 'on' : 'off') : undefined,
   }));
   // NB: older QEMU's -no-hpet comes with the clock options (buildRtc)
@@ -267,17 +272,25 @@ function readPflashNode(r: ArgvReader, key: 'pflash0' | 'pflash1', node: string)
   const path = file ? propStr(optProps(file), 'filename') : undefined;
   // a variable store on a network protocol: <nvram type='network'>
   const net = key === 'pflash1' && storage && path === undefined ? readNetworkStorageNode(r, storage) : undefined;
+  // NB: libvirt 9.0's flash images are raw, and only the firmware (<loader readonly>) is read-only
+  const settleFormat = (f: NonNullable<typeof format>) => {
+    r.expect(f, 'driver', 'raw');
+    if (key === 'pflash1') r.expect(f, 'read-only', false);
+  };
   if (format && net) {
     r.claim(format);
     r.claim(storage!);
+    settleFormat(format);
     r.draft.os.nvram = { source: net };
     return;
   }
   if (!format || path === undefined) return r.diag.warn('IgnoredProperty', { option: '-machine', property: `${key}=${node}` }, undefined);
   r.claim(format);
   if (storage) r.claim(storage);
-  // NB: the nodes' driver, discard and read-only flags are what libvirt always gives a flash image
-  r.settle(format, 'driver', 'read-only');
+  // a lone file node (no format layer) is the image itself
+  if (storage) settleFormat(format);
+  else r.settle(format, 'driver', 'read-only');
+  // NB: the storage node's driver, discard and read-only flags are what libvirt always gives a flash image
   if (storage) r.settle(storage, 'driver', 'auto-read-only', 'discard');
   const d = r.draft;
   if (key === 'pflash0') d.os.loader = { path, readonly: propBool(optProps(format), 'read-only') === true, type: 'pflash' };
@@ -317,20 +330,31 @@ export function readOsArgv(r: ArgvReader): void {
       else if (k === 'hpet' && on !== undefined) d.clock.timers = [...d.clock.timers.filter((t) => t.name !== 'hpet'), { name: 'hpet', present: on }];
       // <memoryBacking><nosharepages/> turns KSM off for the guest
       else if (k === 'mem-merge' && on === false) d.memoryBacking = { ...(d.memoryBacking ?? {}), nosharepages: true };
-      // NB: nvdimm=on follows from the nvdimm devices; memory-backend= is read with the backend
-      else if (!['type', 'accel', 'usb', 'dump-guest-core', 'memory-backend', 'nvdimm'].includes(k)) r.diag.warn('IgnoredProperty', { option: m.written, property: k }, m.valueSpan);
+      // <iommu model='smmuv3'/>: Arm virt's IOMMU is a machine property, not a -device
+      else if (k === 'iommu' && propStr(p, k) === 'smmuv3') d.devices.iommu = { model: 'smmuv3', extra: [], $span: m.valueSpan ?? m.span };
+      // NB: nvdimm=on follows from the nvdimm devices, hmat=on from the -numa hmat-* entries;
+      // memory-backend= is read with the backend
+      else if (!['type', 'accel', 'usb', 'dump-guest-core', 'memory-backend', 'nvdimm', 'hmat'].includes(k)) r.diag.warn('IgnoredProperty', { option: m.written, property: k }, m.valueSpan);
     }
   }
   if (ciphers.length) d.extra.push(el('keywrap', {}, ciphers));
-  for (const a of r.take('-accel')) d.type = propStr(optProps(a), 'accel') === 'kvm' ? 'kvm' : d.type;
+  for (const a of r.take('-accel')) {
+    const p = optProps(a);
+    d.type = propStr(p, 'accel') === 'kvm' ? 'kvm' : d.type;
+    // <features><tcg><tb-cache>: TCG's translation cache in MiB (buildAccel); libvirt keeps it in KiB
+    const tb = propNum(p, 'tb-size');
+    if (tb !== undefined) {
+      d.features = [...d.features.filter((f) => !(f.kind === 'other' && f.element.name === 'tcg')), { kind: 'other', element: el('tcg', {}, el('tb-cache', { unit: 'KiB' }, String(tb * 1024))) }];
+    }
+  }
   if (r.take('-enable-kvm').length) d.type = 'kvm';
   if (r.take('-no-kvm').length) d.type = 'qemu';
   r.take('-no-kqemu', '-kernel-kqemu');
-  const boot = r.takeLast('-boot');
-  if (boot) {
-    const p = optProps(boot);
-    // NB: strict=on is what libvirt always asks for with per-device boot indexes
-    if (propStr(p, 'strict') === 'on') r.settle(boot, 'strict');
+  // NB: QEMU merges repeated -boot options (a key libvirt has no place for may follow in a second one)
+  const p = r.takeMerged('-boot');
+  if (p) {
+    // NB: strict=on is what libvirt always asks for with per-device boot indexes: read, it is settled
+    void p['strict'];
     const order = propStr(p, 'order') ?? propStr(p, 'once');
     if (order) {
       const devs: BootDevice[] = [];

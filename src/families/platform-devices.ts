@@ -10,7 +10,7 @@ import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, onOff, reqAttr } from '../xml/values.js';
 import { featureElement, hasFeature } from './features.js';
 import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
-import { isQ35 } from '../ir/defaults.js';
+import { isArmVirt, isQ35 } from '../ir/defaults.js';
 
 const KNOWN = new Set(['alias', 'address']);
 const WATCHDOG_MODELS = ['i6300esb', 'ib700', 'diag288', 'itco'] as const;
@@ -216,8 +216,9 @@ export function buildIommu(ctx: EmitContext): void {
       ctx.out.object('-device', props({ driver: 'virtio-iommu', id, ...pciPlacement(ctx.dom, i.address) }));
       break;
     case 'smmuv3':
-      // an Arm virt machine property (-machine iommu=smmuv3), not a device
-      ctx.diag.warn('UnsupportedForTarget', { what: "<iommu model='smmuv3'>", target: "this machine (only Arm's virt machine has it, as -machine iommu=smmuv3)" }, i.$span);
+      // NB: an Arm virt machine property, printed with -machine (buildMachine): no device here
+      if (!isArmVirt(ctx.dom.os.arch ?? ctx.caps.arch, ctx.dom.os.machine)) return fail('UnsupportedDevice', { what: "IOMMU model 'smmuv3' outside an Arm virt machine" }, i.$span);
+      if (!has(ctx.caps, 'machine.virt-iommu')) return fail('UnsupportedDevice', { what: `IOMMU model 'smmuv3' with QEMU ${ctx.caps.version.join('.')} (its virt machine has it since 3.0)` }, i.$span);
       break;
   }
 }

@@ -1,14 +1,17 @@
 // The qemu: XML namespace: <qemu:commandline> raw arguments/environment, <qemu:capabilities>,
 // <qemu:override> (-device property changes) and <qemu:deprecation> (-compat).
-// from-native puts every option no family claims in <qemu:commandline>, with a warning naming it.
+// from-native puts every option no family claims in <qemu:commandline>, and the -device properties
+// no family reads in <qemu:override>, each with a warning naming it.
 import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps } from '../ir/argv-reader.js';
 import type { EmitContext } from '../emit/context.js';
+import type { EmittedOption } from '../emit/argv.js';
 import type { Domain, QemuDeprecation, QemuDeviceOverride, QemuPropertyOverride } from '../ir/domain.js';
-import { fail } from '../errors.js';
+import { fail, type Diagnostics } from '../errors.js';
+import type { ParsedOption } from '../lexer/argv-parser.js';
 import { has } from '../qemu/caps.js';
 import { lookupOption } from '../qemu/options.js';
-import { propStr, type PropValue, type Props } from '../qemu/props.js';
+import { printKeyval, propStr, scalarText, type PropValue, type Props } from '../qemu/props.js';
 import { children, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, reqAttr } from '../xml/values.js';
 import { isStandardEnv } from './process.js';
@@ -172,4 +175,156 @@ export function readLeftoversArgv(r: ArgvReader): void {
   for (const e of r.cmd.env) {
     if (!isStandardEnv(e.name)) r.draft.qemuEnv.push({ name: e.name, ...(e.value ? { value: e.value } : {}) });
   }
+}
+
+/** A mapped option's properties that no reader looked at (from-argv.ts collects them). */
+export interface UnreadProps {
+  readonly opt: ParsedOption;
+  readonly keys: readonly string[];
+}
+
+/**
+ * Options QEMU merges when repeated (their QemuOptsList has merge_lists): a key no reader maps
+ * still takes effect from a second such option in <qemu:commandline>, after libvirt's own. NB: not
+ * -msg or -overcommit, which QEMU reads whole each time (a second one resets the first's keys).
+ */
+const MERGED_OPTIONS = new Set(['-boot', '-rtc', '-name', '-icount', '-action']);
+
+/**
+ * Properties that place a device (and a user alias, which libvirt keeps): where the -device
+ * to-native prints for a domain and the one read from the command line both carry one, they agree
+ * if the two are the same device.
+ */
+const PLACING = ['addr', 'port', 'unit', 'scsi-id', 'lun', 'channel', 'chassis', 'mac', 'serial'] as const;
+
+/**
+ * QEMU's other names for PCI devices (qdev-monitor.c's qdev_alias_table, as `-device help` lists
+ * them for x86), which a command line may use where libvirt prints the type name.
+ */
+const DRIVER_ALIASES: Readonly<Record<string, string>> = {
+  'virtio-9p': 'virtio-9p-pci', 'virtio-balloon': 'virtio-balloon-pci', 'virtio-blk': 'virtio-blk-pci',
+  'virtio-gpu': 'virtio-gpu-pci', 'virtio-gpu-gl': 'virtio-gpu-gl-pci', 'virtio-input-host': 'virtio-input-host-pci',
+  'virtio-iommu': 'virtio-iommu-pci', 'virtio-keyboard': 'virtio-keyboard-pci', 'virtio-mouse': 'virtio-mouse-pci',
+  'virtio-net': 'virtio-net-pci', 'virtio-rng': 'virtio-rng-pci', 'virtio-scsi': 'virtio-scsi-pci',
+  'virtio-serial': 'virtio-serial-pci', 'virtio-tablet': 'virtio-tablet-pci',
+  lsi: 'lsi53c895a', ahci: 'ich9-ahci', 'e1000-82540em': 'e1000', ac97: 'AC97', es1370: 'ES1370',
+};
+
+/** Descriptors the parent process passed: numbers that mean nothing to a QEMU libvirt starts. */
+const DESCRIPTORS = new Set(['fd', 'fds', 'vhostfd', 'vhostfds']);
+
+/**
+ * What the readers left unread of mapped options, kept where libvirt has a place for it: a
+ * -device's property as <qemu:override> of the device to-native prints for the domain (found in
+ * `trial`, its to-native output; its id is the alias libvirt assigns), a merged option's keys as a
+ * second option in <qemu:commandline>. A property the trial prints with the same value was not lost
+ * (libvirt derives it, e.g. qemu-xhci's p3 from its ports); anything else is warned as dropped.
+ * `mapped` are the -device options the domain holds, in command-line order.
+ */
+export function keepUnreadProps(
+  dom: Domain,
+  unread: readonly UnreadProps[],
+  mapped: readonly ParsedOption[],
+  trial: readonly EmittedOption[] | undefined,
+  diag: Diagnostics,
+): Domain {
+  const overrides = new Map<string, QemuPropertyOverride[]>();
+  const args: string[] = [];
+  const dropped = (o: ParsedOption, keys: readonly string[]) => {
+    for (const k of keys) diag.warn('IgnoredProperty', { option: o.name, property: k }, o.valueSpan ?? o.span);
+  };
+  for (const { opt, keys } of unread) {
+    const p = optProps(opt);
+    if (opt.name === '-device') {
+      const target = trial && trialDevice(opt, mapped, trial);
+      const alias = target && propStr(target, 'id');
+      if (!target || !alias) {
+        dropped(opt, keys);
+        continue;
+      }
+      for (const k of keys) {
+        if (target[k] !== undefined && sameValue(p[k]!, target[k]!)) continue;
+        const prop = DESCRIPTORS.has(k) ? undefined : overrideProperty(k, p[k]!, opt);
+        if (!prop) {
+          dropped(opt, [k]);
+          continue;
+        }
+        overrides.set(alias, [...(overrides.get(alias) ?? []), prop]);
+        diag.warn('KeptAsOverride', { option: `${opt.name} ${propStr(p, 'driver') ?? ''}`.trim(), property: k, alias }, opt.valueSpan ?? opt.span);
+      }
+    } else if (MERGED_OPTIONS.has(opt.name) && opt.value.kind === 'props' && opt.value.form === 'keyval') {
+      const printed = (trial ?? []).filter((e) => e.name === opt.name && e.value.kind === 'props').map((e) => (e.value.kind === 'props' ? e.value.props : {}));
+      const kept = keys.filter((k) => !printed.some((t) => t[k] !== undefined && sameValue(p[k]!, t[k]!)));
+      if (!kept.length) continue;
+      args.push(opt.name, printKeyval(Object.fromEntries(kept.map((k) => [k, p[k]!]))));
+      for (const k of kept) diag.warn('UnmappedOption', { option: opt.name, detail: `property '${k}'` }, opt.valueSpan ?? opt.span);
+    } else dropped(opt, keys);
+  }
+  if (!overrides.size && !args.length) return dom;
+  const cmd = dom.qemuCommandline;
+  return {
+    ...dom,
+    ...(args.length ? { qemuCommandline: { args: [...(cmd?.args ?? []), ...args], env: cmd?.env ?? [] } } : {}),
+    ...(overrides.size ? { qemuOverrides: [...(dom.qemuOverrides ?? []), ...[...overrides].map(([alias, frontend]) => ({ alias, frontend }))] } : {}),
+  };
+}
+
+/**
+ * The -device to-native prints for a -device of the command line: the one at the same place among
+ * the devices of its driver, when both lists have as many; else the only one its placing
+ * properties single out. Either way none of those may disagree; no answer when in doubt.
+ */
+function trialDevice(opt: ParsedOption, mapped: readonly ParsedOption[], trial: readonly EmittedOption[]): Props | undefined {
+  const p = optProps(opt);
+  const driverOf = (q: Props) => {
+    const d = propStr(q, 'driver') ?? '';
+    return DRIVER_ALIASES[d] ?? d;
+  };
+  const driver = driverOf(p);
+  const ours = mapped.filter((o) => driverOf(optProps(o)) === driver);
+  const printed = trial.flatMap((e) => (e.name === '-device' && e.value.kind === 'props' && driverOf(e.value.props) === driver ? [e.value.props] : []));
+  const keys = [...PLACING, ...(propStr(p, 'id')?.startsWith('ua-') ? ['id'] : [])];
+  const shared = (t: Props) => keys.filter((k) => p[k] !== undefined && t[k] !== undefined);
+  const fits = (t: Props) => shared(t).every((k) => samePlace(k, p[k]!, t[k]!));
+  if (ours.length === printed.length) {
+    const t = printed[ours.indexOf(opt)];
+    return t && fits(t) ? t : undefined;
+  }
+  const singled = printed.filter((t) => shared(t).length > 0 && fits(t));
+  return singled.length === 1 ? singled[0] : undefined;
+}
+
+function samePlace(key: string, a: PropValue, b: PropValue): boolean {
+  if (key === 'addr') return pciSlot(scalarText(a)) === pciSlot(scalarText(b));
+  if (key === 'mac') return scalarText(a).toLowerCase() === scalarText(b).toLowerCase();
+  return scalarText(a) === scalarText(b);
+}
+
+/** QEMU's PCI addr=SLOT[.FN], both hexadecimal with or without 0x, as slot.fn. */
+function pciSlot(addr: string): string {
+  const [slot = '', fn = '0'] = addr.split('.');
+  return `${parseInt(slot, 16)}.${parseInt(fn, 16)}`;
+}
+
+function sameValue(a: PropValue, b: PropValue): boolean {
+  return scalarText(a) === scalarText(b);
+}
+
+/**
+ * A property value as <qemu:property>: JSON values carry their type. NB: QEMU reads JSON -device
+ * strictly typed ("expected: boolean" for "on"), so a QemuOpts value is typed too: by the option
+ * table, else on/off (QemuOpts' boolean spelling, and what a bare flag stands for) as bool and an
+ * integer as a number. No override holds null, a fraction, a list or an object.
+ */
+function overrideProperty(name: string, v: PropValue, opt: ParsedOption): QemuPropertyOverride | undefined {
+  const integer = (n: number): QemuPropertyOverride => ({ name, type: n < 0 ? 'signed' : 'unsigned', value: String(n) });
+  if (typeof v === 'boolean') return { name, type: 'bool', value: String(v) };
+  if (typeof v === 'number') return Number.isSafeInteger(v) ? integer(v) : undefined;
+  if (typeof v !== 'string') return undefined;
+  if (opt.value.kind !== 'props' || opt.value.form !== 'keyval') return { name, type: 'string', value: v };
+  const typed = opt.spec?.props?.[name];
+  if (typed === 'string') return { name, type: 'string', value: v };
+  if (typed !== 'number' && typed !== 'size' && (v === 'on' || v === 'off')) return { name, type: 'bool', value: String(v === 'on') };
+  if (typed !== 'bool' && /^-?\d+$/.test(v) && Number.isSafeInteger(Number(v))) return integer(Number(v));
+  return { name, type: 'string', value: v };
 }

@@ -10,7 +10,7 @@ import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, intAttr, reqAttr, yesNo } from '../xml/values.js';
 import { fail } from '../errors.js';
 import { readAddressXml, writeAddressXml } from './address.js';
-import { buildChardev, readChardevSourceXml, sourceFromChardev, writeChardevSourceXml } from './chardev.js';
+import { buildChardev, readChardevSourceXml, settleChardev, sourceFromChardev, writeChardevSourceXml } from './chardev.js';
 import { usbAddressFromProps, usbPlacement } from './usb-address.js';
 
 const KNOWN = new Set(['source', 'protocol', 'boot', 'alias', 'address']);
@@ -123,12 +123,13 @@ export function buildRedirdevs(ctx: EmitContext): void {
 // --- argv -> IR --------------------------------------------------------------------------------
 
 /** Claims the -chardev a device refers to and reads its source (sockets, spicevmc, files…). */
-export function takeChardevSource(r: ArgvReader, id: string | undefined): ChardevSource | undefined {
+export function takeChardevSource(r: ArgvReader, id: string | undefined, spicevmcName?: string): ChardevSource | undefined {
   if (id === undefined) return undefined;
   const o = r.unclaimed().find((x) => x.name === '-chardev' && propStr(optProps(x), 'id') === id);
   const src = o && sourceFromChardev(optProps(o));
   if (!o || !src) return undefined;
   r.claim(o);
+  settleChardev(r, o, spicevmcName);
   const fd = propStr(optProps(o), 'fd');
   if (fd !== undefined) r.diag.warn('PassedDescriptor', { option: '-chardev', what: `the listening socket fd=${fd}` }, o.span);
   return src.source;
@@ -150,7 +151,7 @@ function parseFilter(text: string): RedirFilterRule[] | undefined {
 export function readRedirdevsArgv(r: ArgvReader): void {
   const d = r.draft.devices;
   for (const dev of r.devices((drv) => drv === 'usb-redir')) {
-    const source = takeChardevSource(r, propStr(dev.props, 'chardev'));
+    const source = takeChardevSource(r, propStr(dev.props, 'chardev'), 'usbredir');
     if (!source) continue;
     r.claim(dev.opt);
     const filter = propStr(dev.props, 'filter');

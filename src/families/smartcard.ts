@@ -152,7 +152,7 @@ export function readSmartcardsArgv(r: ArgvReader): void {
     const address = ccidAddress(propStr(p, 'bus'));
     const common = { ...userAlias(propStr(p, 'id')), ...(address ? { address } : {}), extra: [], $span: dev.opt.span };
     if (dev.driver === 'ccid-card-passthru') {
-      const source = takeChardevSource(r, propStr(p, 'chardev'));
+      const source = takeChardevSource(r, propStr(p, 'chardev'), 'smartcard');
       if (!source) continue;
       r.claim(dev.opt);
       d.smartcards.push({ mode: 'passthrough', source, ...common });

@@ -347,6 +347,8 @@ export function readSoundArgv(r: ArgvReader): void {
       const bus = propStr(c.props, 'bus');
       if (bus === undefined ? !(hdas.length === 1 && hdas[0] === dev) : !id || bus !== `${id}.0`) continue;
       r.claim(c.opt);
+      // NB: libvirt numbers an HDA's codecs cad=0,1,… in <codec> order: no XML home for another
+      r.expect(c.opt, 'cad', codecs.length);
       codecs.push(c.driver.slice(4) as Sound['codecs'][number]);
       audioId ??= audioRef(c.props);
     }

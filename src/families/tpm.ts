@@ -11,7 +11,7 @@ import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, reqAttr, yesNo } from '../xml/values.js';
 import { fail } from '../errors.js';
 import { readAddressXml, writeAddressXml } from './address.js';
-import { passFile } from './chardev.js';
+import { claimFdSet, passFile } from './chardev.js';
 
 const MODELS = ['tpm-tis', 'tpm-crb', 'tpm-spapr', 'spapr-tpm-proxy'] as const;
 const BACKENDS = ['passthrough', 'emulator', 'external'] as const;
@@ -173,21 +173,15 @@ export function buildTpms(ctx: EmitContext): void {
 
 const DEVICES: Readonly<Record<string, TpmModel>> = { 'tpm-tis': 'tpm-tis', 'tpm-tis-device': 'tpm-tis', 'tpm-crb': 'tpm-crb', 'tpm-spapr': 'tpm-spapr' };
 
-/** Claims the -add-fd options of an fd set path (/dev/fdset/N); true when the path is one. */
-function claimFdSet(r: ArgvReader, path: string | undefined): boolean {
-  const set = /^\/dev\/fdset\/(\d+)$/.exec(path ?? '');
-  if (!set) return false;
-  for (const o of r.unclaimed()) if (o.name === '-add-fd' && propStr(optProps(o), 'set') === set[1]) r.claim(o);
-  return true;
-}
-
 function readBackend(r: ArgvReader, o: ParsedOption): TpmBackend | undefined {
   const p = optProps(o);
   switch (propStr(p, 'type')) {
     case 'passthrough': {
       const path = propStr(p, 'path');
-      claimFdSet(r, propStr(p, 'cancel-path'));
-      if (claimFdSet(r, path)) {
+      // NB: libvirt names the fd sets after the TPM's alias (tpmdev id tpm-ALIAS): ALIAS-tpm, ALIAS-cancel
+      const alias = (propStr(p, 'id') ?? '').replace(/^tpm-/, '');
+      claimFdSet(r, propStr(p, 'cancel-path'), `${alias}-cancel`);
+      if (claimFdSet(r, path, `${alias}-tpm`)) {
         r.diag.warn('HostSideUnknown', { option: '-tpmdev', what: `the host TPM behind ${path}`, outcome: `read as ${DEFAULT_DEVICE}, libvirt's default` }, o.span);
         return { type: 'passthrough', device: DEFAULT_DEVICE };
       }

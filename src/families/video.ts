@@ -4,7 +4,7 @@ import type { ArgvReader } from '../ir/argv-reader.js';
 import { optText } from '../ir/argv-reader.js';
 import type { Video, VideoModel } from '../ir/domain.js';
 import { has } from '../qemu/caps.js';
-import { propNum, props, type PropValue } from '../qemu/props.js';
+import { propBool, propNum, props, type PropValue } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { fail } from '../errors.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
@@ -214,6 +214,14 @@ export function readVideoArgv(r: ArgvReader): void {
     const address = pciAddressFromProps(dev.props);
     const o = <T>(k: string, v: T | undefined) => (v === undefined ? {} : { [k]: v });
     const heads = propNum(dev.props, 'max_outputs');
+    const [xres, yres] = [propNum(dev.props, 'xres'), propNum(dev.props, 'yres')];
+    // NB: the virtio transport options of a secondary virtio-gpu (see buildVideos) are its <driver>'s
+    const driver = Object.fromEntries(
+      (['iommu_platform', 'ats', 'packed'] as const).flatMap((k) => {
+        const v = model === 'virtio' ? propBool(dev.props, k) : undefined;
+        return v === undefined ? [] : [[k === 'iommu_platform' ? 'iommu' : k, v ? 'on' : 'off']];
+      }),
+    );
     videos.push({
       model,
       ...(model === 'qxl' ? { ...o('ram', kib('ram_size', 1)), ...o('vram', kib('vram_size', 1)), ...o('vram64', kib('vram64_size_mb', 1024 * 1024) || undefined), ...o('vgamem', kib('vgamem_mb', 1024 * 1024)) } : {}),
@@ -221,6 +229,9 @@ export function readVideoArgv(r: ArgvReader): void {
       ...(model === 'bochs' ? o('vram', kib('vgamem', 1)) : {}),
       ...o('heads', heads),
       ...(dev.driver.includes('-gl') ? { accel3d: true } : {}),
+      // <resolution> needs both sizes (libvirt requires x and y)
+      ...(xres !== undefined && yres !== undefined ? { resolution: { x: xres, y: yres } } : {}),
+      ...(Object.keys(driver).length ? { driver } : {}),
       ...o('acpiIndex', propNum(dev.props, 'acpi-index')),
       ...(address ? { address } : {}),
       extra: [],

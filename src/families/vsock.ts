@@ -92,6 +92,7 @@ export function readVsockArgv(r: ArgvReader): void {
     r.claim(dev.opt);
     const cid = propNum(dev.props, 'guest-cid');
     // NB: a vhostfd is /dev/vhost-vsock, which libvirt opens itself: nothing of the XML is lost
+    r.settle(dev.opt, 'vhostfd');
     const address = pciAddressFromProps(dev.props, { multifunction: true });
     const driver = virtioOptionsFromProps(dev.props);
     const id = propStr(dev.props, 'id');

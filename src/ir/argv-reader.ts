@@ -3,7 +3,7 @@
 // <qemu:commandline> with a warning (see from-argv.ts).
 import type { Diagnostics } from '../errors.js';
 import type { CommandLine, ParsedOption } from '../lexer/argv-parser.js';
-import { propStr, type Props } from '../qemu/props.js';
+import { propBool, propNum, propStr, type PropValue, type Props } from '../qemu/props.js';
 import type { Iommu, Panic, Watchdog, Filesystem, Rng, Tpm, Vsock } from './domain.js';
 import type { Chardev, Controller, Disk, Domain, Hostdev, Hub, Redirdev, RedirFilterRule, Smartcard, Draft, Feature, Graphics, Input, NetInterface, Os, Sound, Video, Audio, Memballoon, Clock, Vcpu, Cpu, MemoryDevice } from './domain.js';
 import type { XmlElement } from '../xml/tree.js';
@@ -80,6 +80,24 @@ export class ArgvReader {
     return all[all.length - 1];
   }
 
+  /**
+   * Claims every option with this name and gives their properties merged, as QEMU merges the
+   * options whose QemuOptsList has merge_lists (-boot, -rtc, -name…): a key's last value counts.
+   * Reading a key marks it read on the option it comes from; the values it replaced are settled.
+   */
+  takeMerged(name: string): Props | undefined {
+    const all = this.take(name);
+    if (!all.length) return undefined;
+    const from = new Map<string, ParsedOption>();
+    for (const o of all) for (const k of Object.keys(optProps(o))) from.set(k, o);
+    for (const o of all) for (const k of Object.keys(optProps(o))) if (from.get(k) !== o) this.settle(o, k);
+    // NB: an option none of whose keys is asked for is still read key by key (see watchProps), not whole
+    for (const o of all) void ('' in optProps(o));
+    const merged: Record<string, PropValue> = {};
+    for (const [k, o] of from) Object.defineProperty(merged, k, { enumerable: true, get: () => optProps(o)[k] });
+    return merged;
+  }
+
   has(name: string): boolean {
     return this.cmd.options.some((o) => o.name === name);
   }
@@ -105,6 +123,20 @@ export class ArgvReader {
   settle(o: ParsedOption, ...keys: string[]): void {
     const p = optProps(o);
     for (const k of keys.length ? keys : Object.keys(p)) void p[k];
+  }
+
+  /**
+   * Settles a property libvirt derives from the domain (a codec's cad=, a spicevmc's name=) when
+   * it has the value libvirt prints for the domain read back. Another value stays unread, so it
+   * is kept as a <qemu:override> or warned about like any property without an XML home.
+   */
+  expect(o: ParsedOption, key: string, expected: string | number | boolean): void {
+    // NB: peeks past the watch (which traps get/has only), so a mismatch is not marked read
+    const value = Object.getOwnPropertyDescriptor(optProps(o), key)?.value as Props[string] | undefined;
+    if (value === undefined) return;
+    const one: Props = { [key]: value };
+    const v = typeof expected === 'number' ? propNum(one, key) : typeof expected === 'boolean' ? propBool(one, key) : propStr(one, key);
+    if (v === expected) this.settle(o, key);
   }
 
   /** Unclaimed -device options whose driver passes the test (not claimed: call claim()). */

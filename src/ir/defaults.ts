@@ -7,7 +7,7 @@ import { chardevDefaults } from '../families/chardev.js';
 import { diskIndex, driveAddressFor } from '../families/disk.js';
 import { withVideoDefaults } from '../families/video.js';
 import { interfacesWithDefaults } from '../families/net.js';
-import { memoriesWithSlots } from '../families/memory.js';
+import { cellsWithDistances, memoriesWithSlots, numaPlacementDefaults } from '../families/memory.js';
 import { hostdevScsiControllers, withHostdevDefaults } from '../families/hostdev.js';
 import { smartcardsWithDefaults } from '../families/smartcard.js';
 import type { Controller, Disk, Domain } from './domain.js';
@@ -26,6 +26,8 @@ export interface DefaultsOptions {
 export const isX86 = (arch: string | undefined): boolean => arch === 'x86_64' || arch === 'i686';
 export const isQ35 = (machine: string | undefined): boolean => !!machine && /^(q35|pc-q35)/.test(machine);
 export const isI440fx = (machine: string | undefined): boolean => !!machine && /^(pc|pc-i440fx-.*|pc-\d.*)$/.test(machine);
+/** Arm's virt machine (virt, virt-7.2, …) on an aarch64/armv7l guest. */
+export const isArmVirt = (arch: string | undefined, machine: string | undefined): boolean => !!arch && (arch === 'aarch64' || arch.startsWith('arm')) && !!machine && /^virt(-|$)/.test(machine);
 
 export function applyDefaults(dom: Domain, opts: DefaultsOptions = {}): Domain {
   const arch = dom.os.arch ?? opts.arch ?? 'x86_64';
@@ -85,6 +87,10 @@ export function applyDefaults(dom: Domain, opts: DefaultsOptions = {}): Domain {
   // (withFields: see src/ir/records.ts for why not `{ ...dom, … }`)
   const withDefaults: Domain = withFields(dom, {
     os: withFields(dom.os, { arch, ...(machine ? { machine } : {}) }),
+    // NB: automatic placement spreads between <vcpu> and <numatune>; libvirt completes NUMA
+    // distances as it reads them (both ways, local ones)
+    ...numaPlacementDefaults(dom),
+    ...(dom.cpu?.numa ? { cpu: withFields(dom.cpu, { numa: cellsWithDistances(dom.cpu.numa) }) } : {}),
     devices: withFields(dom.devices, { disks, controllers, interfaces: interfacesWithDefaults(dom, arch, machine), ...chardevDefaults(dom.devices, x86), inputs, videos: withVideoDefaults(dom.devices.videos, dom.devices.graphics.length > 0, x86), memballoon, memories: memoriesWithSlots(dom), smartcards: cards.smartcards, hostdevs, panics }),
   });
   if (!x86 || !(pc || q35)) return withDefaults;

@@ -161,6 +161,8 @@ export interface Cpu extends Spanned {
   readonly features: readonly { readonly policy: 'force' | 'require' | 'optional' | 'disable' | 'forbid'; readonly name: string }[];
   /** <numa><cell>: guest NUMA nodes (memory in KiB) */
   readonly numa?: readonly NumaCell[];
+  /** <numa><interconnects>: the latencies and bandwidths between nodes (ACPI HMAT), in document order */
+  readonly interconnects?: readonly NumaInterconnect[];
   readonly extra: readonly XmlElement[];
 }
 
@@ -172,6 +174,31 @@ export interface NumaCell {
   readonly discard?: boolean;
   /** <distances><sibling id value>: the ACPI SLIT distance to each node */
   readonly distances?: readonly { readonly id: number; readonly value: number }[];
+  /** <cache>: the node's memory-side caches (ACPI HMAT) */
+  readonly caches?: readonly NumaCache[];
+}
+
+/** <cell><cache level associativity policy><size/><line/>: a memory-side cache of a guest NUMA node. */
+export interface NumaCache extends Spanned {
+  readonly level: number;
+  readonly associativity: 'none' | 'direct' | 'full';
+  readonly policy: 'none' | 'writeback' | 'writethrough';
+  /** KiB */
+  readonly size: number;
+  /** bytes */
+  readonly line: number;
+}
+
+/** <interconnects><latency|bandwidth initiator target cache type value>: one HMAT entry. */
+export interface NumaInterconnect extends Spanned {
+  readonly kind: 'latency' | 'bandwidth';
+  readonly initiator: number;
+  readonly target: number;
+  /** the level of the target's cache this is about; absent: its memory */
+  readonly cache?: number;
+  readonly type: 'access' | 'read' | 'write';
+  /** latency: nanoseconds; bandwidth: KiB per second */
+  readonly value: number;
 }
 
 export interface Clock extends Spanned {

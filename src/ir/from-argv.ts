@@ -28,7 +28,9 @@ import { readNetworksArgv } from '../families/net.js';
 import { readOsArgv, readLoaderSecureArgv } from '../families/os.js';
 import { readIommuArgv, readPanicsArgv, readWatchdogsArgv } from '../families/platform-devices.js';
 import { readProcessArgv } from '../families/process.js';
-import { readCompatArgv, readLeftoversArgv } from '../families/qemu-commandline.js';
+import { keepUnreadProps, readCompatArgv, readLeftoversArgv, type UnreadProps } from '../families/qemu-commandline.js';
+import type { EmittedOption } from '../emit/argv.js';
+import { domainToArgv } from '../emit/to-argv.js';
 import { readSoundArgv } from '../families/sound.js';
 import { readVideoArgv } from '../families/video.js';
 import { parseCommandLine, type CommandLine, type ParsedOption } from '../lexer/argv-parser.js';
@@ -131,17 +133,20 @@ export function domainFromCommandLine(cmd: CommandLine, opts: FromArgvOptions = 
     if (read === readLeftoversArgv) verbatim = new Set(r.unclaimed());
     read(r);
   }
-  // NB: after every reader: a property of a mapped option that no reader looked at was dropped
-  // (unless its reader already said so, naming it on the option's line)
+  // NB: after every reader: a property of a mapped option that no reader looked at is kept where
+  // libvirt has a place for it, else warned as dropped (unless its reader already said so, naming
+  // it on the option's line)
   const said = new Set(diag.items.filter((d) => d.code === 'IgnoredProperty').map((d) => `${d.span?.line}:${/property '([^'=]*)/.exec(d.message)?.[1]}`));
+  const unread: UnreadProps[] = [];
+  const mapped = watch.cmd.options.filter((o) => o.name === '-device' && r.isClaimed(o) && !verbatim.has(o));
   for (const o of watch.cmd.options) {
     if (verbatim.has(o) || !r.isClaimed(o)) continue;
-    for (const k of watch.unread(o)) {
-      if (said.has(`${o.span.line}:${k}`)) continue;
+    const keys = watch.unread(o).filter((k) => {
+      if (said.has(`${o.span.line}:${k}`)) return false;
       // NB: QEMU ids are libvirt's aliases, which it makes up again; only a user alias (ua-…) is a fact
-      if (k === 'id' && !/^ua-/.test(propStr(optProps(o), 'id') ?? '')) continue;
-      diag.warn('IgnoredProperty', { option: o.name, property: k }, o.valueSpan ?? o.span);
-    }
+      return k !== 'id' || /^ua-/.test(propStr(optProps(o), 'id') ?? '');
+    });
+    if (keys.length) unread.push({ opt: o, keys });
   }
   // QEMU's defaults where the command line says nothing (-m 128, -smp 1)
   if (!draft.memory) draft.memory = draft.currentMemory = 128 * 1024;
@@ -163,7 +168,23 @@ export function domainFromCommandLine(cmd: CommandLine, opts: FromArgvOptions = 
   const domain = opts.cwd ? absolutePaths(read, opts.cwd.dir, diag, opts.cwd.why) : read;
   // NB: from-native gives libvirt 5.4's defaults (the last release with this direction), which
   // kept i440fx slot 2 for a video card even when there was none.
-  return { domain: opts.minimal ? domain : applyDefaults(withQemuDiskDrivers(domain, diag), { reserveVideoSlot: true }), diagnostics: diag };
+  const full = opts.minimal ? domain : applyDefaults(withQemuDiskDrivers(domain, diag), { reserveVideoSlot: true });
+  // NB: last, on the finished domain: the override of a -device names the alias to-native gives it
+  return { domain: unread.length ? keepUnreadProps(full, unread, mapped, trialArgv(full), diag) : full, diagnostics: diag };
+}
+
+/**
+ * What to-native prints for the domain (the target's default QEMU; aliases do not depend on it),
+ * or undefined when it cannot be compiled: then no alias is known and what is unread is dropped.
+ */
+function trialArgv(domain: Domain): readonly EmittedOption[] | undefined {
+  try {
+    return domainToArgv(domain).argv.options;
+  } catch {
+    // NB: any failure, not only a reported error: the trial only names devices, a domain it
+    // cannot compile reads back all the same
+    return undefined;
+  }
 }
 
 /**

@@ -2,8 +2,10 @@
 import { existsSync } from 'node:fs';
 import type { ValidationSeverity } from './diagnostic.js';
 import { attr, child, children, type XmlElement } from '../xml/tree.js';
-import { Diagnostics, DomxmlError } from '../errors.js';
+import { Diagnostics, DomxmlError, type Span } from '../errors.js';
+import type { Domain } from '../ir/domain.js';
 import { checkFirmwareConfig } from '../families/firmware.js';
+import { checkNumaConfig } from '../families/memory.js';
 import { domainFromElement } from '../ir/from-xml.js';
 
 export interface RuleDoc {
@@ -40,6 +42,8 @@ export const RULE_DOCS: Readonly<Record<string, RuleDoc>> = {
   DuplicateGraphics: { severity: 'error', doc: 'Two graphics devices of one type (QEMU supports one each of vnc, spice, sdl, dbus, egl-headless).' },
   DuplicateAlias: { severity: 'error', doc: 'Two devices with the same <alias name>: aliases must be unique.' },
   DuplicateMac: { severity: 'warning', doc: 'Two interfaces with the same MAC address: guests on one network would clash.' },
+  NumaInvalid: { severity: 'error', doc: "Guest NUMA settings libvirt refuses: cells not numbered 0…N-1, distances out of range, cache levels other than 1-3 or repeated, HMAT interconnects naming missing nodes or caches, from nodes without CPUs, or given twice; <numatune><memory> without nodeset when not placed automatically; <memnode> with automatic placement." },
+  NumaCacheUnitIgnored: { severity: 'warning', doc: "A unit on a NUMA cell's <cache><size> or <line> other than KiB / B: libvirt 9.0 ignores it (it reads ./size/unit, not @unit) and takes the value in KiB / bytes." },
   FirmwareConflict: { severity: 'error', doc: "<os> firmware settings libvirt refuses: a loader path, type or readonly with firmware autoselection, enrolled keys without secure boot, UEFI without ACPI, secure boot off q35 or without SMM, NVRAM with a stateless loader." },
   KvmUnavailable: { severity: 'error', doc: "type='kvm' but this host has no /dev/kvm (checked only with --host)." },
 };
@@ -85,6 +89,7 @@ export function semanticCheck(root: XmlElement, report: Report, options: RuleOpt
   checkGraphics(devs, report);
   checkAliasesAndMacs(devs, report);
   checkFirmware(root, report);
+  checkNuma(root, report);
   if (options.host && root.attrs.type === 'kvm' && !(options.kvmAvailable ?? existsSync('/dev/kvm'))) {
     report('KvmUnavailable', "type='kvm' needs /dev/kvm, which this host does not have (use type='qemu' for emulation)", root, 'type');
   }
@@ -93,7 +98,14 @@ export function semanticCheck(root: XmlElement, report: Report, options: RuleOpt
 /** The firmware rules are the compiler's own (src/families/firmware.ts), run on the domain as read. */
 function checkFirmware(root: XmlElement, report: Report): void {
   const os = child(root, 'os');
-  if (!os) return;
+  if (os) compilerRule(root, 'FirmwareConflict', checkFirmwareConfig, report, () => os);
+}
+
+/**
+ * Runs one of the compiler's own checks on the domain as read and reports the error it raises
+ * (code) at the element locate() picks from the error's span.
+ */
+function compilerRule(root: XmlElement, code: 'FirmwareConflict' | 'NumaInvalid', check: (dom: Domain) => void, report: Report, locate: (span: Span | undefined) => XmlElement): void {
   let dom;
   try {
     dom = domainFromElement(root, new Diagnostics());
@@ -101,11 +113,30 @@ function checkFirmware(root: XmlElement, report: Report): void {
     return; // what keeps the domain from being read is the schema check's to report
   }
   try {
-    checkFirmwareConfig(dom);
+    check(dom);
   } catch (err) {
-    if (!(err instanceof DomxmlError) || err.diagnostic.code !== 'FirmwareConflict') throw err;
-    report('FirmwareConflict', err.diagnostic.message, os);
+    if (!(err instanceof DomxmlError) || err.diagnostic.code !== code) throw err;
+    report(code, err.diagnostic.message, locate(err.diagnostic.span));
   }
+}
+
+/** The NUMA rules are the compiler's own (src/families/memory.ts), run on the domain as read. */
+function checkNuma(root: XmlElement, report: Report): void {
+  const cpu = child(root, 'cpu');
+  const numa = cpu && child(cpu, 'numa');
+  for (const cache of numa ? children(numa, 'cell').flatMap((c) => children(c, 'cache')) : []) {
+    for (const [name, unit] of [['size', 'kib'], ['line', 'b']] as const) {
+      const e = child(cache, name);
+      const written = attr(e, 'unit');
+      if (e && written !== undefined && written.toLowerCase() !== unit) {
+        report('NumaCacheUnitIgnored', `libvirt 9.0 ignores unit='${written}' here: value='${attr(e, 'value') ?? ''}' is read as ${name === 'size' ? 'KiB' : 'bytes'}`, e, 'unit');
+      }
+    }
+  }
+  const at = numa ?? child(root, 'numatune');
+  if (!at) return;
+  // the element the rule names (a <latency>, a <cache>, <numatune>), else <numa>
+  compilerRule(root, 'NumaInvalid', checkNumaConfig, report, (span) => (span && [...elementPaths(root).keys()].find((e) => e.span?.line === span.line && e.span?.column === span.column)) || at);
 }
 
 function checkDiskTargets(devs: readonly XmlElement[], report: Report): void {

@@ -61,7 +61,7 @@ function canon(d: Domain, other: Node | undefined, version: string): Node {
     delete cpu.attrs.match;
     delete cpu.attrs.check;
     for (const m of kids(cpu, 'model')) delete m.attrs.fallback;
-    // qemu64 is the default -cpu model, which from-native leaves out
+    // qemu64 is the emulator's default model: no <cpu> and libvirt's defined <cpu>qemu64 print alike
     drop(cpu, (c) => c.name === 'model' && c.text === 'qemu64');
     // -smp always spells the topology out: one socket per vCPU is what no <topology> means
     const vcpus = Number(kids(root, 'vcpu')[0]?.text ?? 1);
