@@ -52,6 +52,10 @@ export const CATALOGUE = {
     'warning',
     (p) => `${p.option}: property '${p.property}' is not mapped and was dropped`,
   ),
+  SlirpHostForward: entry<{ option: string; rule: string; suggestion: string }>(
+    'warning',
+    (p) => `${p.option}: hostfwd=${p.rule} was dropped: libvirt 9.0 forwards host ports only with the passt backend of <interface type='user'>; there it is <backend type='passt'/>${p.suggestion}`,
+  ),
   KeptAsOverride: entry<{ option: string; property: string; alias: string }>(
     'warning',
     (p) => `${p.option}: property '${p.property}' has no domain XML equivalent: kept in <qemu:override> of device '${p.alias}'`,

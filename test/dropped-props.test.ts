@@ -80,3 +80,17 @@ test('the TCG translation cache, video resolution and virtio options have XML ho
   expect(dom.devices.videos[0]?.resolution).toEqual({ x: 1920, y: 1080 });
   expect(dom.devices.controllers.find((c) => c.type === 'virtio-serial')?.driver).toEqual({ ats: true });
 });
+
+test("user networking's host port forwards are named one by one, with passt's <portForward> for them", () => {
+  const fwd = (line: string) => warnings(line).filter((m) => m.includes('hostfwd='));
+  // QemuOpts repeats the key; the parsed props alone would keep only the last rule
+  expect(fwd('-netdev user,id=n0,hostfwd=tcp::2222-:22,hostfwd=udp:127.0.0.1:5353-:53 -device virtio-net-pci,netdev=n0')).toEqual([
+    "-netdev user: hostfwd=tcp::2222-:22 was dropped: libvirt 9.0 forwards host ports only with the passt backend of <interface type='user'>; there it is <backend type='passt'/> with <portForward proto='tcp'><range start='2222' to='22'/></portForward>",
+    "-netdev user: hostfwd=udp:127.0.0.1:5353-:53 was dropped: libvirt 9.0 forwards host ports only with the passt backend of <interface type='user'>; there it is <backend type='passt'/> with <portForward proto='udp' address='127.0.0.1'><range start='5353' to='53'/></portForward>",
+  ]);
+  // JSON -netdev: a list of {str}; -nic: backend and NIC in one option; same port both sides
+  expect(fwd('-netdev \'{"type":"user","id":"n0","hostfwd":[{"str":"tcp::8080-:8080"}]}\' -device virtio-net-pci,netdev=n0 -nic user,hostfwd=:10.0.0.1:80-:8080')).toEqual([
+    "-netdev user: hostfwd=tcp::8080-:8080 was dropped: libvirt 9.0 forwards host ports only with the passt backend of <interface type='user'>; there it is <backend type='passt'/> with <portForward proto='tcp'><range start='8080'/></portForward>",
+    "-nic user: hostfwd=:10.0.0.1:80-:8080 was dropped: libvirt 9.0 forwards host ports only with the passt backend of <interface type='user'>; there it is <backend type='passt'/> with <portForward proto='tcp' address='10.0.0.1'><range start='80' to='8080'/></portForward>",
+  ]);
+});

@@ -5,9 +5,8 @@ import { optProps } from '../ir/argv-reader.js';
 import type { Address, Domain, Draft, NetDriver, NetInterface, NetSource, NetType } from '../ir/domain.js';
 import type { ParsedOption } from '../lexer/argv-parser.js';
 import { has } from '../qemu/caps.js';
-import { propBool, propNum, propObj, propStr, props, type Props, type PropValue } from '../qemu/props.js';
+import { propBool, propNum, propObj, propStr, props, splitQemuOpts, type Props, type PropValue } from '../qemu/props.js';
 import { domainShortName, type EmitContext } from '../emit/context.js';
-import type { Span } from '../errors.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, onOff, reqAttr } from '../xml/values.js';
 import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
@@ -537,7 +536,7 @@ export function readNetworksArgv(r: ArgvReader): void {
     const id = propStr(p, 'id') ?? '';
     const dev = r.deviceWith('netdev', id);
     const legacyNic = dev ? undefined : r.cmd.options.find((x) => x.name === '-net' && !r.isClaimed(x) && propStr(optProps(x), 'type') === 'nic' && propStr(optProps(x), 'netdev') === id);
-    const backend = dev || legacyNic ? readBackend(r, p, 'netdev', o.span) : undefined;
+    const backend = dev || legacyNic ? readBackend(r, p, 'netdev', o) : undefined;
     if (!backend) {
       r.unclaim(o);
       continue;
@@ -557,7 +556,7 @@ export function readNetworksArgv(r: ArgvReader): void {
     const p = optProps(o);
     if (propStr(p, 'type') === 'none') continue;
     const { model, mac, ...rest } = p;
-    const backend = readBackend(r, rest, 'nic', o.span);
+    const backend = readBackend(r, rest, 'nic', o);
     if (!backend) {
       r.unclaim(o);
       continue;
@@ -575,6 +574,30 @@ export function readNetworksArgv(r: ArgvReader): void {
     }
     nics.push(nic);
   }
+}
+
+/**
+ * The hostfwd rules of a user backend: JSON gives a list of {str}; QemuOpts may repeat the key,
+ * and the parsed props keep only the last, so they are taken from the option's own text.
+ */
+function hostForwards(o: ParsedOption, value: PropValue | undefined): string[] {
+  if (value === undefined) return [];
+  if (Array.isArray(value)) return value.map((x) => (x !== null && typeof x === 'object' && !Array.isArray(x) ? propStr(x, 'str') : String(x)) ?? '').filter(Boolean);
+  const text = o.rawValue ?? '';
+  const rules = text.trimStart().startsWith('{') ? [] : splitQemuOpts(text).filter((x) => x.startsWith('hostfwd=')).map((x) => x.slice('hostfwd='.length));
+  return rules.length ? rules : [String(value)];
+}
+
+/**
+ * hostfwd=[tcp|udp]:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT as passt's <portForward> in libvirt
+ * 9.0's XML (the guest address is passt's own business: it has one guest), or '' when the rule
+ * does not parse.
+ */
+function passtPortForward(rule: string): string {
+  const m = /^(tcp|udp)?:([^:]*):(\d+)-([^:]*):(\d+)$/.exec(rule);
+  if (!m) return '';
+  const [, proto = 'tcp', address, start, , to] = m;
+  return ` with <portForward proto='${proto}'${address ? ` address='${address}'` : ''}><range start='${start}'${to !== start ? ` to='${to}'` : ''}/></portForward>`;
 }
 
 /** The NIC QEMU's x86 machines create for -net nic/-nic without model= (their default_nic_model). */
@@ -595,7 +618,7 @@ function readLegacyNetArgv(r: ArgvReader, found: Array<Draft<NetInterface>>): vo
     if (type !== 'nic') continue;
     const host = hosts.find((h) => !usedHosts.has(h) && vlanOf(h) === vlanOf(o));
     const { vlan: _v, name: _n, ...hp } = host ? optProps(host) : {};
-    const backend = host ? readBackend(r, hp, 'net', host.span) : undefined;
+    const backend = host ? readBackend(r, hp, 'net', host) : undefined;
     if (!backend) {
       if (!host) r.diag.warn('UnmappedOption', { option: '-net nic', detail: `on vlan ${vlanOf(o)} (nothing on the host side)` }, o.span);
       r.unclaim(o);
@@ -633,8 +656,9 @@ function modelFromDriver(driver: string): string {
 const NETDEV_COMMON = new Set(['type', 'id']);
 
 /** The host side of a NIC from -netdev/-net/-nic properties, or undefined when libvirt has no such interface. */
-function readBackend(r: ArgvReader, p: Props, from: 'netdev' | 'net' | 'nic', span: Span): Backend | undefined {
+function readBackend(r: ArgvReader, p: Props, from: 'netdev' | 'net' | 'nic', o: ParsedOption): Backend | undefined {
   const opt = `-${from}`;
+  const span = o.span;
   const type = propStr(p, 'type');
   const seen = new Set(NETDEV_COMMON);
   const get = (k: string) => {
@@ -658,6 +682,8 @@ function readBackend(r: ArgvReader, p: Props, from: 'netdev' | 'net' | 'nic', sp
   switch (type) {
     case 'user': {
       const ips: Array<NetInterface['ips'][number]> = [];
+      for (const rule of hostForwards(o, p['hostfwd'])) r.diag.warn('SlirpHostForward', { option: `${opt} user`, rule, suggestion: passtPortForward(rule) }, span);
+      seen.add('hostfwd');
       const net = get('net');
       if (net) {
         const [address, prefix] = net.split('/');
