@@ -164,7 +164,7 @@ describe("<os firmware='efi'> with the built-in Debian 12 descriptors", () => {
     const d = diagnosticOf(() => line(guest("<loader stateless='yes'/>")));
     expect(d.code).toBe('FirmwareNotFound');
     expect(d.message).toBe(
-      "Unable to find any firmware to satisfy 'efi': none of the built-in descriptors (Debian 12, ovmf 2022.11) offers uefi for x86_64 pc-q35-7.2, stateless flash",
+      "Unable to find any firmware to satisfy 'efi': none of the built-in descriptors (Debian 12, ovmf and qemu-efi-aarch64 2022.11) offers uefi for x86_64 pc-q35-7.2, stateless flash",
     );
     expect(diagnosticOf(() => line(guest("firmware='bios'"))).message).toMatch(/^Unable to find any firmware to satisfy 'bios'/);
   });

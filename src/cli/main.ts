@@ -144,7 +144,7 @@ const TO_NATIVE_OPTIONS = {
   'secrets-dir': { type: 'string', describe: "libvirt's secrets directory (UUID.xml + UUID.base64): the values of secret objects" },
   'firmware-dir': {
     type: 'string',
-    describe: "QEMU firmware descriptor directories <os firmware='efi'> is resolved from, DIR[:DIR…], a later one's file replacing an earlier one's of the same name (default: built-in, Debian 12's ovmf)",
+    describe: "QEMU firmware descriptor directories <os firmware='efi'> is resolved from, DIR[:DIR…], a later one's file replacing an earlier one's of the same name (default: built-in, Debian 12's ovmf and qemu-efi-aarch64)",
   },
   'probe-host': { type: 'boolean', describe: "read what libvirt reads from its host from this machine: DRM render nodes, hugetlbfs mounts, QEMU's firmware descriptors" },
   runnable: { type: 'boolean', describe: 'print a command QEMU can run as-is (no pre-opened fds)' },

@@ -157,6 +157,8 @@ const LEGACY_ORDER: readonly Step[] = [
   buildAccel,
   buildCpu,
   buildMemory,
+  // NB: only to report <locked/>, which needs QEMU 1.6's -realtime
+  buildOvercommit,
   buildSmp,
   buildNuma,
   buildName,
@@ -188,7 +190,8 @@ const LEGACY_ORDER: readonly Step[] = [
   buildWatchdogs,
   // NB: QEMU 0.x libvirt passed host devices after the sound cards (-usbdevice host:, -pcidevice)
   buildHostdevs,
-  // NB: only to report smartcards and redirected USB devices, which need -device
+  // NB: only to report USB hubs, smartcards and redirected USB devices, which need -device
+  buildUsbHubs,
   buildSmartcards,
   buildRedirdevs,
   buildMemballoon,
@@ -200,6 +203,8 @@ const LEGACY_ORDER: readonly Step[] = [
   buildTpms,
   buildRngs,
   buildVsock,
+  // NB: only to report them: memory modules need -device (and QEMU 2.1's memory hotplug)
+  buildMemoryDevices,
   buildQemuCommandlineArgs,
   // NB: only to report them: -compat and the -device options an override would change are newer
   buildCompat,

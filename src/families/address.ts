@@ -170,10 +170,15 @@ export function virtioModelProps(ctx: { readonly caps: Caps }, base: string, mod
   return { driver: base, 'disable-legacy': model === 'virtio-transitional' ? 'off' : 'on', 'disable-modern': false };
 }
 
-/** The <model> a virtio -device driver name says (BASE, BASE-transitional, BASE-non-transitional). */
-export function virtioModelOf(driver: string): { model?: VirtioModel } {
+/**
+ * The <model> a virtio -device says: its driver name (BASE, BASE-transitional,
+ * BASE-non-transitional), or before QEMU 4.0 the plain device's disable-legacy with disable-modern=off.
+ */
+export function virtioModelOf(driver: string, p?: Props): { model?: VirtioModel } {
   if (driver.endsWith('-non-transitional')) return { model: 'virtio-non-transitional' };
   if (driver.endsWith('-transitional')) return { model: 'virtio-transitional' };
+  const legacy = p && propBool(p, 'disable-modern') === false ? propBool(p, 'disable-legacy') : undefined;
+  if (legacy !== undefined) return { model: legacy ? 'virtio-non-transitional' : 'virtio-transitional' };
   return {};
 }
 

@@ -220,8 +220,8 @@ function withPorts(list: readonly Chardev[]): Chardev[] {
  * the console/serial compatibility pair (console[0] of type serial mirrors serial[0]), and
  * virtio-serial addresses for virtio channels (port 0 of each controller is for consoles).
  */
-export function chardevDefaults(dev: ChardevDevices, x86: boolean): ChardevDevices {
-  const consoleType = (c: Chardev) => c.targetType ?? (x86 ? 'serial' : undefined);
+export function chardevDefaults(dev: ChardevDevices, x86: boolean, armVirt = false): ChardevDevices {
+  const consoleType = (c: Chardev) => c.targetType ?? (x86 || armVirt ? 'serial' : undefined);
   let consoles = withPorts(dev.consoles.map((c) => ({ ...c, ...optional('targetType', consoleType(c)) })));
   const first = consoles[0];
   const firstIsSerial = first?.targetType === 'serial';
@@ -233,8 +233,9 @@ export function chardevDefaults(dev: ChardevDevices, x86: boolean): ChardevDevic
   }
   serials = withPorts(
     serials.map((s) => {
-      const targetType = s.targetType ?? (x86 ? 'isa-serial' : undefined);
-      const model = s.targetModel ?? (targetType ? SERIAL_MODELS[targetType] : undefined);
+      // NB: Arm's virt machine has one serial port of its own, the PL011 (a system-serial)
+      const targetType = s.targetType ?? (x86 ? 'isa-serial' : armVirt ? 'system-serial' : undefined);
+      const model = s.targetModel ?? (targetType === 'system-serial' && armVirt ? 'pl011' : targetType ? SERIAL_MODELS[targetType] : undefined);
       return { ...s, ...optional('targetType', targetType), ...optional('targetModel', model) };
     }),
   );
@@ -515,10 +516,24 @@ export function buildSerials(ctx: EmitContext): void {
   // NB: without -nodefaults QEMU adds a serial port of its own; "-serial none" stops it.
   if (!serials.length && !has(ctx.caps, 'nodefaults')) ctx.out.raw('-serial', 'none');
   serials.forEach((s, i) => {
-    if (!has(ctx.caps, 'chardev')) return emitLegacy(ctx, '-serial', s);
+    if (!has(ctx.caps, 'chardev')) {
+      // NB: -serial is the board's next 16550 UART: another kind of serial device needs -device
+      const kind = s.targetModel ?? s.targetType;
+      if (s.targetType !== 'system-serial' && kind && kind !== 'isa-serial') {
+        ctx.diag.warn('UnsupportedForTarget', { what: `<serial> target '${kind}'`, target: 'QEMU without -device (-serial is an ISA UART)' }, s.$span);
+        return;
+      }
+      return emitLegacy(ctx, '-serial', s);
+    }
     const id = s.alias ?? `serial${i}`;
     const chardev = buildChardev(ctx, s, id);
     if (!chardev) return;
+    // NB: a board's own serial port (the PL011 of Arm's virt machine) is no -device: QEMU
+    // connects the first -serial to it (qemuChrIsPlatformDevice)
+    if (s.targetType === 'system-serial') {
+      ctx.out.raw('-serial', `chardev:${chardev}`);
+      return;
+    }
     const driver = s.targetModel ?? SERIAL_MODELS[s.targetType ?? 'isa-serial'] ?? 'isa-serial';
     // NB: a usb-serial without an address takes the next free USB port, shared with other USB devices
     const usb = driver === 'usb-serial' && !s.address ? usbPortOf(ctx.dom, s) : undefined;

@@ -71,7 +71,14 @@ export function buildRtc(ctx: EmitContext): void {
   const noHpet = (t: Timer) => t.name === 'hpet' && t.present === false && !has(ctx.caps, 'machine.hpet');
   if (!has(ctx.caps, 'rtc')) {
     if (base === 'localtime') ctx.out.flag('-localtime');
+    else if (base !== 'utc') ctx.diag.warn('UnsupportedForTarget', { what: `<clock offset='${c.offset}'> start ${base}`, target: 'QEMU without -rtc (only -localtime)' }, c.$span);
     if (c.timers.some(noHpet)) ctx.out.flag('-no-hpet');
+    // NB: the RTC's drift fix and the PIT's lost-tick policy came with -rtc and the kvm-pit device
+    for (const t of c.timers) {
+      if ((t.name === 'rtc' && (t.tickpolicy || t.track)) || (t.name === 'pit' && t.tickpolicy)) {
+        ctx.diag.warn('UnsupportedForTarget', { what: `<timer name='${t.name}'> ${t.tickpolicy ? `tickpolicy='${t.tickpolicy}'` : `track='${t.track}'`}`, target: 'QEMU without -rtc' }, t.$span ?? c.$span);
+      }
+    }
     return;
   }
   const rtc = c.timers.find((t) => t.name === 'rtc');

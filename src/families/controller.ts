@@ -125,6 +125,13 @@ export function buildControllers(ctx: EmitContext): void {
   const all = ctx.dom.devices.controllers;
   if (!has(ctx.caps, 'device')) {
     if (all.some((c) => c.type === 'usb' && c.model !== 'none')) ctx.out.flag('-usb');
+    // NB: -usb is PIIX3's own UHCI controller; any other controller needs a -device
+    const usbDefault = defaultUsbModel(isQ35(ctx.dom.os.machine));
+    for (const c of all) {
+      if (!controllerDriver(ctx, c) || (c.type === 'usb' && (c.model ?? usbDefault) === defaultUsbModel(false))) continue;
+      const what = `<controller type='${c.type}'${c.model ? ` model='${c.model}'` : ''} index='${c.index}'>`;
+      ctx.diag.warn('UnsupportedForTarget', { what, target: 'QEMU without -device' }, c.$span);
+    }
     return;
   }
   for (const type of BUILD_ORDER) {

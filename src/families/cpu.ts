@@ -3,6 +3,7 @@ import type { ArgvReader } from '../ir/argv-reader.js';
 import { optText } from '../ir/argv-reader.js';
 import type { Cpu, Feature, NumaCell } from '../ir/domain.js';
 import { fail } from '../errors.js';
+import { isArmVirt } from '../ir/defaults.js';
 import { has } from '../qemu/caps.js';
 import type { EmitContext } from '../emit/context.js';
 import { featureElement, stateOf } from './features.js';
@@ -157,6 +158,9 @@ function cacheFlags(ctx: EmitContext, model: string): string[] {
   return out;
 }
 
+/** The CPU of QEMU 7.2's virt machine types, which libvirt names for a TCG guest without a model. */
+export const ARM_VIRT_DEFAULT_MODEL = 'cortex-a15';
+
 /** QEMU x86 CPU models without long mode: a guest on one of them is i686 whatever the emulator. */
 const MODELS_32BIT = new Set(['qemu32', 'kvm32', 'pentium', 'pentium2', 'pentium3', '486', 'coreduo', 'n270', 'athlon']);
 
@@ -229,7 +233,7 @@ export function readCpuArgv(r: ArgvReader): void {
   // NB: libvirt 9.0 prints the emulator's default model itself (-cpu qemu64 and nothing else) and
   // defines it as this very element (qemuDomainDefSetDefaultCPU, check='none'); the default model
   // with flags that became other elements (kvm=off, -kvmclock) is implicit, as libvirt 5.4 read it
-  else if ((model === 'qemu32' || model === 'qemu64') && !flags.length) d.cpu = { ...base, mode: 'custom', match: 'exact', check: 'none', model, fallback: 'forbid', features };
+  else if ((model === 'qemu32' || model === 'qemu64' || (model === ARM_VIRT_DEFAULT_MODEL && isArmVirt(d.os.arch, d.os.machine))) && !flags.length) d.cpu = { ...base, mode: 'custom', match: 'exact', check: 'none', model, fallback: 'forbid', features };
   else if (!((model === 'qemu32' || model === 'qemu64') && !features.length && !check && !cache)) d.cpu = { ...base, mode: 'custom', match: 'exact', model, features };
   // the 64-bit emulator running a CPU without long mode is an i686 guest
   const lm = features.find((f) => f.name === 'lm');

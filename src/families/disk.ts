@@ -996,6 +996,18 @@ function warnBlockdevOnly(ctx: EmitContext, disk: Disk): void {
   if (disk.reservations) drop('<reservations>');
   // NB: the passphrase needs a secret object, which this converter prints for -blockdev only
   if (disk.encryption) drop('<encryption>');
+  // NB: a -drive names a network image by its URI (or rbd: string): the per-protocol settings
+  // libvirt passes as storage-node properties have no spelling there
+  const s = disk.source;
+  if (s.type === 'network') {
+    const lost = [
+      s.identity && '<identity>',
+      s.initiator !== undefined && '<initiator>',
+      (s.sslVerify !== undefined || s.cookies?.length || s.readahead !== undefined || s.timeout !== undefined) && '<ssl>/<cookies>/<readahead>/<timeout>',
+      s.tls && "tls='yes'",
+    ].filter((x): x is string => !!x);
+    if (lost.length) drop(`${lost.join(', ')} of the ${s.protocol} source`);
+  }
 }
 
 /**
@@ -1055,9 +1067,30 @@ function buildLegacyDrive(ctx: EmitContext, disk: Disk): void {
     ctx.diag.warn('UnsupportedForTarget', { what: `<driver copy_on_read/discard/detect_zeroes> on ${disk.target.dev}`, target: `QEMU ${ctx.caps.version.join('.')}` }, disk.$span);
   }
   const bus = disk.target.bus ?? 'ide';
+  // NB: QEMU 0.12's -drive if= knows the disk image and its interface: what libvirt later put on the
+  // -device (or QEMU had no property for yet) has no spelling here
+  const drv = disk.driver;
+  const lost = [
+    (bus === 'sata' || bus === 'usb') && `bus='${bus}'`,
+    disk.device === 'lun' && "device='lun'",
+    disk.serial !== undefined && '<serial>',
+    disk.wwn !== undefined && '<wwn>',
+    disk.vendor !== undefined && '<vendor>',
+    disk.product !== undefined && '<product>',
+    disk.blockio && '<blockio>',
+    disk.geometry && '<geometry>',
+    disk.shareable && '<shareable>',
+    disk.acpiIndex !== undefined && '<acpi index>',
+    disk.alias !== undefined && '<alias>',
+    (disk.target.removable !== undefined || disk.target.rotationRate !== undefined) && '<target removable/rotation_rate>',
+    (drv?.errorPolicy || drv?.rerrorPolicy) && '<driver error_policy/rerror_policy>',
+    (drv?.queues !== undefined || drv?.queueSize !== undefined || drv?.iothread !== undefined) && '<driver queues/queue_size/iothread>',
+    (drv?.iommu !== undefined || drv?.ats !== undefined || drv?.packed !== undefined || drv?.ioeventfd !== undefined || drv?.eventIdx !== undefined) && '<driver iommu/ats/packed/ioeventfd/event_idx>',
+  ].filter((x): x is string => !!x);
+  if (lost.length) ctx.diag.warn('UnsupportedForTarget', { what: `${lost.join(', ')} on ${disk.target.dev}`, target: 'QEMU without -device (-drive if=)' }, disk.$span);
   const ifName = bus === 'fdc' ? 'floppy' : bus === 'sata' ? 'ide' : bus;
   ctx.out.keyval('-drive', props({
-    file: drivePath(ctx, disk) ?? '',
+    ...driveFileProps(ctx, disk, drivePath(ctx, disk) ?? ''),
     if: ifName,
     media: disk.device === 'cdrom' ? 'cdrom' : undefined,
     index: diskIndex(disk.target.dev),

@@ -80,8 +80,11 @@ export function readFeaturesArgv(r: ArgvReader): void {
   const d = r.draft;
   const noAcpi = r.take('-no-acpi').length > 0;
   const arch = d.os.arch ?? 'i686';
-  // QEMU's x86 machines have ACPI unless told otherwise; libvirt's parser wrote it.
-  if (!noAcpi && ['i686', 'x86_64'].includes(arch)) d.features.push({ kind: 'acpi' });
+  // QEMU's x86 machines have ACPI unless told otherwise; libvirt's parser wrote it. NB: aarch64
+  // guests get their ACPI tables through UEFI, and libvirt allows <acpi/> only with a UEFI loader
+  // (a -machine pflash0= loader is read by now; an -drive if=pflash one only later, with the disks)
+  const uefi = d.os.loader?.type === 'pflash' || r.cmd.options.some((o) => o.name === '-drive' && propStr(optProps(o), 'if') === 'pflash');
+  if (!noAcpi && (['i686', 'x86_64'].includes(arch) || (arch === 'aarch64' && uefi))) d.features.push({ kind: 'acpi' });
   // NB: libvirt's parser marked PAE for KVM named by the emulator (qemu-kvm) or by
   // -machine accel=kvm, not for -enable-kvm
   const emulator = r.cmd.emulator.split('/').pop() ?? '';

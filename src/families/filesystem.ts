@@ -266,7 +266,7 @@ function read9p(r: ArgvReader, dev: DeviceOption): Filesystem | undefined {
   return {
     type: 'mount',
     ...share,
-    ...virtioModelOf(dev.driver),
+    ...virtioModelOf(dev.driver, dev.props),
     ...(Object.keys(driver).length ? { driver } : {}),
     target: propStr(dev.props, 'mount_tag') ?? '',
     ...userAlias(propStr(dev.props, 'id')),

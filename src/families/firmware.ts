@@ -58,10 +58,15 @@ export interface FirmwareSet {
 
 const raw = (filename: string): FlashFile => ({ filename, format: 'raw' });
 const X86_Q35 = [{ arch: 'x86_64', machines: ['pc-q35-*'] }];
+const ARM_VIRT = [{ arch: 'aarch64', machines: ['virt-*'] }];
 
-/** /usr/share/qemu/firmware of Debian 12 with ovmf 2022.11-6+deb12u2 installed (the package's three files). */
+/**
+ * /usr/share/qemu/firmware of Debian 12 with ovmf and qemu-efi-aarch64 2022.11-6+deb12u2
+ * installed (each package's three files; a descriptor only ever matches its own arch, so the
+ * x86 files can come first).
+ */
 export const DEBIAN_OVMF: FirmwareSet = {
-  source: 'the built-in descriptors (Debian 12, ovmf 2022.11)',
+  source: 'the built-in descriptors (Debian 12, ovmf and qemu-efi-aarch64 2022.11)',
   descriptors: [
     {
       // secure boot with Microsoft's keys enrolled: first in line, so a plain firmware='efi' gets it
@@ -85,6 +90,30 @@ export const DEBIAN_OVMF: FirmwareSet = {
       mapping: { device: 'flash', mode: 'split', executable: raw('/usr/share/OVMF/OVMF_CODE_4M.fd'), nvramTemplate: raw('/usr/share/OVMF/OVMF_VARS_4M.fd') },
       targets: [{ arch: 'x86_64', machines: ['pc-i440fx-*', 'pc-q35-*'] }],
       features: ['acpi-s3', 'amd-sev', 'verbose-dynamic'],
+    },
+    {
+      // NB: Arm firmware needs no SMM for secure boot, so the enrolled-keys build is what a
+      // plain firmware='efi' gets
+      name: '40-edk2-aarch64-secure-enrolled.json',
+      interfaces: ['uefi'],
+      mapping: { device: 'flash', mode: 'split', executable: raw('/usr/share/AAVMF/AAVMF_CODE.ms.fd'), nvramTemplate: raw('/usr/share/AAVMF/AAVMF_VARS.ms.fd') },
+      targets: ARM_VIRT,
+      features: ['enrolled-keys', 'secure-boot', 'verbose-static'],
+    },
+    {
+      // (the package ships no AAVMF_CODE.secboot.fd: libvirt does not look before it picks)
+      name: '50-edk2-aarch64-secure.json',
+      interfaces: ['uefi'],
+      mapping: { device: 'flash', mode: 'split', executable: raw('/usr/share/AAVMF/AAVMF_CODE.secboot.fd'), nvramTemplate: raw('/usr/share/AAVMF/AAVMF_VARS.fd') },
+      targets: ARM_VIRT,
+      features: ['secure-boot', 'verbose-static'],
+    },
+    {
+      name: '60-edk2-aarch64.json',
+      interfaces: ['uefi'],
+      mapping: { device: 'flash', mode: 'split', executable: raw('/usr/share/AAVMF/AAVMF_CODE.fd'), nvramTemplate: raw('/usr/share/AAVMF/AAVMF_VARS.fd') },
+      targets: ARM_VIRT,
+      features: ['verbose-static'],
     },
   ],
 };
@@ -266,7 +295,10 @@ export function checkFirmwareConfig(dom: Domain): void {
   } else if (os.firmwareFeatures) no('cannot use feature-based firmware autoselection when firmware autoselection is disabled');
   if (loader?.stateless && nvram) no('NVRAM is not permitted when loader is stateless');
   const uefi = os.firmware === 'efi' || loader?.type === 'pflash';
-  if (uefi && isX86(os.arch) && !dom.features.some((f) => f.kind === 'acpi')) no('UEFI requires ACPI on this architecture');
+  const acpi = dom.features.some((f) => f.kind === 'acpi');
+  if (uefi && isX86(os.arch) && !acpi) no('UEFI requires ACPI on this architecture');
+  // NB: the other way round on aarch64: its ACPI tables come from the UEFI firmware
+  if (acpi && os.arch === 'aarch64' && !uefi) no('ACPI requires UEFI on this architecture');
   if (loader?.secure) {
     // QEMU implements SMM-only flash writes on q35 alone
     if (!isQ35(os.machine)) no('Secure boot is supported with q35 machine types only');

@@ -75,6 +75,10 @@ export function buildSmp(ctx: EmitContext): void {
   const topo = ctx.dom.cpu?.topology;
   if (!has(ctx.caps, 'smp.topology')) {
     ctx.out.raw('-smp', String(v.current ?? v.count));
+    // NB: one socket per vCPU is what -smp N alone means
+    if (topo && !(topo.sockets === v.count && topo.cores === 1 && topo.threads === 1 && (topo.dies ?? 1) === 1)) ctx.diag.warn('UnsupportedForTarget', { what: '<cpu><topology>', target: 'QEMU without -smp sockets=,cores=,threads=' }, ctx.dom.cpu?.$span);
+    if (v.current !== undefined && v.current !== v.count) ctx.diag.warn('UnsupportedForTarget', { what: `<vcpu current='${v.current}'> (hotpluggable vCPUs)`, target: 'QEMU without -smp maxcpus=' }, v.$span);
+    if (ctx.dom.iothreads) ctx.diag.warn('UnsupportedForTarget', { what: `<iothreads>${ctx.dom.iothreads}</iothreads>`, target: 'QEMU without -object iothread' });
     return;
   }
   ctx.out.keyval('-smp', props({

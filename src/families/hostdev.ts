@@ -327,6 +327,8 @@ function buildScsiDrive(ctx: EmitContext, h: Hostdev, s: Extract<HostdevSource, 
   else {
     const host = s.hosts[0];
     if (s.auth) ctx.diag.warn('UnsupportedForTarget', { what: `the iSCSI login of ${s.name}`, target: 'QEMU without -blockdev' }, h.$span);
+    // NB: the initiator's IQN is a property of the -blockdev iscsi node: the URI has no place for it
+    if (s.initiatorIqn !== undefined) ctx.diag.warn('UnsupportedForTarget', { what: `the iSCSI <initiator> of ${s.name}`, target: 'QEMU without -blockdev' }, h.$span);
     file = `iscsi://${host?.name ?? ''}:${host?.port ?? 3260}/${s.name.includes('/') ? s.name : `${s.name}/0`}`;
   }
   ctx.out.keyval('-drive', props({ file, if: 'none', format: 'raw', id: drive, readonly: h.readonly ? 'on' : undefined }));

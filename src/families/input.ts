@@ -199,7 +199,10 @@ export function usbBusName(dom: Domain, bus: number): string {
 
 /** The usb-hub devices: the XML's and the ones libvirt adds when ports run short (right after the controllers). */
 export function buildUsbHubs(ctx: EmitContext): void {
-  if (!has(ctx.caps, 'device')) return;
+  if (!has(ctx.caps, 'device')) {
+    for (const h of ctx.dom.devices.hubs) ctx.diag.warn('UnsupportedForTarget', { what: "<hub type='usb'>", target: 'QEMU without -device' }, h.$span);
+    return;
+  }
   for (const h of usbPlan(ctx.dom).hubs) ctx.out.object('-device', props({ driver: 'usb-hub', id: h.id, bus: usbBusName(ctx.dom, h.bus), port: h.port }));
 }
 

@@ -54,7 +54,11 @@ export function buildLifecycle(ctx: EmitContext): void {
 /** <pm>: the chipset's power-management device gets disable_s3/disable_s4 (PIIX4_PM or ICH9-LPC). */
 function buildPm(ctx: EmitContext): void {
   const pm = ctx.dom.pm;
-  if (!pm || !has(ctx.caps, 'device')) return;
+  if (!pm) return;
+  if (!has(ctx.caps, 'pm.disable-s3')) {
+    ctx.diag.warn('UnsupportedForTarget', { what: '<pm> (suspend-to-mem/suspend-to-disk)', target: `QEMU ${ctx.caps.version.join('.')} (PIIX4_PM.disable_s3/disable_s4 came in 1.2)` });
+    return;
+  }
   const dev = isQ35(ctx.dom.os.machine) ? 'ICH9-LPC' : 'PIIX4_PM';
   if (pm.suspendToMem !== undefined) ctx.out.raw('-global', `${dev}.disable_s3=${pm.suspendToMem ? 0 : 1}`);
   if (pm.suspendToDisk !== undefined) ctx.out.raw('-global', `${dev}.disable_s4=${pm.suspendToDisk ? 0 : 1}`);

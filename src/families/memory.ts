@@ -5,7 +5,7 @@ import type { ArgvReader, DomainDraft } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
 import type { Address, Domain, HugePage, MemAccess, MemoryBacking, MemoryDevice, MemoryModel, NumaCache, NumaCell, NumaInterconnect, Numatune, NumatuneMode } from '../ir/domain.js';
 import type { ParsedOption } from '../lexer/argv-parser.js';
-import { has, resolveMachineAlias } from '../qemu/caps.js';
+import { has, resolveMachineAlias, type Capability } from '../qemu/caps.js';
 import { optionSpec, printsJson } from '../qemu/options.js';
 import { escapeQemuOpts, propBool, propNum, propObj, propStr, props, scalarText, type PropValue, type Props } from '../qemu/props.js';
 import { domainShortName, type EmitContext } from '../emit/context.js';
@@ -590,14 +590,40 @@ export function buildMemory(ctx: EmitContext): void {
   const max = dom.maxMemory;
   // NB: with memory hotplug the start size is given exactly (KiB) next to the slots and ceiling
   // (libvirt names size= there, which QEMU would take as implied)
-  if (max && has(ctx.caps, 'device')) ctx.out.raw('-m', `size=${initialKiB(dom)}k${max.slots !== undefined ? `,slots=${max.slots}` : ''},maxmem=${Math.ceil(max.size / 1024) * 1024}k`);
-  else ctx.out.raw('-m', String(memoryMiB(ctx)));
+  if (max && has(ctx.caps, 'memory.hotplug')) ctx.out.raw('-m', `size=${initialKiB(dom)}k${max.slots !== undefined ? `,slots=${max.slots}` : ''},maxmem=${Math.ceil(max.size / 1024) * 1024}k`);
+  else {
+    if (max) ctx.diag.warn('UnsupportedForTarget', { what: '<maxMemory> (memory hotplug)', target: `QEMU ${ctx.caps.version.join('.')} (-m slots=,maxmem= came in 2.1)` }, dom.cpu?.$span);
+    ctx.out.raw('-m', String(memoryMiB(ctx)));
+  }
   // NUMA guests get one backend per node instead (see buildNuma)
   if (dom.cpu?.numa?.length) return;
   if (has(ctx.caps, 'memory-backend')) {
     const id = ramBackendId(ctx);
     printBackend(ctx, backendFor(ctx, { id, alias: id, kib: memoryMiB(ctx) * 1024, node: -1, system: true, force: false }, false));
-  } else if (has(ctx.caps, 'device')) printMemPath(ctx);
+  } else {
+    printMemPath(ctx); // NB: -mem-path/-mem-prealloc are QEMU 0.11's: libvirt 0.7.5 printed them for <hugepages>
+    warnWithoutBackends(ctx);
+  }
+}
+
+/**
+ * Guest RAM without memory-backend objects (-mem-path at most): what only a backend can say is
+ * lost, and the host binding of <numatune> is then made by libvirt as it starts the domain
+ * (cgroups, numactl), not on the command line.
+ */
+function warnWithoutBackends(ctx: EmitContext): void {
+  const { memoryBacking: mb, numatune: nt } = ctx.dom;
+  const target = `QEMU ${ctx.caps.version.join('.')} guest RAM without memory-backend objects`;
+  const lost = [
+    mb?.access && `<access mode='${mb.access}'>`,
+    mb?.source === 'memfd' && "<source type='memfd'>",
+    mb?.allocation?.threads !== undefined && '<allocation threads>',
+    mb?.discard && '<discard/>',
+    ctx.dom.cpu?.numa?.some((c) => c.memAccess) && '<cell memAccess>',
+  ].filter((x): x is string => !!x);
+  if (lost.length) ctx.diag.warn('UnsupportedForTarget', { what: `<memoryBacking> ${lost.join(', ')}`, target }, mb?.$span);
+  if (nt?.memnodes.length) ctx.diag.warn('UnsupportedForTarget', { what: '<numatune><memnode> (per-node host binding)', target }, nt.$span);
+  if (nt?.memory && nt.memory.placement !== 'auto') ctx.diag.warn('UnsupportedForTarget', { what: '<numatune><memory> (libvirt binds guest RAM on the host as it starts the domain)', target }, nt.$span);
 }
 
 /**
@@ -610,9 +636,13 @@ export function buildNuma(ctx: EmitContext): void {
   const cells = dom.cpu?.numa ?? [];
   const hmat = hasHmat(dom);
   if (hmat && !has(ctx.caps, 'numa.hmat')) fail('Unrepresentable', { what: 'the NUMA HMAT (<interconnects>, <cell><cache>)', target: `QEMU ${ctx.caps.version.join('.')}`, why: 'QEMU takes -numa hmat-lb/hmat-cache from 5.0 on' }, dom.cpu?.$span);
-  if (!cells.length || !has(ctx.caps, 'device')) return;
+  // NB: -numa node,nodeid=,cpus=,mem= is QEMU 0.12's own syntax: libvirt printed it for every QEMU
+  if (!cells.length) return;
   const backends = cellsNeedBackends(ctx);
-  if (!backends) printMemPath(ctx);
+  if (!backends) {
+    printMemPath(ctx);
+    warnWithoutBackends(ctx);
+  }
   for (const cell of cells) {
     const spec = cellSpec(cell);
     if (backends) printBackend(ctx, backendFor(ctx, spec, false));
@@ -622,7 +652,8 @@ export function buildNuma(ctx: EmitContext): void {
   }
   // NB: one distance other than the defaults (10 to itself, 20 to the others) and libvirt lists
   // every pair, defaults included (virDomainNumaNodesDistancesAreBeingSet)
-  if (distancesSet(cells)) for (const a of cells) for (const b of cells) ctx.out.raw('-numa', `dist,src=${a.id},dst=${b.id},val=${cellDistance(a, b.id)}`);
+  if (distancesSet(cells) && !has(ctx.caps, 'numa.dist')) ctx.diag.warn('UnsupportedForTarget', { what: 'NUMA <distances>', target: `QEMU ${ctx.caps.version.join('.')} (-numa dist came in 2.10)` }, dom.cpu?.$span);
+  else if (distancesSet(cells)) for (const a of cells) for (const b of cells) ctx.out.raw('-numa', `dist,src=${a.id},dst=${b.id},val=${cellDistance(a, b.id)}`);
   if (!hmat) return;
   for (const l of dom.cpu?.interconnects ?? []) {
     const value = l.kind === 'latency' ? `latency=${l.value}` : `bandwidth=${l.value}K`;
@@ -756,6 +787,8 @@ function parseCpuRanges(text: string): string[] {
 
 const ALIAS_PREFIX: Record<MemoryModel, string> = { dimm: 'dimm', nvdimm: 'nvdimm', 'virtio-pmem': 'virtiopmem', 'virtio-mem': 'virtiomem' };
 const DEVICE_DRIVER: Record<MemoryModel, string> = { dimm: 'pc-dimm', nvdimm: 'nvdimm', 'virtio-pmem': 'virtio-pmem-pci', 'virtio-mem': 'virtio-mem-pci' };
+/** The QEMU that brought each module's device (pc-dimm came with memory hotplug). */
+const MODEL_CAP: Record<MemoryModel, Capability> = { dimm: 'memory.hotplug', nvdimm: 'nvdimm', 'virtio-pmem': 'virtio-pmem', 'virtio-mem': 'virtio-mem' };
 
 /** NB: a module in a DIMM slot is named after the slot (qemuAssignDeviceMemoryAlias), others count up per model. */
 function memoryAliases(mems: readonly MemoryDevice[]): string[] {
@@ -774,10 +807,14 @@ function memoryAliases(mems: readonly MemoryDevice[]): string[] {
 /** <devices><memory>: a backend (with its thread-context) and the device for each module. */
 export function buildMemoryDevices(ctx: EmitContext): void {
   const mems = ctx.dom.devices.memories;
-  if (!mems.length || !has(ctx.caps, 'device')) return;
+  if (!mems.length) return;
   const memPrealloc = globalPrealloc(ctx);
   const aliases = memoryAliases(mems);
   mems.forEach((m, i) => {
+    if (!has(ctx.caps, MODEL_CAP[m.model])) {
+      ctx.diag.warn('UnsupportedForTarget', { what: `<memory model='${m.model}'>`, target: `QEMU ${ctx.caps.version.join('.')} (no ${DEVICE_DRIVER[m.model]} device)` }, m.$span);
+      return;
+    }
     const alias = aliases[i]!;
     const backend = backendFor(ctx, { id: `mem${alias}`, alias, kib: moduleKiB(m), node: m.target.node ?? -1, system: false, force: true, device: m }, memPrealloc);
     printBackend(ctx, backend);

@@ -482,6 +482,14 @@ function buildLegacyNetworks(ctx: EmitContext): void {
   nics.forEach((n, vlan) => {
     const host = legacyHostProps(ctx, n);
     if (!host) return;
+    // NB: -net nic knows a model and a MAC: the device properties libvirt later set on -device do not fit
+    const lost = [
+      n.driver && Object.keys(n.driver).length > 0 && '<driver>',
+      n.mtu !== undefined && '<mtu>',
+      n.rom && '<rom>',
+      n.acpiIndex !== undefined && '<acpi index>',
+    ].filter((x): x is string => !!x);
+    if (lost.length) ctx.diag.warn('UnsupportedForTarget', { what: `${lost.join(', ')} of <interface type='${n.type}'>`, target: 'QEMU without -device (-net nic)' }, n.$span);
     // QEMU 0.x's -net nic knows virtio only by that name
     const model = n.model !== undefined && n.model in VIRTIO_MODELS ? 'virtio' : n.model;
     ctx.out.keyval('-net', props({ type: 'nic', macaddr: n.mac, vlan, model, name: aliases[vlan] }));

@@ -13,6 +13,7 @@ import { networkStorageProps, readNetworkSourceXml, readNetworkStorageNode, writ
 import { child, children, el, textEl, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, reqAttr, sizeKiB, yesNo } from '../xml/values.js';
 import { fail } from '../errors.js';
+import { isArmVirt } from '../ir/defaults.js';
 
 const BOOT_DEVS = ['hd', 'cdrom', 'fd', 'network'] as const;
 const KNOWN = new Set(['type', 'firmware', 'loader', 'nvram', 'kernel', 'initrd', 'cmdline', 'dtb', 'boot', 'bootmenu', 'smbios', 'bios']);
@@ -117,9 +118,15 @@ export function buildMachine(ctx: EmitContext): void {
   const machine = resolveMachineAlias(dom.os.machine ?? 'pc', caps);
   if (!has(caps, 'machine-opt')) {
     out.raw('-M', machine);
+    // NB: -M takes the machine type only: the machine switches some <features> and <memoryBacking> become need -machine
+    for (const name of ['vmport', 'smm', 'ioapic', 'gic']) {
+      const f = featureElement(dom.features, name);
+      if (f) ctx.diag.warn('UnsupportedForTarget', { what: `<${name}>`, target: 'QEMU without -machine' }, f.span);
+    }
+    if (machineMemoryProps(dom)['mem-merge']) ctx.diag.warn('UnsupportedForTarget', { what: '<memoryBacking><nosharepages/> (mem-merge=off)', target: 'QEMU without -machine' });
     return;
   }
-  const isPc = /^pc($|-)|^q35$/.test(machine);
+  const armVirt = isArmVirt(dom.os.arch ?? caps.arch, machine);
   const feats = dom.features;
   const smm = stateOf(featureElement(feats, 'smm'));
   const vmport = stateOf(featureElement(feats, 'vmport'));
@@ -130,10 +137,13 @@ export function buildMachine(ctx: EmitContext): void {
     type: machine,
     // NB: -accel replaced -machine accel=; older libvirt put the accelerator here.
     accel: has(caps, 'accel') ? undefined : dom.type === 'kvm' ? 'kvm' : 'tcg',
-    usb: has(caps, 'machine.usb-off') && isPc ? 'off' : undefined,
+    // NB: libvirt turns QEMU's own USB off whatever the machine (Arm boards included): its
+    // controllers are the <controller type='usb'> ones
+    usb: has(caps, 'machine.usb-off') ? 'off' : undefined,
     vmport: vmport === undefined ? undefined : vmport ? 'on' : 'off',
     // NB: a secure loader needs <smm state='on'>: the XML says so, or firmware autoselection added it
     smm: smm !== undefined ? (smm ? 'on' : 'off') : undefined,
+    'gic-version': gicVersion(ctx, armVirt),
     kernel_irqchip: ioapic === 'qemu' ? 'split' : ioapic === 'kvm' ? 'on' : undefined,
     // NB: Arm's SMMUv3 is a virt machine property, after gic-version and before dump-guest-core
     // (buildIommu checks the machine)
@@ -152,6 +162,20 @@ export function buildMachine(ctx: EmitContext): void {
   // NB: q35's TSEG size is a property of the MCH host bridge
   const tseg = featureElement(feats, 'smm')?.children.find((c) => c.name === 'tseg');
   if (tseg) out.raw('-global', `mch.extended-tseg-mbytes=${tsegMiB(tseg)}`);
+}
+
+/**
+ * Arm virt's interrupt controller: libvirt names the version (the defaults chose one) where it
+ * found QEMU's gic-version option, which it probes on aarch64 only; without it only the machine's
+ * own GICv2 can be had.
+ */
+function gicVersion(ctx: EmitContext, armVirt: boolean): string | undefined {
+  const gic = featureElement(ctx.dom.features, 'gic');
+  const version = gic?.attrs.version;
+  if (!armVirt || version === undefined) return undefined;
+  if ((ctx.dom.os.arch ?? ctx.caps.arch) === 'aarch64') return version;
+  if (version !== '2') fail('UnsupportedDevice', { what: `GIC version ${version} on this emulator (it has no gic-version option)` }, gic?.span);
+  return undefined;
 }
 
 function tsegMiB(e: XmlElement): number {
@@ -201,7 +225,10 @@ export function buildAccel(ctx: EmitContext): void {
       accel: ctx.dom.type === 'kvm' ? 'kvm' : 'tcg',
       'tb-size': ctx.dom.type !== 'kvm' && tb ? Math.floor(sizeKiB(tb) / 1024) : undefined,
     }));
-  } else if (has(ctx.caps, 'kqemu') && ctx.dom.type === 'qemu') ctx.out.flag('-no-kqemu');
+    return;
+  }
+  if (tb && ctx.dom.type !== 'kvm') ctx.diag.warn('UnsupportedForTarget', { what: '<tcg><tb-cache>', target: 'QEMU without -accel tcg,tb-size= (4.2)' }, tb.span);
+  if (has(ctx.caps, 'kqemu') && ctx.dom.type === 'qemu') ctx.out.flag('-no-kqemu');
   // NB: before -machine accel= (QEMU 1.0) a KVM guest said so with -enable-kvm, or the line
   // would run under TCG (and read back as type='qemu')
   else if (!has(ctx.caps, 'machine-opt') && ctx.dom.type === 'kvm') ctx.out.flag('-enable-kvm');
@@ -222,6 +249,9 @@ export function buildBoot(ctx: EmitContext): void {
     }));
     return;
   }
+  // NB: the boot menu's splash time and the BIOS reboot timeout came with -boot strict= (1.5)
+  if (menu?.enable && menu.timeout !== undefined) ctx.diag.warn('UnsupportedForTarget', { what: '<bootmenu timeout>', target: `QEMU ${ctx.caps.version.join('.')} (-boot splash-time=)` });
+  if (os.bios?.rebootTimeout !== undefined) ctx.diag.warn('UnsupportedForTarget', { what: '<bios rebootTimeout>', target: `QEMU ${ctx.caps.version.join('.')} (-boot reboot-timeout=)` });
   const order = (os.boot.length ? os.boot : ['hd' as const]).map((d) => LEGACY_BOOT[d]).join('');
   ctx.out.raw('-boot', menu ? `order=${order},menu=${menu.enable ? 'on' : 'off'}` : order);
 }
@@ -243,7 +273,10 @@ export function buildBios(ctx: EmitContext): void {
   if (l?.type === 'pflash' && !has(ctx.caps, 'blockdev')) {
     ctx.out.keyval('-drive', props({ file: l.path, if: 'pflash', format: 'raw', unit: 0, readonly: l.readonly ? 'on' : undefined }));
     const vars = nvramPath(ctx);
-    if (vars) ctx.out.keyval('-drive', props({ file: vars, if: 'pflash', format: 'raw', unit: 1 }));
+    // NB: a network variable store is a -blockdev node (libvirt 8.5 on): a -drive names a local file only
+    const net = ctx.dom.os.nvram?.source;
+    if (net) ctx.diag.warn('UnsupportedForTarget', { what: `<nvram type='network'> (${net.protocol})`, target: '-drive if=pflash (QEMU without -blockdev)' });
+    else if (vars) ctx.out.keyval('-drive', props({ file: vars, if: 'pflash', format: 'raw', unit: 1 }));
   }
 }
 
@@ -330,6 +363,8 @@ export function readOsArgv(r: ArgvReader): void {
       else if (k === 'hpet' && on !== undefined) d.clock.timers = [...d.clock.timers.filter((t) => t.name !== 'hpet'), { name: 'hpet', present: on }];
       // <memoryBacking><nosharepages/> turns KSM off for the guest
       else if (k === 'mem-merge' && on === false) d.memoryBacking = { ...(d.memoryBacking ?? {}), nosharepages: true };
+      // <gic version/>: Arm virt's interrupt controller is a machine property
+      else if (k === 'gic-version' && propStr(p, k)) d.features.push({ kind: 'other', element: el('gic', { version: propStr(p, k) }) });
       // <iommu model='smmuv3'/>: Arm virt's IOMMU is a machine property, not a -device
       else if (k === 'iommu' && propStr(p, k) === 'smmuv3') d.devices.iommu = { model: 'smmuv3', extra: [], $span: m.valueSpan ?? m.span };
       // NB: nvdimm=on follows from the nvdimm devices, hmat=on from the -numa hmat-* entries;

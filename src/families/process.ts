@@ -1,5 +1,5 @@
 // What libvirt adds to every QEMU process for itself, not from the domain XML: the environment,
-// the master-key secret, -no-user-config/-nodefaults, -overcommit, -sandbox, -msg.
+// the master-key secret, -no-user-config/-nodefaults, -overcommit (-realtime before it), -sandbox, -msg.
 // from-native recognises these and maps them to nothing (they are not guest configuration).
 import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps } from '../ir/argv-reader.js';
@@ -32,6 +32,9 @@ export function buildOvercommit(ctx: EmitContext): void {
   // <memoryBacking><locked/> keeps guest RAM out of swap
   const locked = !!ctx.dom.memoryBacking?.locked;
   if (has(ctx.caps, 'overcommit')) ctx.out.keyval('-overcommit', props({ 'mem-lock': locked ? 'on' : 'off' }));
+  // NB: QEMU 1.6 to 3.0 locked guest RAM with -realtime, which libvirt always printed
+  else if (has(ctx.caps, 'realtime-mlock')) ctx.out.keyval('-realtime', props({ mlock: locked ? 'on' : 'off' }));
+  else if (locked) ctx.diag.warn('UnsupportedForTarget', { what: '<memoryBacking><locked/>', target: `QEMU ${ctx.caps.version.join('.')} (-realtime mlock= came in 1.6)` });
 }
 
 export function buildSandbox(ctx: EmitContext): void {
@@ -55,8 +58,8 @@ export const isStandardEnv = (name: string): boolean => STD_ENV.has(name) || DER
 export function readProcessArgv(r: ArgvReader): void {
   r.take('-no-user-config', '-nodefaults', '-nodefconfig', '-sandbox', '-msg', '-daemonize', '-pidfile', '-S');
   // mem-lock=on is <memoryBacking><locked/>
-  for (const o of r.take('-overcommit')) {
-    if (propBool(optProps(o), 'mem-lock') === true) r.draft.memoryBacking = { ...(r.draft.memoryBacking ?? {}), locked: true };
+  for (const o of r.take('-overcommit', '-realtime')) {
+    if (propBool(optProps(o), o.name === '-realtime' ? 'mlock' : 'mem-lock') === true) r.draft.memoryBacking = { ...(r.draft.memoryBacking ?? {}), locked: true };
   }
   // per-run state, not configuration: the Xen domain id, an incoming migration, privilege drops
   r.take('-domid', '-incoming', '-runas', '-chroot');

@@ -100,6 +100,7 @@ function filterText(rules: readonly RedirFilterRule[]): string {
 
 export function buildRedirdevs(ctx: EmitContext): void {
   const dom = ctx.dom;
+  if (!has(ctx.caps, 'device') && dom.devices.redirfilter?.length) ctx.diag.warn('UnsupportedForTarget', { what: '<redirfilter>', target: 'QEMU without -device (no usb-redir)' });
   dom.devices.redirdevs.forEach((r, i) => {
     if (!has(ctx.caps, 'device')) {
       ctx.diag.warn('UnsupportedForTarget', { what: '<redirdev>', target: 'QEMU without -device' }, r.$span);

@@ -168,7 +168,7 @@ export function readRngsArgv(r: ArgvReader): void {
     const driver = virtioOptionsFromProps(dev.props);
     const id = propStr(dev.props, 'id');
     r.draft.devices.rngs.push({
-      model: virtioModelOf(dev.driver).model ?? 'virtio',
+      model: virtioModelOf(dev.driver, dev.props).model ?? 'virtio',
       // NB: the period libvirt adds by default is not written back
       ...(bytes !== undefined ? { rate: { bytes, ...(period !== undefined && period !== DEFAULT_PERIOD ? { period } : {}) } } : {}),
       backend,

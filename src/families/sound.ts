@@ -4,7 +4,7 @@ import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
 import type { Audio, AudioStream, AudioType, Sound, SoundModel } from '../ir/domain.js';
 import { has } from '../qemu/caps.js';
-import { propBool, propNum, propStr, props, type PropValue, type Props } from '../qemu/props.js';
+import { propBool, propNum, propObj, propStr, props, type PropValue, type Props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { fail } from '../errors.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
@@ -247,11 +247,21 @@ function addressProps(ctx: EmitContext, s: Sound): Record<string, PropValue | un
   return {};
 }
 
+/** The sound cards QEMU 0.12's -soundhw offered (pcspk, sb16, es1370, ac97, hda). */
+const SOUNDHW_0X: ReadonlySet<SoundModel> = new Set<SoundModel>(['pcspk', 'sb16', 'es1370', 'ac97', 'ich6']);
+
 export function buildSounds(ctx: EmitContext): void {
   const sounds = ctx.dom.devices.sounds;
+  // NB: before -audiodev QEMU had one audio driver for the process (QEMU_AUDIO_DRV): the first backend
+  if (!has(ctx.caps, 'audiodev')) for (const a of audiosOf(ctx).slice(1)) ctx.diag.warn('UnsupportedForTarget', { what: `<audio id='${a.id}' type='${a.type}'>`, target: 'QEMU without -audiodev (one QEMU_AUDIO_DRV backend)' }, a.$span);
   if (!has(ctx.caps, 'device')) {
-    // QEMU 0.x: one -soundhw list; the HDA controller is called "hda" there
-    const models = sounds.map((s) => (HDA.has(s.model) ? 'hda' : s.model));
+    // QEMU 0.x: one -soundhw list; its "hda" is the ICH6 controller, and the cards newer than
+    // that (ICH9, USB, virtio …) had no -soundhw name
+    const models = sounds.flatMap((s) => {
+      if (SOUNDHW_0X.has(s.model)) return [s.model === 'ich6' ? 'hda' : s.model];
+      ctx.diag.warn('UnsupportedForTarget', { what: `<sound model='${s.model}'>`, target: 'QEMU without -device (-soundhw)' }, s.$span);
+      return [];
+    });
     if (models.length) ctx.out.raw('-soundhw', models.join(','));
     return;
   }
@@ -289,7 +299,8 @@ function readAudiodev(p: Props, id: number | undefined, span: XmlElement['span']
   const asXml = (v: PropValue, kind: 'str' | 'num' | 'bool') => (kind === 'bool' ? (v === true || v === 'on' ? 'yes' : 'no') : String(v));
   for (const [xml, qemu, kind] of AUDIO_BACKEND[type] ?? []) if (p[qemu] !== undefined) attrs[xml] = asXml(p[qemu]!, kind);
   const stream = (key: string): AudioStream | undefined => {
-    const s = p[key] && typeof p[key] === 'object' ? (p[key] as Props) : undefined;
+    // NB: QemuOpts spells the nested stream properties as dotted keys (in.voices=1)
+    const s = propObj(p, key);
     if (!s) return undefined;
     const backend: Record<string, string> = {};
     for (const [xml, qemu, kind] of STREAM_BACKEND[type] ?? []) if (s[qemu] !== undefined) backend[xml] = asXml(s[qemu]!, kind);

@@ -109,8 +109,11 @@ export function withVideoDefaults(videos: readonly Video[], hasGraphics: boolean
   });
 }
 
-/** The -device driver: the primary card gets the model with VGA compatibility. */
-function videoDriver(v: Video, primary: boolean): string {
+/**
+ * The -device driver: the primary card gets the model with VGA compatibility (where the emulator
+ * has it: qemu-system-aarch64/arm build no virtio-vga, so libvirt falls back to virtio-gpu-pci).
+ */
+function videoDriver(v: Video, primary: boolean, virtioVga: boolean): string {
   const gl = v.accel3d === true;
   if (isVhostUser(v)) return primary ? 'vhost-user-vga' : 'vhost-user-gpu-pci';
   if (primary) {
@@ -119,7 +122,9 @@ function videoDriver(v: Video, primary: boolean): string {
       case 'cirrus': return 'cirrus-vga';
       case 'vmvga': return 'vmware-svga';
       case 'qxl': return 'qxl-vga';
-      case 'virtio': return gl ? 'virtio-vga-gl' : 'virtio-vga';
+      case 'virtio':
+        if (!virtioVga) return gl ? 'virtio-gpu-gl-pci' : 'virtio-gpu-pci';
+        return gl ? 'virtio-vga-gl' : 'virtio-vga';
       case 'bochs': return 'bochs-display';
       case 'ramfb': return 'ramfb';
       default: break;
@@ -144,11 +149,22 @@ export function buildVideos(ctx: EmitContext): void {
     const vga = v && LEGACY_VGA[v.model];
     if (vga) ctx.out.raw('-vga', vga);
     else if (v) ctx.diag.warn('UnsupportedForTarget', { what: `video model '${v.model}'`, target: 'QEMU without -device' }, v.$span);
+    // NB: -vga names the one display adapter's model: its sizes, heads, ACPI index and any
+    // secondary adapter need -device
+    const lost = v && vga ? [
+      (v.vram64 !== undefined || v.ram !== undefined || (v.heads ?? 1) !== 1) && 'ram/vram64/heads',
+      (v.accel3d !== undefined || v.accel2d !== undefined) && '<acceleration>',
+      v.acpiIndex !== undefined && '<acpi index>',
+      v.alias !== undefined && '<alias>',
+    ].filter((x): x is string => !!x) : [];
+    if (lost.length) ctx.diag.warn('UnsupportedForTarget', { what: `${lost.join(', ')} of <video model='${v!.model}'>`, target: 'QEMU without -device (-vga)' }, v!.$span);
+    for (const extra of videos.slice(1)) ctx.diag.warn('UnsupportedForTarget', { what: `secondary <video model='${extra.model}'>`, target: 'QEMU without -device (-vga)' }, extra.$span);
     return;
   }
   videos.forEach((v, i) => {
     if (v.model === 'none') return;
-    const driver = videoDriver(v, i === 0);
+    const arch = ctx.dom.os.arch ?? ctx.caps.arch;
+    const driver = videoDriver(v, i === 0, !(arch === 'aarch64' || arch.startsWith('arm')));
     const virtio = v.model === 'virtio';
     const id = v.alias ?? `video${i}`;
     const chardev = isVhostUser(v) ? `chr-vu-${id}` : undefined;

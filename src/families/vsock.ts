@@ -97,7 +97,7 @@ export function readVsockArgv(r: ArgvReader): void {
     const driver = virtioOptionsFromProps(dev.props);
     const id = propStr(dev.props, 'id');
     r.draft.devices.vsock = {
-      model: virtioModelOf(dev.driver).model ?? 'virtio',
+      model: virtioModelOf(dev.driver, dev.props).model ?? 'virtio',
       // NB: CID 0 is what libvirt prints before it has acquired an automatic one
       ...(cid === undefined || cid === 0 ? { autoCid: true } : { autoCid: false, cid }),
       ...(Object.keys(driver).length ? { driver } : {}),

@@ -10,7 +10,10 @@ import { interfacesWithDefaults } from '../families/net.js';
 import { cellsWithDistances, memoriesWithSlots, numaPlacementDefaults } from '../families/memory.js';
 import { hostdevScsiControllers, withHostdevDefaults } from '../families/hostdev.js';
 import { smartcardsWithDefaults } from '../families/smartcard.js';
-import type { Controller, Disk, Domain } from './domain.js';
+import { ARM_VIRT_DEFAULT_MODEL } from '../families/cpu.js';
+import { featureElement } from '../families/features.js';
+import { el } from '../xml/tree.js';
+import type { Controller, Cpu, Disk, Domain, Feature } from './domain.js';
 import { assignPciAddresses, defaultUsbModel, insertController } from './pci-addresses.js';
 import { withFields } from './records.js';
 
@@ -35,9 +38,16 @@ export function applyDefaults(dom: Domain, opts: DefaultsOptions = {}): Domain {
   const x86 = isX86(arch);
   const q35 = isQ35(machine);
   const pc = isI440fx(machine);
+  const armVirt = isArmVirt(arch, machine);
+  const arm = arch === 'aarch64' || arch.startsWith('arm');
   // NB: libvirt keeps controllers grouped by type, in index order, types in order of appearance
   const controllers: Controller[] = [];
-  for (const c of dom.devices.controllers) insertController(controllers, withControllerModel(c, q35));
+  for (const c of dom.devices.controllers) {
+    // NB: a USB controller on Arm's virt machine defaults to qemu-xhci (QEMU 2.12+; libvirt
+    // writes the model out, unlike x86's machine defaults)
+    const model = armVirt && c.type === 'usb' && c.model === undefined ? withFields(c, { model: 'qemu-xhci' }) : c;
+    insertController(controllers, withControllerModel(model, q35 || armVirt));
+  }
   const addController = (c: Controller) => {
     if (!controllers.some((x) => x.type === c.type && x.index === c.index)) insertController(controllers, c);
   };
@@ -52,6 +62,8 @@ export function applyDefaults(dom: Domain, opts: DefaultsOptions = {}): Domain {
   if (x86 && (pc || q35)) addController({ type: 'usb', index: 0, ...(q35 ? { model: defaultUsbModel(true) } : {}), extra: [] });
   if (q35) addController({ type: 'sata', index: 0, extra: [] });
   if (x86) addController({ type: 'pci', index: 0, model: q35 ? 'pcie-root' : 'pci-root', extra: [] });
+  // Arm's virt machine is PCIe-only (its GPEX host bridge), and has no USB controller by default
+  if (armVirt) addController({ type: 'pci', index: 0, model: 'pcie-root', extra: [] });
   for (const bus of ['scsi', 'fdc', 'ide', 'sata'] as const) {
     // controllers 0..the highest a disk uses (insertController keeps them in index order): one
     // pass, where adding 0..N per disk made many disks on many controllers cubic
@@ -79,11 +91,13 @@ export function applyDefaults(dom: Domain, opts: DefaultsOptions = {}): Domain {
   if (x86 && !inputs.some((i) => i.type === 'mouse' && i.bus === 'ps2')) inputs.push({ type: 'mouse', bus: 'ps2', extra: [] });
   if (x86 && !inputs.some((i) => i.type === 'keyboard' && i.bus === 'ps2')) inputs.push({ type: 'keyboard', bus: 'ps2', extra: [] });
 
-  const memballoon = dom.devices.memballoon ?? { model: 'virtio' as const, extra: [] };
+  // NB: libvirt gives Arm guests no default balloon (qemuDomainDefAddDefaultDevices)
+  const memballoon = dom.devices.memballoon ?? (arm ? undefined : { model: 'virtio' as const, extra: [] });
   // NB: an s390-ccw machine always has its built-in panic device: libvirt lists it
   // (qemuDomainDefAddDefaultDevices), though it puts nothing on the command line
   const s390Panic = arch.startsWith('s390') && (machine ?? '').startsWith('s390-ccw') && !dom.devices.panics.some((p) => p.model === undefined || p.model === 's390');
   const panics = s390Panic ? [...dom.devices.panics, { model: 's390' as const, extra: [] }] : dom.devices.panics;
+  const armFill = armVirt ? armVirtDefaults(dom) : undefined;
   // (withFields: see src/ir/records.ts for why not `{ ...dom, … }`)
   const withDefaults: Domain = withFields(dom, {
     os: withFields(dom.os, { arch, ...(machine ? { machine } : {}) }),
@@ -91,16 +105,40 @@ export function applyDefaults(dom: Domain, opts: DefaultsOptions = {}): Domain {
     // distances as it reads them (both ways, local ones)
     ...numaPlacementDefaults(dom),
     ...(dom.cpu?.numa ? { cpu: withFields(dom.cpu, { numa: cellsWithDistances(dom.cpu.numa) }) } : {}),
-    devices: withFields(dom.devices, { disks, controllers, interfaces: interfacesWithDefaults(dom, arch, machine), ...chardevDefaults(dom.devices, x86), inputs, videos: withVideoDefaults(dom.devices.videos, dom.devices.graphics.length > 0, x86), memballoon, memories: memoriesWithSlots(dom), smartcards: cards.smartcards, hostdevs, panics }),
+    features: armFill?.features ?? dom.features,
+    ...(armFill?.cpu ? { cpu: armFill.cpu } : {}),
+    devices: withFields(dom.devices, { disks, controllers, interfaces: interfacesWithDefaults(dom, arch, machine), ...chardevDefaults(dom.devices, x86, armVirt), inputs, videos: withVideoDefaults(dom.devices.videos, dom.devices.graphics.length > 0, x86), ...(memballoon ? { memballoon } : {}), memories: memoriesWithSlots(dom), smartcards: cards.smartcards, hostdevs, panics }),
   });
-  if (!x86 || !(pc || q35)) return withDefaults;
-  return assignPciAddresses(withDefaults, { pc, q35 }, { virtioTransitional: opts.virtioTransitional ?? true, reserveVideoSlot: opts.reserveVideoSlot ?? false });
+  if (!(x86 && (pc || q35)) && !armVirt) return withDefaults;
+  return assignPciAddresses(withDefaults, { pc: x86 && pc, q35: x86 && q35 }, { virtioTransitional: opts.virtioTransitional ?? true, reserveVideoSlot: opts.reserveVideoSlot ?? false });
+}
+
+/**
+ * What libvirt fills in for Arm's virt machine (qemuDomainDefEnableDefaultFeatures,
+ * qemuDomainDefSetDefaultCPU): the machine always has a GIC, and a TCG guest without a CPU model
+ * gets the machine's default one.
+ */
+function armVirtDefaults(dom: Domain): { features: readonly Feature[]; cpu?: Cpu } {
+  const gic = featureElement(dom.features, 'gic');
+  // NB: libvirt asks QEMU which GIC versions work; emulated GICv3 lacks an MSI controller, so a
+  // TCG guest gets GICv2, and a KVM guest's host (which this converter cannot ask) is taken to
+  // offer nothing better than the same default
+  const features: Feature[] = gic?.attrs.version
+    ? [...dom.features]
+    : [...dom.features.filter((f) => !(f.kind === 'other' && f.element.name === 'gic')), { kind: 'other', element: el('gic', { version: '2' }) }];
+  const cpu = dom.cpu?.numa ? withFields(dom.cpu, { numa: cellsWithDistances(dom.cpu.numa) }) : dom.cpu;
+  // QEMU 7.2's virt machine types default to a Cortex-A15 (what query-machines reports); libvirt
+  // uses QEMU's default for TCG only on Arm
+  if (dom.type !== 'qemu' || (cpu && (cpu.model !== undefined || (cpu.mode ?? 'custom') !== 'custom'))) return { features };
+  const base: Cpu = cpu ?? { features: [], extra: [] };
+  const defaults: Pick<Cpu, 'mode' | 'match' | 'check' | 'model' | 'fallback'> = { mode: 'custom', match: 'exact', check: base.check ?? 'none', model: ARM_VIRT_DEFAULT_MODEL, fallback: 'forbid' };
+  return { features, cpu: withFields(base, defaults) };
 }
 
 /** A pci controller without a model gets the one its index implies on this machine. */
-function withControllerModel(c: Controller, q35: boolean): Controller {
+function withControllerModel(c: Controller, pcie: boolean): Controller {
   if (c.type !== 'pci' || c.model !== undefined) return c;
-  const model = c.index === 0 ? (q35 ? 'pcie-root' : 'pci-root') : q35 ? 'pcie-root-port' : 'pci-bridge';
+  const model = c.index === 0 ? (pcie ? 'pcie-root' : 'pci-root') : pcie ? 'pcie-root-port' : 'pci-bridge';
   return withFields(c, { model });
 }
 

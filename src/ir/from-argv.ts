@@ -161,8 +161,10 @@ export function domainFromCommandLine(cmd: CommandLine, opts: FromArgvOptions = 
   if (!draft.onReboot) draft.onReboot = 'restart';
   if (!draft.onCrash) draft.onCrash = 'destroy';
   // NB: QEMU has no balloon unless asked for one, so a command line without it means
-  // <memballoon model='none'/> (libvirt's default would otherwise add a virtio balloon).
-  if (!draft.devices.memballoon) draft.devices.memballoon = { model: 'none', extra: [] };
+  // <memballoon model='none'/> (libvirt's default would otherwise add a virtio balloon; it adds
+  // none to Arm guests, which therefore need no marker).
+  const arm = draft.os.arch === 'aarch64' || (draft.os.arch ?? '').startsWith('arm');
+  if (!draft.devices.memballoon && !arm) draft.devices.memballoon = { model: 'none', extra: [] };
   const read = finishDraft(draft);
   if (!cmd.emulator) return fail('EmptyCommandLine', {}, cmd.emulatorSpan);
   const domain = opts.cwd ? absolutePaths(read, opts.cwd.dir, diag, opts.cwd.why) : read;

@@ -33,6 +33,7 @@ export const CAPABILITIES = {
   'msg.timestamp': { since: '2.6', doc: '-msg timestamp=on' },
   sandbox: { since: '2.11', doc: '-sandbox on,obsolete=deny,elevateprivileges=deny,…' },
   overcommit: { since: '3.1', doc: '-overcommit mem-lock=off' },
+  'realtime-mlock': { since: '1.6', doc: '-realtime mlock=on|off (<memoryBacking><locked/>) before -overcommit' },
   audiodev: { since: '4.0', doc: '-audiodev (else QEMU_AUDIO_DRV in the environment)' },
   'machine.virt-iommu': { since: '3.0', doc: "-machine virt,iommu=smmuv3 (<iommu model='smmuv3'>)" },
   'drive.gluster-debug': { since: '2.8', doc: 'gluster drives take file.debug= (qemu.conf gluster_debug_level)' },
@@ -49,6 +50,12 @@ export const CAPABILITIES = {
   'master-key': { since: '2.6', doc: 'the master-key secret object' },
   'memory-backend': { since: '5.0', doc: '-machine memory-backend=pc.ram with a memory-backend object' },
   'numa.memdev': { since: '2.1', doc: '-numa node,memdev= with memory-backend objects (else only mem=)' },
+  'numa.dist': { since: '2.10', doc: '-numa dist,src=,dst=,val= (<cell><distances>)' },
+  'memory.hotplug': { since: '2.1', doc: '-m size=,slots=,maxmem= and pc-dimm modules (<maxMemory>, <memory model=\'dimm\'>)' },
+  nvdimm: { since: '2.6', doc: "-device nvdimm and -machine nvdimm=on (<memory model='nvdimm'>)" },
+  'virtio-pmem': { since: '4.1', doc: "-device virtio-pmem-pci (<memory model='virtio-pmem'>)" },
+  'virtio-mem': { since: '5.1', doc: "-device virtio-mem-pci (<memory model='virtio-mem'>)" },
+  'pm.disable-s3': { since: '1.2', doc: '-global PIIX4_PM.disable_s3/disable_s4 (<pm>)' },
   'numa.hmat': { since: '5.0', doc: '-machine hmat=on, -numa node,initiator= and -numa hmat-lb/hmat-cache (ACPI HMAT)' },
   'numa.mem-any-machine': { until: '5.1', doc: 'every machine type takes -numa node,mem= (5.1+: machine types up to 5.0 only)' },
   'memory-backend.reserve': { since: '6.1', doc: 'memory backends take reserve=false (virtio-mem backends get it)' },
@@ -99,13 +106,18 @@ export function has(caps: Caps, cap: Capability): boolean {
   return caps.flags.has(cap);
 }
 
-/** Machine type aliases per QEMU version: `pc` is the newest pc-i440fx-X.Y of that version. */
+/**
+ * Machine type aliases per QEMU version: `pc` is the newest pc-i440fx-X.Y of that version, and
+ * Arm's `virt` the newest virt-X.Y (versioned since QEMU 2.11; libvirt stores the alias's target).
+ */
 export function resolveMachineAlias(machine: string, caps: Caps): string {
   const [maj, min] = caps.version;
   if (compareVersions(caps.version, parseVersion('1.0')) < 0) return machine;
   const ver = `${maj}.${min}`;
   if (machine === 'pc') return `pc-i440fx-${ver}`;
   if (machine === 'q35') return `pc-q35-${ver}`;
+  const arm = caps.arch === 'aarch64' || caps.arch.startsWith('arm');
+  if (machine === 'virt' && arm && compareVersions(caps.version, parseVersion('2.11')) >= 0) return `virt-${ver}`;
   return machine;
 }
 

@@ -79,6 +79,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   O('-set', 'value'),
   O('-iothread', 'keyval'),
   O('-overcommit', 'keyval', { since: '3.1' }),
+  O('-realtime', 'keyval', { since: '1.6', until: '6.0', removedHint: 'use -overcommit mem-lock=' }),
   O('-sandbox', 'keyval', { implied: 'enable', since: '1.2' }),
   O('-msg', 'keyval', { since: '2.6' }),
   O('-rtc', 'keyval'),

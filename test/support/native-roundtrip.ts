@@ -43,9 +43,9 @@ function canon(d: Domain, other: Node | undefined, version: string): Node {
   const os = kids(root, 'os')[0];
   // the command line has the guest's NVRAM copy, not the template it was made from
   for (const n of kids(os, 'nvram')) delete n.attrs.template;
-  // -machine names the machine type libvirt resolved the alias to (pc -> pc-i440fx-7.2)
+  // -machine names the machine type libvirt resolved the alias to (pc -> pc-i440fx-7.2, Arm's virt -> virt-7.2)
   for (const t of kids(os, 'type')) {
-    if (t.attrs.machine) t.attrs.machine = t.attrs.machine.replace(/^pc-i440fx-[\d.]+$/, 'pc').replace(/^pc-q35-[\d.]+$/, 'q35');
+    if (t.attrs.machine) t.attrs.machine = t.attrs.machine.replace(/^pc-i440fx-[\d.]+$/, 'pc').replace(/^pc-q35-[\d.]+$/, 'q35').replace(/^virt-[\d.]+$/, 'virt');
   }
   // <boot dev> and per-device <boot order> are two spellings of the same bootindex values,
   // compared on their own (bootMap)
@@ -76,6 +76,8 @@ function canon(d: Domain, other: Node | undefined, version: string): Node {
   const caps = capsFor(version, d.os.arch ?? 'x86_64');
   // QEMU before 1.5 had no discard= (to-native warns that it drops it)
   if (devices && !has(caps, 'drive.discard')) for (const disk of kids(devices, 'disk')) for (const drv of kids(disk, 'driver')) delete drv.attrs.discard;
+  // QEMU before 1.2 had no PIIX4_PM.disable_s3/disable_s4 (to-native warns that it drops <pm>)
+  if (!has(caps, 'pm.disable-s3')) drop(root, (c) => c.name === 'pm');
   if (devices) {
     // the define-time defaults leave the machine's default USB controller model implicit (as
     // libvirt 5.4's argv2xml did); the command line names the device

@@ -1,0 +1,99 @@
+// Older QEMU profiles drop nothing silently: every fact of a golden domain that to-native -> from-native
+// keeps for QEMU 7.2 but loses for an older QEMU is either named in a to-native warning (by element
+// name, or by a warning located inside that element) or listed below with the reason no command
+// line of that era can hold it.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { DomxmlError, domainFromXml, domainToArgv, type Diagnostic } from '../src/index.js';
+import type { XmlElement } from '../src/xml/tree.js';
+import { readXml } from '../src/xml/read.js';
+import { goldenCases } from './support/golden.js';
+import { nativeRoundTrip } from './support/native-roundtrip.js';
+
+const VERSIONS = ['0.12', '1.0', '2.12', '4.0', '6.0'] as const;
+
+type Facts = Map<string, number>;
+
+/** One fact per element: its path, sorted attributes and text (as ../shared/tools/xmlcmp.py counts them). */
+function facts(xml: string): Facts {
+  const out: Facts = new Map();
+  const walk = (e: XmlElement, path: string) => {
+    const here = `${path}/${e.name}`;
+    const attrs = Object.entries(e.attrs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join(' ');
+    const key = `${here} [${attrs}] ${e.text.trim()}`;
+    out.set(key, (out.get(key) ?? 0) + 1);
+    for (const c of e.children) walk(c, here);
+  };
+  walk(readXml(xml, 'fact.xml'), '');
+  return out;
+}
+
+const minus = (a: Facts, b: Facts): Facts => new Map([...a].map(([k, n]) => [k, n - (b.get(k) ?? 0)] as const).filter(([, n]) => n > 0));
+
+/** Facts the round trip loses: in the canonical input, not in what from-native read back. */
+function lost(xml: string, version: string, file: string): Facts {
+  const r = nativeRoundTrip(xml, version, file);
+  return minus(facts(r.want), facts(r.got));
+}
+
+/** Facts no command line of the era holds, by path, and why. */
+const CANNOT_HOLD: ReadonlyArray<{ readonly fact: RegExp; readonly why: string }> = [
+  { fact: /^\/domain\/on_crash /, why: "before QEMU's set-action libvirt acted on the guest-panicked event itself: the crash action never reached the command line" },
+  { fact: /^\/domain\/devices\/disk\/backingStore/, why: 'before -blockdev QEMU opened the backing chain the image header names: libvirt printed the top image only' },
+];
+
+/** Golden domains whose older round trip still loses facts to-native did print, and why (from-native gaps, not drops). */
+const FROM_NATIVE_GAPS: Readonly<Record<string, string>> = {
+  'qemu-namespace@1.0': "from-native: the -device of a -drive disk drops its user alias, num-queues and the override's x-flag (each warned as not mapped)",
+  'qemu-namespace@2.12': "from-native: the -device of a -drive disk drops its user alias, num-queues and the override's x-flag (each warned as not mapped)",
+  'qemu-namespace@4.0': "from-native: the -device of a -drive disk drops its user alias, num-queues and the override's x-flag (each warned as not mapped)",
+};
+
+/** The top-level element a fact is about: a child of <devices>, else of <domain>. */
+function topName(fact: string): { name: string; device: boolean } {
+  const p = fact.split(' ')[0]!.split('/');
+  return p[2] === 'devices' && p.length > 3 ? { name: p[3]!, device: true } : { name: p[2] ?? 'domain', device: false };
+}
+
+/** Whether a warning names the fact's element or points inside one of its elements in the input. */
+function warned(fact: string, source: XmlElement, warnings: readonly Diagnostic[]): boolean {
+  const { name, device } = topName(fact);
+  const level = device ? (source.children.find((c) => c.name === 'devices')?.children ?? []) : source.children;
+  const ranges = level.flatMap((c, i) => (c.name === name && c.span ? [[c.span.line, level[i + 1]?.span?.line ?? Infinity] as const] : []));
+  const bare = name.replace(/^qemu:/, '');
+  return warnings.some((d) => d.message.includes(`<${name}`) || d.message.toLowerCase().includes(bare.toLowerCase()) || (d.span && ranges.some(([a, b]) => d.span!.line >= a && d.span!.line < b)));
+}
+
+describe('older QEMU profiles: nothing dropped silently', () => {
+  const cases = goldenCases().filter((c) => c.input === 'input.xml');
+  test.each(cases.map((c) => [c.name, c] as const))('golden %s', (name, c) => {
+    const file = join(c.dir, c.input);
+    const xml = readFileSync(file, 'utf8');
+    const source = readXml(xml, file);
+    let modern: Facts;
+    try {
+      modern = lost(xml, '7.2', file);
+    } catch (err) {
+      if (err instanceof DomxmlError) return; // refused outright: loud, not silent
+      throw err;
+    }
+    const silent: string[] = [];
+    for (const v of VERSIONS) {
+      let gone: Facts;
+      let warnings: readonly Diagnostic[];
+      try {
+        gone = minus(lost(xml, v, file), modern);
+        warnings = domainToArgv(domainFromXml(xml, file).domain, { qemuVersion: v }).diagnostics.items;
+      } catch (err) {
+        if (err instanceof DomxmlError) continue;
+        throw err;
+      }
+      if (!gone.size || FROM_NATIVE_GAPS[`${name}@${v}`]) continue;
+      for (const fact of gone.keys()) {
+        if (CANNOT_HOLD.some((r) => r.fact.test(fact)) || warned(fact, source, warnings)) continue;
+        silent.push(`QEMU ${v}: ${fact}`);
+      }
+    }
+    expect(silent).toEqual([]);
+  });
+});
