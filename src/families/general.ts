@@ -1,6 +1,7 @@
 // General domain facts: name, uuid, title/description, vcpu, iothreads (memory is memory.ts's).
 // XML <name>/<uuid>/<vcpu>/<iothreads>  <->  argv -name, -uuid, -smp, iothread objects.
 import { fail } from '../errors.js';
+import { MAX_ARG_COUNT } from '../lexer/argv-parser.js';
 import type { ArgvReader, DomainDraft } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
 import type { Domain, Vcpu } from '../ir/domain.js';
@@ -90,6 +91,8 @@ export function buildSmp(ctx: EmitContext): void {
     cores: topo?.cores ?? 1,
     threads: topo?.threads ?? 1,
   }));
+  // NB: one object per thread: a count no command line can hold is refused, not looped over
+  if ((ctx.dom.iothreads ?? 0) > MAX_ARG_COUNT) fail('ArgvLimit', { what: 'number of I/O thread objects', size: ctx.dom.iothreads!, limit: MAX_ARG_COUNT }, ctx.dom.$span);
   if (has(ctx.caps, 'device')) for (let i = 1; i <= (ctx.dom.iothreads ?? 0); i++) ctx.out.object('-object', props({ 'qom-type': 'iothread', id: `iothread${i}` }));
 }
 
@@ -127,10 +130,16 @@ export function readGeneralArgv(r: ArgvReader): void {
     if (!mine) r.unclaim(o);
     return mine;
   });
+  // NB: a number beyond the count of objects (libvirt's <iothreadids> can name any) is renumbered
+  // too: <iothreads>N</iothreads> compiles to N objects
   const ids = iothreads.map((o) => propStr(optProps(o), 'id')!);
-  const numbered = ids.map((id) => /^iothread([1-9]\d*)$/.exec(id)?.[1]).filter((n) => n !== undefined).map(Number);
+  const numberOf = (id: string) => {
+    const n = Number(/^iothread([1-9]\d*)$/.exec(id)?.[1]);
+    return n <= ids.length ? n : undefined;
+  };
+  const numbered = ids.map(numberOf).filter((n) => n !== undefined);
   let next = numbered.length ? Math.max(...numbered) : 0;
-  for (const id of ids) r.iothreads.set(id, /^iothread[1-9]\d*$/.test(id) ? Number(id.slice('iothread'.length)) : ++next);
+  for (const id of ids) r.iothreads.set(id, numberOf(id) ?? ++next);
   if (iothreads.length) d.iothreads = Math.max(...r.iothreads.values());
   const smp = r.takeLast('-smp');
   if (smp) {
@@ -140,6 +149,10 @@ export function readGeneralArgv(r: ArgvReader): void {
     const cores = propNum(p, 'cores');
     const threads = propNum(p, 'threads');
     const dies = propNum(p, 'dies');
+    // NB: counts are whole and positive; a number past 2^53 would print as 1e+23
+    for (const [k, n] of Object.entries({ cpus, sockets, cores, threads, dies, maxcpus: propNum(p, 'maxcpus') })) {
+      if (n !== undefined && !(Number.isSafeInteger(n) && n > 0)) fail('BadOptionValue', { option: '-smp', value: optText(smp), reason: `${k} must be a whole number of at least 1` }, smp.valueSpan);
+    }
     const topo = sockets !== undefined || cores !== undefined || threads !== undefined;
     // QEMU fills in what the topology leaves out from the CPU count
     const max = propNum(p, 'maxcpus') ?? (topo && (cores !== undefined || cpus === undefined) ? (sockets ?? 1) * (dies ?? 1) * (cores ?? 1) * (threads ?? 1) : cpus ?? 1);

@@ -33,7 +33,7 @@ import type { EmittedOption } from '../emit/argv.js';
 import { domainToArgv } from '../emit/to-argv.js';
 import { readSoundArgv } from '../families/sound.js';
 import { readVideoArgv } from '../families/video.js';
-import { parseCommandLine, type CommandLine, type ParsedOption } from '../lexer/argv-parser.js';
+import { MAX_ARG_CHARS, MAX_ARG_COUNT, parseCommandLine, type CommandLine, type ParsedOption } from '../lexer/argv-parser.js';
 import { ArgvReader, optProps, watchProps } from './argv-reader.js';
 import { propStr } from '../qemu/props.js';
 import { applyDefaults } from './defaults.js';
@@ -99,10 +99,7 @@ export function domainFromArgvText(text: string, file?: string, opts: FromArgvOp
   return domainFromCommandLine(checkArgvLimits(parseCommandLine(text, file)), opts);
 }
 
-/** Linux's execve limit on one argument (MAX_ARG_STRLEN): no runnable command line has a longer one. */
-export const MAX_ARG_CHARS = 128 * 1024;
-/** More options than any QEMU command line has; bounds the work a hostile input can cause. */
-export const MAX_ARG_COUNT = 65536;
+export { MAX_ARG_CHARS, MAX_ARG_COUNT };
 
 function checkArgvLimits(cmd: CommandLine): CommandLine {
   if (cmd.options.length > MAX_ARG_COUNT) {

@@ -230,6 +230,18 @@ describe('argv hardening', () => {
     expect(caught(() => domainFromArgvText(`qemu-system-x86_64 -m 64 -name ${'x'.repeat(MAX_ARG_CHARS)}`))).toBe('ok');
   });
 
+  // found by the long fuzz: a number past 2^53 printed as 1e+23, and an I/O thread numbered
+  // 1e23 made a count that to-native (and from-native's trial compile) looped over
+  test('counts: -smp must be whole numbers, I/O thread numbers follow the objects, huge counts are refused', () => {
+    const huge = '99999999999999999999999';
+    expect(caught(() => domainFromArgvText(`qemu-system-x86_64 -smp ${huge}`))).toBe('BadOptionValue');
+    expect(caught(() => domainFromArgvText(`qemu-system-x86_64 -smp 2,sockets=0`))).toBe('BadOptionValue');
+    const dom = domainFromArgvText(`qemu-system-x86_64 -object iothread,id=iothread${huge} -object iothread,id=iothread1`).domain;
+    expect(dom.iothreads).toBe(2);
+    const xml = GOOD.replace('</vcpu>', `</vcpu>\n  <iothreads>${MAX_ARG_COUNT + 1}</iothreads>`);
+    expect(caught(() => domainToArgv(domainFromXml(xml, 'x.xml').domain))).toBe('ArgvLimit');
+  });
+
   const SMUGGLED = '/srv/a,if=none,file=/etc/shadow';
   const SHELLY = "vm $(touch /tmp/pwned) `id` 'q' \"d\"\nline2";
   const hostile = (name: string) => `<domain type='qemu'>
