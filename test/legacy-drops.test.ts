@@ -42,13 +42,6 @@ const CANNOT_HOLD: ReadonlyArray<{ readonly fact: RegExp; readonly why: string }
   { fact: /^\/domain\/devices\/disk\/backingStore/, why: 'before -blockdev QEMU opened the backing chain the image header names: libvirt printed the top image only' },
 ];
 
-/** Golden domains whose older round trip still loses facts to-native did print, and why (from-native gaps, not drops). */
-const FROM_NATIVE_GAPS: Readonly<Record<string, string>> = {
-  'qemu-namespace@1.0': "from-native: the -device of a -drive disk drops its user alias, num-queues and the override's x-flag (each warned as not mapped)",
-  'qemu-namespace@2.12': "from-native: the -device of a -drive disk drops its user alias, num-queues and the override's x-flag (each warned as not mapped)",
-  'qemu-namespace@4.0': "from-native: the -device of a -drive disk drops its user alias, num-queues and the override's x-flag (each warned as not mapped)",
-};
-
 /** The top-level element a fact is about: a child of <devices>, else of <domain>. */
 function topName(fact: string): { name: string; device: boolean } {
   const p = fact.split(' ')[0]!.split('/');
@@ -66,7 +59,7 @@ function warned(fact: string, source: XmlElement, warnings: readonly Diagnostic[
 
 describe('older QEMU profiles: nothing dropped silently', () => {
   const cases = goldenCases().filter((c) => c.input === 'input.xml');
-  test.each(cases.map((c) => [c.name, c] as const))('golden %s', (name, c) => {
+  test.each(cases.map((c) => [c.name, c] as const))('golden %s', (_name, c) => {
     const file = join(c.dir, c.input);
     const xml = readFileSync(file, 'utf8');
     const source = readXml(xml, file);
@@ -88,7 +81,7 @@ describe('older QEMU profiles: nothing dropped silently', () => {
         if (err instanceof DomxmlError) continue;
         throw err;
       }
-      if (!gone.size || FROM_NATIVE_GAPS[`${name}@${v}`]) continue;
+      if (!gone.size) continue;
       for (const fact of gone.keys()) {
         if (CANNOT_HOLD.some((r) => r.fact.test(fact)) || warned(fact, source, warnings)) continue;
         silent.push(`QEMU ${v}: ${fact}`);

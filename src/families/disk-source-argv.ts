@@ -22,6 +22,8 @@ const URL_PROTOCOLS = ['http', 'https', 'ftp', 'ftps', 'tftp', 'ssh'] as const;
 export function sourceFromFilename(path: string, span?: Span, cephArgs = false): DriveSource {
   if (path === '') return { source: { type: 'file' } };
   if (path.startsWith('/dev/')) return { source: { type: 'block', dev: path } };
+  // NB: vvfat's fat: prefix names a directory (libvirt's type='dir'); floppy: only sizes the image for the drive
+  if (path.startsWith('fat:')) return { source: { type: 'dir', dir: path.replace(/^fat:(floppy:)?/, '') } };
   if (path.startsWith('nbd:') || path.startsWith('nbd+')) return { source: nbdSource(path, span) };
   if (path.startsWith('rbd:')) return { source: cephArgs ? { type: 'network', protocol: 'rbd', name: path.slice(4), hosts: [] } : rbdSource(path.slice(4), span) };
   if (path.startsWith('gluster:') || path.startsWith('gluster+')) return urlSource(path, 'gluster', span);
@@ -90,12 +92,6 @@ function rbdSource(rest: string, span?: Span): NetSource {
   const colon = rest.indexOf(':');
   let image = colon < 0 ? rest : rest.slice(0, colon);
   const options = colon < 0 ? '' : rest.slice(colon + 1);
-  let snapshot: string | undefined;
-  const at = image.indexOf('@');
-  if (at >= 0) {
-    snapshot = image.slice(at + 1);
-    image = image.slice(0, at);
-  }
   const hosts: Host[] = [];
   let config: string | undefined;
   let auth: DiskAuth | undefined;
@@ -105,6 +101,17 @@ function rbdSource(rest: string, span?: Span): NetSource {
     else if (opt.startsWith('mon_host=')) {
       for (const h of splitMonitors(opt.slice('mon_host='.length))) hosts.push(rbdHost(h, rest, span));
     }
+    // NB: libvirt writes the <source name> verbatim after rbd:, so options it does not generate
+    // itself (rbd_cache=…) came from the name; auth_supported follows from the <auth>, key= is
+    // the secret's value (which the <secret> placeholder stands for)
+    else if (!/^(auth_supported|key)=/.test(opt)) image += `:${opt}`;
+  }
+  // NB: the @snapshot follows the whole name
+  let snapshot: string | undefined;
+  const at = image.indexOf('@');
+  if (at >= 0) {
+    snapshot = image.slice(at + 1);
+    image = image.slice(0, at);
   }
   return {
     type: 'network', protocol: 'rbd', name: image, hosts,

@@ -2,7 +2,7 @@
 // argv: -blockdev node pairs + -device (modern), -drive if=none + -device (mid-era),
 // -drive if=…/-hda/-cdrom (legacy).
 import { fail, type Span } from '../errors.js';
-import type { ArgvReader } from '../ir/argv-reader.js';
+import type { ArgvReader, DeviceOption } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
 import type { Address, Disk, DiskAuth, DiskBackingStore, DiskEncryption, DiskBus, DiskReservations, DiskSlice, DiskSource, Draft } from '../ir/domain.js';
 import type { ParsedOption } from '../lexer/argv-parser.js';
@@ -1040,7 +1040,7 @@ function buildDriveDeviceDisk(ctx: EmitContext, disk: Disk, bootindex: number | 
   const id = `drive-${diskAlias(disk)}`;
   ctx.out.keyval('-drive', props({
     ...driveFileProps(ctx, disk, path),
-    format: disk.driver?.type,
+    format: disk.source.type === 'dir' ? undefined : disk.driver?.type,
     if: 'none',
     id,
     media: disk.device === 'cdrom' ? 'cdrom' : undefined,
@@ -1054,6 +1054,9 @@ function buildDriveDeviceDisk(ctx: EmitContext, disk: Disk, bootindex: number | 
 /** A -drive file=: the path, or a network source's URI (its password left out, with a warning). */
 function drivePath(ctx: EmitContext, disk: Disk): string | undefined {
   const s = disk.source;
+  // NB: a directory is QEMU's vvfat protocol, named by its fat: (fat:floppy:) prefix; libvirt
+  // gave it no format= (qemuBuildDriveSourceStr)
+  if (s.type === 'dir') return s.dir === undefined ? undefined : `fat:${disk.device === 'floppy' ? 'floppy:' : ''}${s.dir}`;
   if (s.type !== 'network') return sourcePath(s);
   const auth = s.auth ?? disk.auth;
   if (auth) ctx.diag.warn('UnsupportedForTarget', { what: `the password of ${auth.username} for ${s.protocol} '${s.name ?? ''}'`, target: 'a -drive before QEMU had -blockdev secret objects' }, disk.$span);
@@ -1071,7 +1074,10 @@ function buildLegacyDrive(ctx: EmitContext, disk: Disk): void {
   // -device (or QEMU had no property for yet) has no spelling here
   const drv = disk.driver;
   const lost = [
-    (bus === 'sata' || bus === 'usb') && `bus='${bus}'`,
+    bus === 'sata' && "bus='sata'",
+    // NB: -usbdevice disk: takes a path only: the image format is probed
+    bus === 'usb' && drv?.type !== undefined && drv.type !== 'raw' && `<driver type='${drv.type}'>`,
+    bus === 'usb' && disk.device === 'cdrom' && "device='cdrom'",
     disk.device === 'lun' && "device='lun'",
     disk.serial !== undefined && '<serial>',
     disk.wwn !== undefined && '<wwn>',
@@ -1088,6 +1094,11 @@ function buildLegacyDrive(ctx: EmitContext, disk: Disk): void {
     (drv?.iommu !== undefined || drv?.ats !== undefined || drv?.packed !== undefined || drv?.ioeventfd !== undefined || drv?.eventIdx !== undefined) && '<driver iommu/ats/packed/ioeventfd/event_idx>',
   ].filter((x): x is string => !!x);
   if (lost.length) ctx.diag.warn('UnsupportedForTarget', { what: `${lost.join(', ')} on ${disk.target.dev}`, target: 'QEMU without -device (-drive if=)' }, disk.$span);
+  // NB: QEMU 0.x has no -drive if=usb: libvirt attached a USB disk with -usbdevice disk:PATH
+  if (bus === 'usb') {
+    ctx.out.raw('-usbdevice', `disk:${drivePath(ctx, disk) ?? ''}`);
+    return;
+  }
   const ifName = bus === 'fdc' ? 'floppy' : bus === 'sata' ? 'ide' : bus;
   ctx.out.keyval('-drive', props({
     ...driveFileProps(ctx, disk, drivePath(ctx, disk) ?? ''),
@@ -1095,7 +1106,7 @@ function buildLegacyDrive(ctx: EmitContext, disk: Disk): void {
     media: disk.device === 'cdrom' ? 'cdrom' : undefined,
     index: diskIndex(disk.target.dev),
     boot: undefined,
-    format: disk.driver?.type,
+    format: disk.source.type === 'dir' ? undefined : disk.driver?.type,
     readonly: disk.readonly && disk.device !== 'cdrom' ? 'on' : undefined,
     cache: disk.driver?.cache,
   }));
@@ -1328,7 +1339,7 @@ function readVhostUserDisks(r: ArgvReader): void {
     r.claim(dev.opt);
     const reconnect = propNum(cp, 'reconnect');
     const source = el('source', { type: 'unix', path: propStr(cp, 'path') }, reconnect ? el('reconnect', { enabled: 'yes', timeout: reconnect }) : undefined);
-    const disk = blockdevDisk(dev.props, { bus: 'virtio', device: 'disk' }, { type: 'vhostuser', element: source }, {}, false, disks, dev.opt.span, dev.opt.rawValue, r.iothreads);
+    const disk = blockdevDisk(r, dev, { bus: 'virtio', device: 'disk' }, { type: 'vhostuser', element: source }, {}, false, disks);
     // NB: the backend serves raw blocks: libvirt allows no other format on a vhost-user disk
     disks.push({ ...disk, driver: { ...disk.driver, type: 'raw' } });
   }
@@ -1368,10 +1379,8 @@ function readBlockdevDisks(r: ArgvReader): void {
     // -blockdev era); only the -drive readers keep libvirt's older place on the <disk>
     const auth = source.auth && img.storage ? authWithSecret(r, source.auth, nodeSecretHolder(img.storage.p), img.storage.opt.span) : source.auth;
     const src = auth && source.source.type === 'network' ? { ...source.source, auth } : source.source;
-    const disk = blockdevDisk(dev.props, fe, src, img, q35, disks, dev.opt.span, dev.opt.rawValue, r.iothreads);
+    const disk = blockdevDisk(r, dev, fe, src, img, q35, disks);
     const usbAddress = disk.target.bus === 'usb' ? usbAddressFromProps(r, dev.props, dev.opt.span) : undefined;
-    // NB: libvirt names every SCSI disk's device_id after its serial or alias (drive-ALIAS): implied
-    if (propStr(dev.props, 'device_id') === (disk.serial ?? `drive-${propStr(dev.props, 'id')}`)) r.settle(dev.opt, 'device_id');
     const copyOnRead = filters.some((f) => propStr(f.p, 'driver') === 'copy-on-read');
     const encryption = nodeEncryption(r, img);
     disks.push({
@@ -1599,11 +1608,11 @@ function nextFreeName(disks: readonly Disk[], prefix: string): string {
 }
 
 function blockdevDisk(
-  dp: Props, fe: (typeof FRONTENDS)[string], source: DiskSource, img: ImageNodes,
-  q35: boolean, disks: readonly Disk[], span: Span | undefined, raw: string | undefined,
-  iothreads: ReadonlyMap<string, number>,
+  r: ArgvReader, dev: DeviceOption, fe: (typeof FRONTENDS)[string], source: DiskSource, img: ImageNodes,
+  q35: boolean, disks: readonly Disk[],
 ): Disk {
-  const iothreadOf = (id: string | undefined) => (id === undefined ? undefined : iothreads.get(id));
+  const dp = dev.props;
+  const span = dev.opt.span;
   const format = img.format?.p;
   const storage = img.storage?.p;
   const busProp = propStr(dp, 'bus') ?? '';
@@ -1613,34 +1622,34 @@ function blockdevDisk(
   const num = (k: string) => propNum(dp, k);
   const busNum = Number(/\.(\d+)$/.exec(busProp)?.[1] ?? 0);
   const ctl = Number(/^[a-z]+(\d+)\./.exec(busProp)?.[1] ?? 0);
-  let dev: string;
+  let name: string;
   let address: Address | undefined;
   switch (bus) {
     case 'ide':
-      dev = diskNameFromIndex('hd', busNum * 2 + (num('unit') ?? 0));
+      name = diskNameFromIndex('hd', busNum * 2 + (num('unit') ?? 0));
       break;
     case 'sata':
       // NB: an AHCI controller's ports are QEMU buses ide.N (sataC.N past the first)
-      dev = nextFree('sd');
+      name = nextFree('sd');
       address = { type: 'drive', controller: ctl, bus: 0, target: 0, unit: busNum };
       break;
     case 'scsi': {
       const lun = num('lun');
       const unit = lun ?? num('scsi-id') ?? 0;
-      dev = nextFree('sd');
+      name = nextFree('sd');
       address = { type: 'drive', controller: ctl, bus: num('channel') ?? 0, target: lun !== undefined ? (num('scsi-id') ?? 0) : 0, unit };
       break;
     }
     case 'fdc':
-      dev = diskNameFromIndex('fd', num('unit') ?? 0);
+      name = diskNameFromIndex('fd', num('unit') ?? 0);
       break;
     case 'virtio': {
-      dev = nextFree('vd');
+      name = nextFree('vd');
       address = pciAddressFromProps(dp);
       break;
     }
     default:
-      dev = nextFree('sd');
+      name = nextFree('sd');
   }
   const cache = blockdevCache(format, dp);
   const fmt = imageFormat(img);
@@ -1648,24 +1657,52 @@ function blockdevDisk(
   const discard = dc === 'unmap' || dc === 'ignore' ? dc : undefined;
   const dz = format ? propStr(format, 'detect-zeroes') : undefined;
   const detectZeroes = dz === 'on' || dz === 'off' || dz === 'unmap' ? dz : undefined;
+  const front = readFrontend(r, dev, bus, fe.device);
+  const ro = propBool(format ?? storage ?? {}, 'read-only') === true;
+  return {
+    source,
+    ...front.disk,
+    // NB: libvirt names its driver on every disk it has defined (qemuDomainDeviceDiskDefPostParse)
+    driver: { name: 'qemu', ...(fmt ? { type: fmt } : {}), ...(cache ? { cache } : {}), ...(discard ? { discard } : {}), ...(detectZeroes ? { detectZeroes } : {}), ...front.driver },
+    target: { dev: name, bus, ...front.target },
+    ...(ro || fe.device === 'cdrom' ? { readonly: true } : {}),
+    ...(address ? { address } : {}),
+    extra: [],
+    ...(span ? { $span: span } : {}),
+  };
+}
+
+/** The frontend -device's share of a <disk>, as deviceProps prints it. */
+interface Frontend {
+  readonly driver: Draft<NonNullable<Disk['driver']>>;
+  readonly target: Pick<Disk['target'], 'removable' | 'rotationRate'>;
+  readonly disk: Pick<Disk, 'device' | 'bootOrder' | 'shareable' | 'serial' | 'wwn' | 'vendor' | 'product' | 'acpiIndex' | 'geometry' | 'blockio' | 'alias'>;
+}
+
+/**
+ * What a disk's frontend -device says beyond its place on the bus, read alike whether -blockdev
+ * nodes or a -drive hold the image: the device's properties are the same in both eras.
+ */
+function readFrontend(r: ArgvReader, dev: DeviceOption, bus: DiskBus, device: Disk['device']): Frontend {
+  const dp = dev.props;
+  const num = (k: string) => propNum(dp, k);
   const virtio = bus === 'virtio';
-  const ioeventfd = virtio ? propBool(dp, 'ioeventfd') : undefined;
-  const eventIdx = virtio ? propBool(dp, 'event_idx') : undefined;
-  // NB: libvirt names its driver on every disk it has defined (qemuDomainDeviceDiskDefPostParse)
   const vo = (k: string) => (virtio ? propBool(dp, k) : undefined);
+  const iothreadId = virtio ? propStr(dp, 'iothread') : undefined;
+  const iothread = iothreadId === undefined ? undefined : r.iothreads.get(iothreadId);
   const werror = WERROR[propStr(dp, 'werror') ?? ''];
   const rerror = RERROR[propStr(dp, 'rerror') ?? ''];
-  const drv: Draft<NonNullable<Disk['driver']>> = {
-    name: 'qemu', ...(fmt ? { type: fmt } : {}), ...(cache ? { cache } : {}), ...(discard ? { discard } : {}), ...(detectZeroes ? { detectZeroes } : {}),
-    ...(ioeventfd !== undefined ? { ioeventfd } : {}), ...(eventIdx !== undefined ? { eventIdx } : {}),
+  const driver: Draft<NonNullable<Disk['driver']>> = {
+    ...(vo('ioeventfd') !== undefined ? { ioeventfd: vo('ioeventfd') } : {}),
+    ...(vo('event_idx') !== undefined ? { eventIdx: vo('event_idx') } : {}),
     ...(vo('iommu_platform') !== undefined ? { iommu: vo('iommu_platform') } : {}),
     ...(vo('ats') !== undefined ? { ats: vo('ats') } : {}),
     ...(vo('packed') !== undefined ? { packed: vo('packed') } : {}),
     ...(virtio && num('num-queues') !== undefined ? { queues: num('num-queues') } : {}),
     ...(virtio && num('queue-size') !== undefined ? { queueSize: num('queue-size') } : {}),
-    ...(virtio && iothreadOf(propStr(dp, 'iothread')) !== undefined ? { iothread: iothreadOf(propStr(dp, 'iothread')) } : {}),
-    // the error policies sit on the device with -blockdev (errorProps); as with -drive, a read
-    // policy equal to the write policy is not repeated
+    ...(iothread !== undefined ? { iothread } : {}),
+    // the error policies sit on the device (errorProps); as on -drive, a read policy equal to
+    // the write policy is not repeated
     ...(werror ? { errorPolicy: werror } : {}),
     ...(rerror && rerror !== werror ? { rerrorPolicy: rerror } : {}),
   };
@@ -1677,32 +1714,30 @@ function blockdevDisk(
   const removable = bus === 'usb' && propBool(dp, 'removable') === true;
   // NB: a WWN is a 64-bit number, past what a JSON double holds exactly: read its digits as written
   const wwnProp = propStr(dp, 'wwn');
-  const wwn = wwnProp === undefined ? undefined : (/"wwn":\s*(\d+)/.exec(raw ?? '')?.[1] ?? wwnProp);
+  const wwn = wwnProp === undefined ? undefined : (/"wwn":\s*(\d+)/.exec(dev.opt.rawValue ?? '')?.[1] ?? wwnProp);
   const serial = propStr(dp, 'serial');
   const boot = num('bootindex');
   const id = propStr(dp, 'id');
-  const ro = propBool(format ?? storage ?? {}, 'read-only') === true;
+  // NB: libvirt names every SCSI disk's device_id after its serial or drive (drive-ALIAS): implied
+  r.expect(dev.opt, 'device_id', serial ?? `drive-${id}`);
   return {
-    source,
-    // virtio-blk with scsi=on passes a LUN through
-    device: virtio && propBool(dp, 'scsi') === true ? 'lun' : fe.device,
-    driver: drv,
-    target: { dev, bus, ...(removable ? { removable } : {}), ...(rotationRate !== undefined ? { rotationRate } : {}) },
-    ...(boot !== undefined ? { bootOrder: boot } : {}),
-    ...(ro || fe.device === 'cdrom' ? { readonly: true } : {}),
-    ...(propBool(dp, 'share-rw') ? { shareable: true } : {}),
-    ...(serial ? { serial } : {}),
-    // QEMU takes the WWN as a number; libvirt writes it as 16 hex digits
-    ...(wwn ? { wwn: BigInt(wwn).toString(16).padStart(16, '0') } : {}),
-    ...(vendor !== undefined ? { vendor } : {}),
-    ...(product !== undefined ? { product } : {}),
-    ...(acpiIndex !== undefined ? { acpiIndex } : {}),
-    ...shape,
-    // user aliases (ua-…) are the only ones the XML carries
-    ...(id?.startsWith('ua-') ? { alias: id } : {}),
-    ...(address ? { address } : {}),
-    extra: [],
-    ...(span ? { $span: span } : {}),
+    driver,
+    target: { ...(removable ? { removable } : {}), ...(rotationRate !== undefined ? { rotationRate } : {}) },
+    disk: {
+      // virtio-blk with scsi=on passes a LUN through
+      device: virtio && propBool(dp, 'scsi') === true ? 'lun' : device,
+      ...(boot !== undefined ? { bootOrder: boot } : {}),
+      ...(propBool(dp, 'share-rw') ? { shareable: true } : {}),
+      ...(serial ? { serial } : {}),
+      // QEMU takes the WWN as a number; libvirt writes it as 16 hex digits
+      ...(wwn ? { wwn: BigInt(wwn).toString(16).padStart(16, '0') } : {}),
+      ...(vendor !== undefined ? { vendor } : {}),
+      ...(product !== undefined ? { product } : {}),
+      ...(acpiIndex !== undefined ? { acpiIndex } : {}),
+      ...shape,
+      // user aliases (ua-…) are the only ones the XML carries
+      ...(id?.startsWith('ua-') ? { alias: id } : {}),
+    },
   };
 }
 
@@ -1753,7 +1788,8 @@ function driveToDisk(p: Props, bus: DiskBus, device: Disk['device'], dev: string
   const { source, auth } = sourceFromFileProps(p) ?? sourceFromFilename(propStr(p, 'file') ?? '', span, ceph);
   // NB: a gluster drive's debug level is qemu.conf's (gluster_debug_level), not the domain's
   void p['file.debug'];
-  const format = propStr(p, 'format');
+  // NB: a vvfat directory is always a FAT image (drivePath)
+  const format = propStr(p, 'format') ?? (source.type === 'dir' ? 'fat' : undefined);
   const cache = CACHE_MODES[propStr(p, 'cache') ?? ''];
   const werror = WERROR[propStr(p, 'werror') ?? ''];
   const rerror = RERROR[propStr(p, 'rerror') ?? ''];
@@ -1794,7 +1830,8 @@ function readPflashDrive(r: ArgvReader, o: ParsedOption, p: Props): void {
   const file = propStr(p, 'file') ?? '';
   const os = r.draft.os;
   if ((propNum(p, 'unit') ?? (os.loader?.type === 'pflash' ? 1 : 0)) === 0) {
-    os.loader = { path: file, type: 'pflash', ...(propBool(p, 'readonly') ? { readonly: true } : {}) };
+    // NB: a writable firmware image says readonly='no', as the -blockdev reader (os.ts) reads it
+    os.loader = { path: file, type: 'pflash', readonly: propBool(p, 'readonly') === true };
   } else os.nvram = { path: file };
   if (propStr(p, 'format') && propStr(p, 'format') !== 'raw') r.diag.warn('IgnoredProperty', { option: '-drive', property: 'format' }, o.valueSpan);
 }
@@ -1828,17 +1865,19 @@ function readDriveWithDevice(r: ArgvReader, o: ParsedOption, p: Props, ceph: boo
   const sata = driver.startsWith('ide-') && (/^(q35|pc-q35)/.test(r.draft.os.machine ?? '') || /^sata|^ahci/.test(busProp));
   const bus: DiskBus = sata ? 'sata' : driver.startsWith('ide-') ? 'ide' : driver.startsWith('scsi-') ? 'scsi' : driver.startsWith('virtio-blk') ? 'virtio' : driver === 'usb-storage' ? 'usb' : driver === 'floppy' ? 'fdc' : 'ide';
   const mediaProp = propStr(p, 'media');
-  const media = driver.endsWith('-cd') || mediaProp === 'cdrom' ? 'cdrom' : driver === 'floppy' ? 'floppy' : 'disk';
+  // NB: scsi-block passes a host LUN through: device='lun', as with -blockdev
+  const media = mediaProp === 'cdrom' ? 'cdrom' : FRONTENDS[driver]?.device ?? 'disk';
   const ideBus = /^ide\.(\d+)$/.exec(busProp);
   const unit = propNum(dev.props, 'unit') ?? 0;
   // NB: SATA, SCSI and USB disks share the sdX names: a name is taken whichever bus took it
   const prefix = TARGET_PREFIX[bus] ?? 'hd';
   const used = new Set(disks.filter((d) => (d.target.bus && TARGET_PREFIX[d.target.bus]) === prefix).map((d) => diskIndex(d.target.dev)));
-  let index = bus === 'ide' && ideBus ? Number(ideBus[1]) * 2 + unit : 0;
-  if (!(bus === 'ide' && ideBus)) while (used.has(index)) index++;
+  // NB: an IDE or floppy disk's name is its place: bus*2+unit, or the floppy unit (fda, fdb)
+  const place = bus === 'ide' && ideBus ? Number(ideBus[1]) * 2 + unit : bus === 'fdc' ? unit : undefined;
+  let index = place ?? 0;
+  if (place === undefined) while (used.has(index)) index++;
   const disk = driveToDisk(p, bus, media, diskNameFromIndex(prefix, index), o.valueSpan ?? o.span, ceph);
-  const bootindex = propNum(dev.props, 'bootindex');
-  const serial = propStr(dev.props, 'serial');
+  const front = readFrontend(r, dev, bus, media);
   const port = /^(?:ide|sata\d+|ahci\d+)\.(\d+)$/.exec(busProp);
   const scsiCtl = /^[a-z]+?(\d*)\.\d+$/.exec(busProp);
   const lun = propNum(dev.props, 'lun');
@@ -1849,9 +1888,16 @@ function readDriveWithDevice(r: ArgvReader, o: ParsedOption, p: Props, ceph: boo
     : bus === 'scsi' && scsiCtl ? { type: 'drive', controller: Number(scsiCtl[1] || 0), bus: propNum(dev.props, 'channel') ?? 0, target: lun !== undefined ? (propNum(dev.props, 'scsi-id') ?? 0) : 0, unit: lun ?? propNum(dev.props, 'scsi-id') ?? 0 }
     : bus === 'usb' ? usbAddressFromProps(r, dev.props, dev.opt.span)
     : undefined;
-  const { rotationRate, ...shape } = frontendShape(dev.props);
-  disks.push({
-    ...disk, ...(rotationRate !== undefined ? { target: { ...disk.target, rotationRate } } : {}), ...shape,
-    ...(bootindex !== undefined ? { bootOrder: bootindex } : {}), ...(serial ? { serial } : {}), ...(address ? { address } : {}),
-  });
+  // NB: the device's error policies (where to-native prints them) win over the -drive's
+  const { errorPolicy, rerrorPolicy, ...tuning } = disk.driver ?? {};
+  const policy = front.driver.errorPolicy ? {} : { ...(errorPolicy ? { errorPolicy } : {}), ...(rerrorPolicy ? { rerrorPolicy } : {}) };
+  const drv = { ...tuning, ...policy, ...front.driver };
+  const merged: Disk = {
+    ...disk, ...front.disk, ...(Object.keys(drv).length ? { driver: drv } : {}),
+    target: { ...disk.target, ...front.target }, ...(address ? { address } : {}),
+  };
+  // NB: write-cache follows the -drive's cache mode (cacheFlags): implied when it agrees
+  const wc = cacheFlags(merged);
+  if (wc) r.expect(dev.opt, 'write-cache', wc.writeback);
+  disks.push(merged);
 }
