@@ -1,7 +1,7 @@
 // General domain facts: name, uuid, title/description, vcpu, iothreads (memory is memory.ts's).
 // XML <name>/<uuid>/<vcpu>/<iothreads>  <->  argv -name, -uuid, -smp, iothread objects.
 import { fail } from '../errors.js';
-import { MAX_ARG_COUNT } from '../lexer/argv-parser.js';
+import { MAX_ARG_COUNT } from '../lexer/limits.js';
 import type { ArgvReader, DomainDraft } from '../ir/argv-reader.js';
 import { optProps, optText } from '../ir/argv-reader.js';
 import type { Domain, Vcpu } from '../ir/domain.js';

@@ -11,11 +11,6 @@ import { lookupOption, normalizeOptionName, type OptionSpec } from '../qemu/opti
 import { parseKeyval, type OptValue, type Props } from '../qemu/props.js';
 import { shellWords, type Word } from './shell-lexer.js';
 
-/** Linux's execve limit on one argument (MAX_ARG_STRLEN): no runnable command line has a longer one. */
-export const MAX_ARG_CHARS = 128 * 1024;
-/** More options than any QEMU command line has; bounds the work a hostile input can cause. */
-export const MAX_ARG_COUNT = 65536;
-
 const EnvAssign = createToken({ name: 'EnvAssign', pattern: /NA/ });
 const Flag = createToken({ name: 'Flag', pattern: /NA/ });
 const Valued = createToken({ name: 'Valued', pattern: /NA/ });
