@@ -63,3 +63,11 @@ describe('-drive file= strings', () => {
     expect(drive?.value.kind === 'props' && 'format' in drive.value.props).toBe(false);
   });
 });
+
+// found by the fuzz: wwn=1e308 reached BigInt() and threw a SyntaxError
+test('a WWN that is not a 64-bit number is a located error', () => {
+  for (const wwn of ['1e308', '18446744073709551616', 'abc']) {
+    expect(() => disks(`-drive file=/b.img,format=raw,if=none,id=d0 -device scsi-hd,drive=d0,id=s0,wwn=${wwn}`)).toThrow(/wwn=.*64-bit unsigned/);
+  }
+  expect(disks('-drive file=/b.img,format=raw,if=none,id=d0 -device scsi-hd,drive=d0,id=s0,wwn=18446744073709551615')[0]!.wwn).toBe('ffffffffffffffff');
+});

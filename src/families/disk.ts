@@ -1715,6 +1715,9 @@ function readFrontend(r: ArgvReader, dev: DeviceOption, bus: DiskBus, device: Di
   // NB: a WWN is a 64-bit number, past what a JSON double holds exactly: read its digits as written
   const wwnProp = propStr(dp, 'wwn');
   const wwn = wwnProp === undefined ? undefined : (/"wwn":\s*(\d+)/.exec(dev.opt.rawValue ?? '')?.[1] ?? wwnProp);
+  if (wwn !== undefined && !(/^(\d+|0x[0-9a-f]+)$/i.test(wwn) && BigInt(wwn) < 2n ** 64n)) {
+    return fail('BadOptionValue', { option: '-device', value: `wwn=${wwn}`, reason: 'a WWN is a 64-bit unsigned number' }, dev.opt.valueSpan ?? dev.opt.span);
+  }
   const serial = propStr(dp, 'serial');
   const boot = num('bootindex');
   const id = propStr(dp, 'id');

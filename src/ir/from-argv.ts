@@ -1,7 +1,7 @@
 // argv -> IR: the orchestrator. Each family reader claims the options it understands, in an
 // order where options that decide context (machine, arch) are read first; what nobody claims
 // goes to <qemu:commandline> with a warning.
-import { Diagnostics, fail } from '../errors.js';
+import { Diagnostics, DomxmlError, fail } from '../errors.js';
 import { readChardevsArgv } from '../families/chardev.js';
 import { readClockArgv } from '../families/clock.js';
 import { readControllersArgv } from '../families/controller.js';
@@ -180,10 +180,11 @@ export function domainFromCommandLine(cmd: CommandLine, opts: FromArgvOptions = 
 function trialArgv(domain: Domain): readonly EmittedOption[] | undefined {
   try {
     return domainToArgv(domain).argv.options;
-  } catch {
-    // NB: any failure, not only a reported error: the trial only names devices, a domain it
-    // cannot compile reads back all the same
-    return undefined;
+  } catch (err) {
+    // NB: a domain to-native refuses reads back all the same (the trial only names devices);
+    // anything else is a bug, not hidden here
+    if (err instanceof DomxmlError) return undefined;
+    throw err;
   }
 }
 
