@@ -15,6 +15,7 @@ import { printKeyval, propStr, scalarText, type PropValue, type Props } from '..
 import { children, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, reqAttr } from '../xml/values.js';
 import { isStandardEnv } from './process.js';
+import { parsePciAddr } from './address.js';
 
 const DEPRECATION = ['none', 'omit', 'reject', 'crash'] as const;
 const PROPERTY_TYPES = ['string', 'signed', 'unsigned', 'bool', 'remove'] as const;
@@ -295,15 +296,12 @@ function trialDevice(opt: ParsedOption, mapped: readonly ParsedOption[], trial: 
 }
 
 function samePlace(key: string, a: PropValue, b: PropValue): boolean {
-  if (key === 'addr') return pciSlot(scalarText(a)) === pciSlot(scalarText(b));
+  if (key === 'addr') {
+    const [x, y] = [parsePciAddr(scalarText(a)), parsePciAddr(scalarText(b))];
+    if (x && y) return x.slot === y.slot && x.function === y.function;
+  }
   if (key === 'mac') return scalarText(a).toLowerCase() === scalarText(b).toLowerCase();
   return scalarText(a) === scalarText(b);
-}
-
-/** QEMU's PCI addr=SLOT[.FN], both hexadecimal with or without 0x, as slot.fn. */
-function pciSlot(addr: string): string {
-  const [slot = '', fn = '0'] = addr.split('.');
-  return `${parseInt(slot, 16)}.${parseInt(fn, 16)}`;
 }
 
 function sameValue(a: PropValue, b: PropValue): boolean {
