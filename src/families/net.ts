@@ -591,8 +591,8 @@ export function readNetworksArgv(r: ArgvReader): void {
 function hostForwards(o: ParsedOption, value: PropValue | undefined): string[] {
   if (value === undefined) return [];
   if (Array.isArray(value)) return value.map((x) => (x !== null && typeof x === 'object' && !Array.isArray(x) ? propStr(x, 'str') : String(x)) ?? '').filter(Boolean);
-  const text = o.rawValue ?? '';
-  const rules = text.trimStart().startsWith('{') ? [] : splitQemuOpts(text).filter((x) => x.startsWith('hostfwd=')).map((x) => x.slice('hostfwd='.length));
+  const keyval = o.value.kind === 'props' && o.value.form === 'keyval';
+  const rules = keyval ? splitQemuOpts(o.rawValue ?? '').filter((x) => x.startsWith('hostfwd=')).map((x) => x.slice('hostfwd='.length)) : [];
   return rules.length ? rules : [String(value)];
 }
 
