@@ -129,6 +129,16 @@ describe('argv -> XML', () => {
     expect(x).toContain(`<graphics type='vnc' port='65530' autoport='no' listen='::' keymap='de' sharePolicy='allow-exclusive'>`);
     expect(x).toContain(`<model type='cirrus' vram='16384' heads='1' primary='yes'/>`);
   });
+  test('no card: -vga none, or -nodefaults without one, beside graphics is <model type=none/>', () => {
+    const none = `<video>\n      <model type='none'/>\n    </video>`;
+    expect(xml('-vga none -spice port=5930')).toContain(none);
+    expect(xml('-nodefaults -vnc :1')).toContain(none);
+    // without graphics there is no <video> at all; without -nodefaults QEMU adds its default card
+    expect(xml('-vga none')).not.toContain('<video>');
+    expect(xml('-vnc :1')).toContain(`<model type='cirrus'`);
+    // a card given as a device wins over -vga none
+    expect(xml('-vga none -vnc :1 -device virtio-vga')).toContain(`<model type='virtio'`);
+  });
   test('-soundhw and -audiodev', () => {
     const x = xml(`-soundhw es1370,hda -audiodev '{"id":"audio1","driver":"pa","server":"s"}'`);
     expect(x).toContain(`<sound model='es1370'>`);

@@ -216,7 +216,6 @@ export function readVideoArgv(r: ArgvReader): void {
   const vga = r.takeLast('-vga');
   if (vga) {
     const model = BY_VGA[optText(vga)];
-    // -vga none is QEMU's way of saying "no card": libvirt leaves the guest without <video>
     if (!model) r.unclaim(vga);
     else if (model !== 'none' && r.draft.devices.graphics.length) videos.push({ model, extra: [], $span: vga.span });
   }
@@ -253,5 +252,13 @@ export function readVideoArgv(r: ArgvReader): void {
       extra: [],
       $span: dev.opt.span,
     });
+  }
+  // NB: "-vga none", or -nodefaults with no card (what libvirt prints for <model type='none'/>), is
+  // a guest without a card. Without graphics libvirt adds none either; with graphics its define
+  // would add its default card, so the guest says <model type='none'/> (a passed-through GPU, or
+  // an mdev display).
+  const noCard = vga ? BY_VGA[optText(vga)] === 'none' : r.has('-nodefaults');
+  if (noCard && !videos.length && r.draft.devices.graphics.length) {
+    videos.push({ model: 'none', extra: [], ...(vga ? { $span: vga.span } : {}) });
   }
 }
