@@ -56,6 +56,10 @@ export const CATALOGUE = {
     'warning',
     (p) => `${p.option}: hostfwd=${p.rule} was dropped: libvirt 9.0 forwards host ports only with the passt backend of <interface type='user'>; there it is <backend type='passt'/>${p.suggestion}`,
   ),
+  PlacementLeftToLibvirt: entry<{ option: string; bus: string }>(
+    'warning',
+    (p) => `${p.option}: bus=${p.bus} without addr= has no <address>: libvirt places the device on a bus of its choosing`,
+  ),
   KeptAsOverride: entry<{ option: string; property: string; alias: string }>(
     'warning',
     (p) => `${p.option}: property '${p.property}' has no domain XML equivalent: kept in <qemu:override> of device '${p.alias}'`,
@@ -139,6 +143,14 @@ export const CATALOGUE = {
   ),
   AddressOutOfRange: entry<{ what: string; value: number; limit: number }>('error', (p) => `${p.what} ${p.value} is out of range: at most ${p.limit}`),
   IdOutOfRange: entry<{ text: string; limit: number }>('error', (p) => `the id set '${p.text}' names an id past ${p.limit}`),
+  ReplacedByLibvirt: entry<{ what: string; instead: string }>(
+    'warning',
+    (p) => `${p.what} is left out: ${p.instead}`,
+  ),
+  NewerThanLibvirt: entry<{ what: string; instead: string }>(
+    'warning',
+    (p) => `${p.what} is newer than libvirt 9.0's domain XML: ${p.instead}`,
+  ),
   Unrepresentable: entry<{ what: string; target: string; why: string }>(
     'error',
     (p) => `${p.what} cannot be written for ${p.target}: ${p.why}`,
@@ -190,6 +202,7 @@ export const CATALOGUE = {
     (p) => `automatic NUMA placement: libvirt asks numad for the host nodes when it starts the domain and binds guest RAM to them (mode ${p.mode}); that binding is left out of the command line`,
   ),
   NumaInvalid: entry<{ reason: string }>('error', (p) => `guest NUMA topology: ${p.reason}`),
+  ShmemInvalid: entry<{ name: string; reason: string }>('error', (p) => `<shmem name='${p.name}'>: ${p.reason}`),
 
   // --- configuration and CLI ---------------------------------------------------------------
   ConfigSyntax: entry<{ reason: string }>('error', (p) => `qemu.conf: ${p.reason}`),

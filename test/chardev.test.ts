@@ -165,4 +165,13 @@ describe('argv -> IR', () => {
     expect(d.devices.parallels.map((s) => s.source)).toEqual([{ type: 'dev', path: '/dev/parport0' }]);
     expect(d.qemuCommandline).toBeUndefined();
   });
+
+  test("a monitor on the terminal is virsh's under libvirt (left out, with a warning); a telnet one is kept; a manager's socket or pty is not", () => {
+    const read = (args: string) => domainFromArgvText(`qemu ${args}`, undefined, { minimal: true }).domain.qemuCommandline?.args;
+    const r = domainFromArgvText('qemu -monitor stdio', undefined, { minimal: true });
+    expect(r.domain.qemuCommandline).toBeUndefined();
+    expect(r.diagnostics.items.map((d) => d.code)).toEqual(['EmulatorPath', 'ReplacedByLibvirt']);
+    expect(read('-monitor telnet:127.0.0.1:4444,server,nowait')).toEqual(['-monitor', 'telnet:127.0.0.1:4444,server,nowait']);
+    expect(read('-monitor pty -monitor control,unix:/var/lib/libvirt/qemu/g.monitor,server,nowait')).toBeUndefined();
+  });
 });

@@ -145,6 +145,14 @@ describe('argv -> XML', () => {
     expect(x).toContain(`<sound model='ich6'>`);
     expect(x).toContain(`<audio id='1' type='pulseaudio' serverName='s'/>`);
   });
+  test("-audiodev pipewire (QEMU 8.1, after libvirt 9.0) is read as the pulseaudio back end it also serves; virtio-sound-pci stays on the command line", () => {
+    const r = domainFromArgvText('/usr/bin/qemu-system-x86_64 -audiodev pipewire,id=snd0,out.name=sink,out.latency=20000 -device ich9-intel-hda -device hda-output,audiodev=snd0 -device virtio-sound-pci,audiodev=snd0');
+    const x = domainToXml(r.domain);
+    expect(x).toContain(`<audio id='1' type='pulseaudio'>\n      <output name='sink' latency='20000'/>`);
+    expect(x).not.toContain('pipewire');
+    expect(r.domain.qemuCommandline?.args).toEqual(['-device', 'virtio-sound-pci,audiodev=snd0']);
+    expect(r.diagnostics.items.map((d) => d.code)).toContain('NewerThanLibvirt');
+  });
   test('-object input-linux is an evdev input', () => {
     expect(xml(`-object '{"qom-type":"input-linux","id":"input0","evdev":"/dev/input/e1","repeat":true,"grab_all":true}'`)).toContain(
       `<source dev='/dev/input/e1' grab='all' repeat='on'/>`,

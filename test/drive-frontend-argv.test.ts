@@ -43,6 +43,25 @@ describe('-drive + -device frontend properties', () => {
   });
 });
 
+describe('controllers named by the command line', () => {
+  const q35 = (args: string) => domainFromArgvText(`/usr/bin/qemu-system-x86_64 -M q35 ${args}`, undefined, { minimal: true }).domain;
+  test("an added AHCI (ich9-ahci, id=sata as OSX-KVM names it) is SATA controller 1 on q35; its disks' ports are their units", () => {
+    const d = q35('-device ich9-ahci,id=sata -drive id=a,if=none,file=/a.img,format=raw -device ide-hd,bus=sata.3,drive=a -blockdev \'{"driver":"file","filename":"/b.img","node-name":"b"}\' -device ide-hd,bus=sata.4,drive=b -drive id=c,if=none,file=/c.img,format=raw -device ide-hd,bus=ide.1,drive=c');
+    expect(d.devices.controllers.filter((c) => c.type === 'sata').map((c) => c.index)).toEqual([1]);
+    expect(d.devices.disks.map((x) => x.address)).toEqual([
+      { type: 'drive', controller: 1, bus: 0, target: 0, unit: 3 },
+      // q35's own AHCI (QEMU's ide.N) is controller 0
+      { type: 'drive', controller: 0, bus: 0, target: 0, unit: 1 },
+      // (the -blockdev disk is read after the -drive ones)
+      { type: 'drive', controller: 1, bus: 0, target: 0, unit: 4 },
+    ]);
+  });
+  test('a SCSI controller with an id of its own', () => {
+    const d = q35('-device virtio-scsi-pci,id=scsi0 -device virtio-scsi-pci,id=hba -drive id=a,if=none,file=/a.img,format=raw -device scsi-hd,bus=hba.0,scsi-id=2,drive=a');
+    expect(d.devices.disks[0]?.address).toEqual({ type: 'drive', controller: 1, bus: 0, target: 0, unit: 2 });
+  });
+});
+
 describe('-drive file= strings', () => {
   test('rbd options libvirt did not generate belong to the name; key= is the secret', () => {
     const r = sourceFromFilename('rbd:pool/image:rbd_cache=1:rbd_cache_size=64@snap:id=admin:key=c2VjcmV0:auth_supported=cephx\\;none:mon_host=m1\\:6321');

@@ -91,6 +91,17 @@ describe('hostdev argv', () => {
     const back = domainFromArgvText(w.map((x) => `'${x}'`).join(' ')).domain;
     expect(back.devices.hostdevs).toEqual([expect.objectContaining({ source: { type: 'iscsi', name: 'iqn.2000-01.com.example:t/1', hosts: [{ name: 'h.example', port: 3260 }] }, readonly: true })]);
   });
+  test('usb-host: by vendor and product or by bus and device; other selections stay on the command line', () => {
+    const read = (dev: string) => domainFromArgvText(`/usr/bin/qemu-system-x86_64 -usb -device ${dev}`).domain;
+    expect(read('usb-host,hostbus=1,hostaddr=4').devices.hostdevs[0]?.source).toEqual({ type: 'usb', bus: 1, device: 4 });
+    expect(read('usb-host,vendorid=0x046d,productid=0xc52b').devices.hostdevs[0]?.source).toEqual({ type: 'usb', vendor: 0x046d, product: 0xc52b });
+    // libvirt has no host port, and a bus alone or a vendor alone is no <source> it accepts
+    for (const dev of ['usb-host,hostbus=1,hostport=2', 'usb-host,hostbus=3', 'usb-host,vendorid=0x046d']) {
+      const d = read(dev);
+      expect(d.devices.hostdevs).toEqual([]);
+      expect(d.qemuCommandline?.args).toEqual(['-device', dev]);
+    }
+  });
   test('XML -> argv -> XML -> argv is stable for pci, usb, mdev, vhost-scsi and iscsi', () => {
     const s = stable(xml(`
       <controller type='scsi' model='virtio-scsi'/>

@@ -132,6 +132,7 @@ describe('XML -> to-native -> from-native -> XML', () => {
     'usb-devices-q35': "from-native: USB host devices gain managed='yes' and lose <vendor>; the smartcard gains a <database>",
     'usb-hubs-pc': 'from-native: a user alias and an implicit hub',
     'numa-hmat@1.0': 'QEMU 1.0 has no HMAT: to-native refuses',
+    'shmem-ivshmem@1.0': 'QEMU 1.0 has only the legacy ivshmem: to-native leaves ivshmem-plain/-doorbell out, with a warning',
     'disk-gluster-legacy@1.0': 'gluster with several servers needs QEMU 2.8: to-native refuses',
     'disk-rbd-encryption': "from-native: a secret's uuid or usage is not on the command line (placeholders); QEMU 1.0's -drive has no encryption",
     'aarch64-virt-uefi@1.0': "QEMU 1.0 had no aarch64 and no versioned virt types (2.11): the AAVMF descriptors, for virt-*, match nothing",

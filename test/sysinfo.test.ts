@@ -70,11 +70,13 @@ describe('from-native', () => {
   });
 
   test('-smbios file=… and fields without an element stay in <qemu:commandline>, with a warning', () => {
-    const { xml, warnings } = fromNative('-smbios file=/srv/smbios.bin -smbios type=4,manufacturer=X');
+    // (a table without fields, as OSX-KVM's -smbios type=2, has no empty <baseBoard/> to become)
+    const { xml, warnings } = fromNative('-smbios file=/srv/smbios.bin -smbios type=4,manufacturer=X -smbios type=2');
     expect(xml).not.toContain('<sysinfo');
     expect(xml).toContain("<qemu:arg value='file=/srv/smbios.bin'/>");
     expect(xml).toContain("<qemu:arg value='type=4,manufacturer=X'/>");
-    expect(warnings).toHaveLength(2);
+    expect(xml).toContain("<qemu:arg value='type=2'/>");
+    expect(warnings).toHaveLength(3);
   });
 
   test('OEM strings and fw_cfg entries read back', () => {

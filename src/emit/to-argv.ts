@@ -23,6 +23,7 @@ import { buildFilesystems } from '../families/filesystem.js';
 import { DEBIAN_OVMF, resolveFirmware, type FirmwareSet } from '../families/firmware.js';
 import { buildRngs } from '../families/rng.js';
 import { buildTpms } from '../families/tpm.js';
+import { buildShmems } from '../families/shmem.js';
 import { buildVsock } from '../families/vsock.js';
 import { buildNetworks } from '../families/net.js';
 import { buildAccel, buildBios, buildBoot, buildKernel, buildMachine } from '../families/os.js';
@@ -143,6 +144,8 @@ const MODERN_ORDER: readonly Step[] = [
   buildSandbox,
   // NB: panic devices come after -sandbox, late in libvirt's order
   buildPanics,
+  // NB: shared memory devices follow the panic devices, before vsock
+  buildShmems,
   // NB: the vsock device is the last device libvirt adds (after panic and shmem), before -msg
   buildVsock,
   buildMsg,
@@ -198,6 +201,8 @@ const LEGACY_ORDER: readonly Step[] = [
   // NB: only to report them: the IOMMU and pvpanic need -device
   buildIommu,
   buildPanics,
+  // NB: to refuse it: QEMU 0.12 has no ivshmem
+  buildShmems,
   // NB: only to report them: shared filesystems, TPMs, RNGs and vsock need -device
   buildFilesystems,
   buildTpms,

@@ -771,7 +771,14 @@ export function readChardevsArgv(r: ArgvReader): void {
       r.settle(ch);
     }
   }
-  for (const o of r.take('-monitor')) void o;
+  // NB: a -monitor on a server socket or a pty is a manager's (libvirt's before -chardev). One on
+  // the terminal (stdio, vc) is a person's HMP prompt, which under libvirt is virsh's: dropped,
+  // saying so. Any other (telnet, tcp) is an endpoint a script may use: kept on the command line.
+  for (const o of r.take('-monitor')) {
+    const t = optText(o);
+    if (t === 'stdio' || t === 'vc' || t.startsWith('vc:')) r.diag.warn('ReplacedByLibvirt', { what: `-monitor ${t}`, instead: "libvirt owns the guest's monitor: virsh qemu-monitor-command --hmp NAME 'info status' reaches it" }, o.span);
+    else if (!(t === 'pty' || t === 'none' || /^(control,)?unix:.*,server(=on)?,(nowait|wait=off)$/.test(t))) r.unclaim(o);
+  }
 
   /** Reads a -chardev and claims what libvirt set up for it: fd sets and TLS credentials. */
   const useChardev = (ch: ParsedOption | undefined): ReturnType<typeof sourceFromChardev> => {

@@ -233,11 +233,14 @@ export function readControllersArgv(r: ArgvReader): void {
   const pc = isX86(r.draft.os.arch) && isI440fx(r.draft.os.machine ?? 'pc');
   const byDriver = new Map(Object.entries(USB_MODELS).map(([model, drv]) => [drv, model]));
   const add = (type: ControllerType, model: string | undefined, dev: ReturnType<ArgvReader['devices']>[number], more: Partial<Controller> = {}) => {
-    // NB: USB companions share their master's index: they do not count
-    const index = more.index ?? d.controllers.filter((c) => c.type === type && c.masterStartport === undefined).length;
+    // NB: USB companions share their master's index: they do not count; q35's own AHCI is SATA
+    // controller 0, so an added one is 1 or more
+    const first = type === 'sata' && isQ35(r.draft.os.machine) ? 1 : 0;
+    const index = more.index ?? first + d.controllers.filter((c) => c.type === type && c.masterStartport === undefined).length;
     const address = pciAddressFromProps(dev.props, { multifunction: true });
     // user aliases (ua-…) are the only ids the XML carries (companions name their master by it)
     const id = propStr(dev.props, 'id');
+    if (id !== undefined) r.controllerIds.set(id, { type, index });
     d.controllers.push({
       type,
       index,
@@ -289,7 +292,8 @@ export function readControllersArgv(r: ArgvReader): void {
     const [ports, vectors] = [propNum(dev.props, 'max_ports'), propNum(dev.props, 'vectors')];
     add('virtio-serial', undefined, dev, { ...(Object.keys(driver).length ? { driver } : {}), ...(ports !== undefined ? { ports } : {}), ...(vectors !== undefined ? { vectors } : {}) });
   }
-  for (const dev of r.devices((drv) => drv === 'ahci')) add('sata', undefined, dev);
+  // NB: ahci is QEMU's alias of ich9-ahci (what OSX-KVM and other scripts write)
+  for (const dev of r.devices((drv) => drv === 'ahci' || drv === 'ich9-ahci')) add('sata', undefined, dev);
 }
 
 /** virtio-scsi's <driver>: the inverse of controllerProps' (queues, I/O thread, virtio transport). */

@@ -1607,6 +1607,15 @@ function nextFreeName(disks: readonly Disk[], prefix: string): string {
   return diskNameFromIndex(prefix, i);
 }
 
+/**
+ * The controller index of a disk's bus=ID.N: the controller device with that id, else libvirt's
+ * naming (ide for q35's own AHCI, sata1, scsi0, …: the digits are the index), else the first.
+ */
+function busController(r: ArgvReader, busProp: string): number {
+  const id = busProp.replace(/\.\d+$/, '');
+  return r.controllerIds.get(id)?.index ?? Number(/^[a-z]+(\d+)$/.exec(id)?.[1] ?? 0);
+}
+
 function blockdevDisk(
   r: ArgvReader, dev: DeviceOption, fe: (typeof FRONTENDS)[string], source: DiskSource, img: ImageNodes,
   q35: boolean, disks: readonly Disk[],
@@ -1621,7 +1630,7 @@ function blockdevDisk(
   const nextFree = (prefix: string) => nextFreeName(disks, prefix);
   const num = (k: string) => propNum(dp, k);
   const busNum = Number(/\.(\d+)$/.exec(busProp)?.[1] ?? 0);
-  const ctl = Number(/^[a-z]+(\d+)\./.exec(busProp)?.[1] ?? 0);
+  const ctl = busController(r, busProp);
   let name: string;
   let address: Address | undefined;
   switch (bus) {
@@ -1881,14 +1890,13 @@ function readDriveWithDevice(r: ArgvReader, o: ParsedOption, p: Props, ceph: boo
   if (place === undefined) while (used.has(index)) index++;
   const disk = driveToDisk(p, bus, media, diskNameFromIndex(prefix, index), o.valueSpan ?? o.span, ceph);
   const front = readFrontend(r, dev, bus, media);
-  const port = /^(?:ide|sata\d+|ahci\d+)\.(\d+)$/.exec(busProp);
-  const scsiCtl = /^[a-z]+?(\d*)\.\d+$/.exec(busProp);
+  const port = /\.(\d+)$/.exec(busProp);
   const lun = propNum(dev.props, 'lun');
   const address: Address | undefined =
-    sata && port ? { type: 'drive', controller: 0, bus: 0, target: 0, unit: Number(port[1]) }
+    sata && port ? { type: 'drive', controller: busController(r, busProp), bus: 0, target: 0, unit: Number(port[1]) }
     : bus === 'virtio' ? pciAddressFromProps(dev.props)
     // NB: as with -blockdev: scsi-id is the target and lun the unit when a lun is given
-    : bus === 'scsi' && scsiCtl ? { type: 'drive', controller: Number(scsiCtl[1] || 0), bus: propNum(dev.props, 'channel') ?? 0, target: lun !== undefined ? (propNum(dev.props, 'scsi-id') ?? 0) : 0, unit: lun ?? propNum(dev.props, 'scsi-id') ?? 0 }
+    : bus === 'scsi' && port ? { type: 'drive', controller: busController(r, busProp), bus: propNum(dev.props, 'channel') ?? 0, target: lun !== undefined ? (propNum(dev.props, 'scsi-id') ?? 0) : 0, unit: lun ?? propNum(dev.props, 'scsi-id') ?? 0 }
     : bus === 'usb' ? usbAddressFromProps(r, dev.props, dev.opt.span)
     : undefined;
   // NB: the device's error policies (where to-native prints them) win over the -drive's

@@ -490,13 +490,18 @@ function readVfio(_r: ArgvReader, dev: DeviceOption): Hostdev | undefined {
   };
 }
 
-function readUsbHost(r: ArgvReader, dev: DeviceOption): Hostdev {
+function readUsbHost(r: ArgvReader, dev: DeviceOption): Hostdev | undefined {
   const p = dev.props;
   const node = /^\/dev\/bus\/usb\/(\d+)\/(\d+)$/.exec(propStr(p, 'hostdevice') ?? '');
   const bus = node ? Number(node[1]) : propNum(p, 'hostbus');
   const device = node ? Number(node[2]) : propNum(p, 'hostaddr');
   const vendor = propStr(p, 'vendorid');
   const product = propStr(p, 'productid');
+  // NB: libvirt's <source> names a device by vendor and product, or by bus and device (both);
+  // anything else (a bus alone, hostbus + hostport, a vendor alone) stays on the command line
+  const byId = vendor !== undefined && product !== undefined;
+  const byAddress = bus !== undefined && device !== undefined;
+  if ((!byId && !byAddress) || (bus === undefined) !== (device === undefined) || (vendor === undefined) !== (product === undefined)) return undefined;
   const reset = propBool(p, 'guest-reset');
   const all = propBool(p, 'guest-resets-all');
   const address = usbAddressFromProps(r, p);

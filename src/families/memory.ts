@@ -841,7 +841,7 @@ export function buildMemoryDevices(ctx: EmitContext): void {
 // --- argv -> IR --------------------------------------------------------------------------------
 
 /** A size given to -m or a backend (bytes in JSON, a size word in QemuOpts), in KiB. */
-function sizeOf(o: ParsedOption, p: Props, key: string, unit: 'M' | 'B'): number | undefined {
+export function sizeOf(o: ParsedOption, p: Props, key: string, unit: 'M' | 'B'): number | undefined {
   const v = p[key];
   if (v === undefined || v === null) return undefined;
   const kib = typeof v === 'number' ? Math.round(v / 1024) : parseSizeWord(String(v), unit);

@@ -245,6 +245,12 @@ export function keepUnreadProps(
       }
       for (const k of keys) {
         if (target[k] !== undefined && sameValue(p[k]!, target[k]!)) continue;
+        // NB: a bus without addr= has no <address> (libvirt reads a partial one as none and picks
+        // the place itself); as an override it would move the device off the bus libvirt gives it
+        if (k === 'bus' && p.addr === undefined) {
+          diag.warn('PlacementLeftToLibvirt', { option: `${opt.name} ${propStr(p, 'driver') ?? ''}`.trim(), bus: propStr(p, 'bus') ?? '' }, opt.valueSpan ?? opt.span);
+          continue;
+        }
         const prop = DESCRIPTORS.has(k) ? undefined : overrideProperty(k, p[k]!, opt);
         if (!prop) {
           dropped(opt, [k]);

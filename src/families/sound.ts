@@ -286,14 +286,22 @@ export function buildSounds(ctx: EmitContext): void {
 
 // --- argv -> IR -------------------------------------------------------------------------------
 
+// NB: not virtio-sound-pci (QEMU 8.2): libvirt 9.0's XML has no virtio sound model, so the
+// device stays on the command line
 const MODEL_BY_DRIVER: Record<string, SoundModel> = {
-  ES1370: 'es1370', sb16: 'sb16', AC97: 'ac97', 'intel-hda': 'ich6', 'ich9-intel-hda': 'ich9', 'usb-audio': 'usb', 'virtio-sound-pci': 'virtio',
+  ES1370: 'es1370', sb16: 'sb16', AC97: 'ac97', 'intel-hda': 'ich6', 'ich9-intel-hda': 'ich9', 'usb-audio': 'usb',
 };
+
+/**
+ * Audio back ends of newer QEMU than libvirt 9.0's XML knows, and the one read instead. PipeWire
+ * (QEMU 8.1) serves PulseAudio clients (pipewire-pulse), with the same stream properties.
+ */
+const NEWER_AUDIODEV: Readonly<Record<string, AudioType>> = { pipewire: 'pulseaudio' };
 
 /** QEMU's -audiodev properties back to <audio> attributes (the inverse of the tables above). */
 function readAudiodev(p: Props, id: number | undefined, span: XmlElement['span']): Audio | undefined {
-  const drv = propStr(p, 'driver');
-  const type = (Object.keys(QEMU_DRIVER) as AudioType[]).find((k) => QEMU_DRIVER[k] === drv);
+  const drv = propStr(p, 'driver') ?? '';
+  const type = NEWER_AUDIODEV[drv] ?? (Object.keys(QEMU_DRIVER) as AudioType[]).find((k) => QEMU_DRIVER[k] === drv && !(drv in NEWER_AUDIODEV));
   if (id === undefined || !type) return undefined;
   const attrs: Record<string, string> = {};
   const asXml = (v: PropValue, kind: 'str' | 'num' | 'bool') => (kind === 'bool' ? (v === true || v === 'on' ? 'yes' : 'no') : String(v));
@@ -333,6 +341,8 @@ export function readSoundArgv(r: ArgvReader): void {
   const idOf = new Map(names.map((n, i) => [n, libvirtNames ? Number(n.slice(5)) : i + 1]));
   audiodevs.forEach((o, i) => {
     const a = readAudiodev(optProps(o), idOf.get(names[i]!), o.span);
+    const drv = propStr(optProps(o), 'driver') ?? '';
+    if (a && drv in NEWER_AUDIODEV) r.diag.warn('NewerThanLibvirt', { what: `-audiodev ${drv}`, instead: `written as <audio type='${a.type}'/>, which it serves too` }, o.span);
     if (a) d.audios.push(a);
     else r.unclaim(o);
   });

@@ -164,6 +164,11 @@ export function readSysinfoArgv(r: ArgvReader): void {
     const pairs = parts.map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)] as const);
     const type = pairs[0]?.[0] === 'type' ? pairs[0][1] : undefined;
     const table = type !== undefined ? TABLE_OF[type] : undefined;
+    // NB: a table without fields (-smbios type=2) has no <sysinfo> entry to hold it: kept as written
+    if (pairs.length < 2) {
+      r.unclaim(o);
+      continue;
+    }
     if (type === '11' && pairs.slice(1).every(([k]) => k === 'value')) {
       smbios.oemStrings.push(...pairs.slice(1).map(([, v]) => v));
     } else if (table && pairs.slice(1).every(([k]) => (TABLES[table].fields as readonly string[]).includes(k))) {

@@ -4,7 +4,7 @@
 import type { Diagnostics } from '../errors.js';
 import type { CommandLine, ParsedOption } from '../lexer/argv-parser.js';
 import { propBool, propNum, propStr, type PropValue, type Props } from '../qemu/props.js';
-import type { Iommu, Panic, Watchdog, Filesystem, Rng, Tpm, Vsock } from './domain.js';
+import type { Iommu, Panic, Watchdog, Filesystem, Rng, Shmem, Tpm, Vsock } from './domain.js';
 import type { Chardev, Controller, Disk, Domain, Hostdev, Hub, Redirdev, RedirFilterRule, Smartcard, Draft, Feature, Graphics, Input, NetInterface, Os, Sound, Video, Audio, Memballoon, Clock, Vcpu, Cpu, MemoryDevice } from './domain.js';
 import type { XmlElement } from '../xml/tree.js';
 
@@ -33,6 +33,7 @@ export interface DevicesDraft {
   memballoon?: Memballoon;
   rngs: Rng[];
   panics: Panic[];
+  shmems: Shmem[];
   iommu?: Iommu;
   vsock?: Vsock;
   memories: MemoryDevice[];
@@ -61,6 +62,8 @@ export class ArgvReader {
   private readonly claimed = new Set<ParsedOption>();
   /** -object iothread ids to libvirt's I/O thread numbers (general.ts fills it; devices' iothread= look it up) */
   readonly iothreads = new Map<string, number>();
+  /** QEMU ids of controller devices to their <controller> (controller.ts fills it; disks' bus=ID.N look it up) */
+  readonly controllerIds = new Map<string, { readonly type: string; readonly index: number }>();
   constructor(
     readonly cmd: CommandLine,
     readonly diag: Diagnostics,

@@ -10,6 +10,7 @@ import { interfacesWithDefaults } from '../families/net.js';
 import { cellsWithDistances, memoriesWithSlots, numaPlacementDefaults } from '../families/memory.js';
 import { hostdevScsiControllers, withHostdevDefaults } from '../families/hostdev.js';
 import { smartcardsWithDefaults } from '../families/smartcard.js';
+import { shmemDefaults } from '../families/shmem.js';
 import { ARM_VIRT_DEFAULT_MODEL } from '../families/cpu.js';
 import { featureElement } from '../families/features.js';
 import { el } from '../xml/tree.js';
@@ -107,7 +108,7 @@ export function applyDefaults(dom: Domain, opts: DefaultsOptions = {}): Domain {
     ...(dom.cpu?.numa ? { cpu: withFields(dom.cpu, { numa: cellsWithDistances(dom.cpu.numa) }) } : {}),
     features: armFill?.features ?? dom.features,
     ...(armFill?.cpu ? { cpu: armFill.cpu } : {}),
-    devices: withFields(dom.devices, { disks, controllers, interfaces: interfacesWithDefaults(dom, arch, machine), ...chardevDefaults(dom.devices, x86, armVirt), inputs, videos: withVideoDefaults(dom.devices.videos, dom.devices.graphics.length > 0, x86), ...(memballoon ? { memballoon } : {}), memories: memoriesWithSlots(dom), smartcards: cards.smartcards, hostdevs, panics }),
+    devices: withFields(dom.devices, { disks, controllers, interfaces: interfacesWithDefaults(dom, arch, machine), ...chardevDefaults(dom.devices, x86, armVirt), inputs, videos: withVideoDefaults(dom.devices.videos, dom.devices.graphics.length > 0, x86), ...(memballoon ? { memballoon } : {}), memories: memoriesWithSlots(dom), smartcards: cards.smartcards, hostdevs, panics, shmems: dom.devices.shmems.map(shmemDefaults) }),
   });
   if (!(x86 && (pc || q35)) && !armVirt) return withDefaults;
   return assignPciAddresses(withDefaults, { pc: x86 && pc, q35: x86 && q35 }, { virtioTransitional: opts.virtioTransitional ?? true, reserveVideoSlot: opts.reserveVideoSlot ?? false });
@@ -165,3 +166,4 @@ function insertDisk(list: Disk[], d: Disk): void {
   if (at === -1) list.push(d);
   else list.splice(at, 0, d);
 }
+

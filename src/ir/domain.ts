@@ -246,6 +246,7 @@ export interface Devices {
   readonly memballoon?: Memballoon;
   readonly rngs: readonly Rng[];
   readonly panics: readonly Panic[];
+  readonly shmems: readonly Shmem[];
   /** <memory model=…>: hotpluggable RAM and persistent memory */
   readonly memories: readonly MemoryDevice[];
   readonly iommu?: Iommu;
@@ -709,6 +710,25 @@ export type PanicModel = 'isa' | 'pseries' | 'hyperv' | 's390' | 'pvpanic';
 export interface Panic extends DeviceCommon {
   /** absent: the architecture's default (isa on x86) */
   readonly model?: PanicModel;
+  readonly extra: readonly XmlElement[];
+}
+
+export const SHMEM_MODELS = ['ivshmem', 'ivshmem-plain', 'ivshmem-doorbell'] as const;
+export type ShmemModel = (typeof SHMEM_MODELS)[number];
+
+/** <shmem name role>: memory shared with other guests or the host (ivshmem). */
+export interface Shmem extends DeviceCommon {
+  /** the shared memory's name: /dev/shm/NAME, or the default server socket's */
+  readonly name: string;
+  readonly role?: 'master' | 'peer';
+  /** <model type>: absent is libvirt's default, the legacy ivshmem */
+  readonly model?: ShmemModel;
+  /** <size>, in bytes (libvirt gives a memory-backed one 4 MiB) */
+  readonly size?: number;
+  /** <server path>: an ivshmem server provides the memory and interrupts (path absent: libvirt's default) */
+  readonly server?: { readonly path?: string };
+  /** <msi vectors ioeventfd> */
+  readonly msi?: { readonly vectors?: number; readonly ioeventfd?: boolean };
   readonly extra: readonly XmlElement[];
 }
 

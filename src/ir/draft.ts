@@ -13,7 +13,7 @@ export function newDraft(): DomainDraft {
     clock: { offset: 'utc', timers: [] },
     devices: {
       disks: [], controllers: [], interfaces: [], serials: [], parallels: [], consoles: [], channels: [],
-      inputs: [], graphics: [], sounds: [], audios: [], videos: [], filesystems: [], tpms: [], rngs: [], smartcards: [], hostdevs: [], redirdevs: [], hubs: [], memories: [], watchdogs: [], panics: [], extra: [],
+      inputs: [], graphics: [], sounds: [], audios: [], videos: [], filesystems: [], tpms: [], rngs: [], smartcards: [], hostdevs: [], redirdevs: [], hubs: [], memories: [], watchdogs: [], panics: [], shmems: [], extra: [],
     },
     qemuArgs: [],
     qemuEnv: [],

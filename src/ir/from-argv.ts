@@ -22,6 +22,7 @@ import { readMemballoonArgv } from '../families/memballoon.js';
 import { readFilesystemsArgv } from '../families/filesystem.js';
 import { readRngsArgv } from '../families/rng.js';
 import { readTpmsArgv } from '../families/tpm.js';
+import { readShmemsArgv } from '../families/shmem.js';
 import { readVsockArgv } from '../families/vsock.js';
 import { readMemoryArgv } from '../families/memory.js';
 import { readNetworksArgv } from '../families/net.js';
@@ -90,6 +91,7 @@ const READERS: ReadonlyArray<(r: ArgvReader) => void> = [
   readMemballoonArgv,
   readRngsArgv,
   readPanicsArgv,
+  readShmemsArgv,
   readIommuArgv,
   readVsockArgv,
   readCompatArgv,

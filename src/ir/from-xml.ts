@@ -23,6 +23,7 @@ import { readMemballoonXml } from '../families/memballoon.js';
 import { readFilesystemXml } from '../families/filesystem.js';
 import { readRngXml } from '../families/rng.js';
 import { readTpmXml } from '../families/tpm.js';
+import { readShmemXml } from '../families/shmem.js';
 import { readVsockXml } from '../families/vsock.js';
 import { readOsXml } from '../families/os.js';
 import { readQemuCapabilitiesXml, readQemuDeprecationXml, readQemuOverrideXml } from '../families/qemu-commandline.js';
@@ -63,6 +64,7 @@ const DEVICE_READERS: Readonly<Record<string, (e: XmlElement, d: DevicesDraft) =
   vsock: (e, d) => void (d.vsock = readVsockXml(e)),
   memory: (e, d) => void d.memories.push(readMemoryDeviceXml(e)),
   panic: (e, d) => void d.panics.push(readPanicXml(e)),
+  shmem: (e, d) => void d.shmems.push(readShmemXml(e)),
   iommu: (e, d) => void (d.iommu = readIommuXml(e)),
 };
 

@@ -220,8 +220,6 @@ const wanted = (d: Slotted) => d.address === undefined;
 /** Unmodelled device elements that still take a PCI slot in libvirt (so later devices shift). */
 function extraConnect(e: XmlElement, pci: number): number {
   switch (e.name) {
-    case 'shmem':
-      return pci;
     case 'crypto':
       return pci;
     default:
@@ -265,12 +263,13 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
   const filesystems = dev.filesystems.map((f) => copyToSet(f, 'address') as typeof f & Slotted);
   const rngs = dev.rngs.map((r) => copyToSet(r, 'address') as typeof r & Slotted);
   const vsock = dev.vsock ? (copyToSet(dev.vsock, 'address') as NonNullable<typeof dev.vsock> & Slotted) : undefined;
+  const shmems = dev.shmems.map((s) => copyToSet(s, 'address') as typeof s & Slotted);
 
   // NB: whatever reader built the IR, the bus and slot numbers bound the work below (buses are
   // created up to the highest one named): out-of-range numbers stop here, at the device
   const slotted: Array<Slotted & { readonly $span?: Span }> = [
     ...controllers, ...disks, ...nets, ...sounds, ...videos, ...inputs, ...serials, ...(balloon ? [balloon] : []),
-    ...watchdogs, ...panics, ...(iommu ? [iommu] : []), ...memories, ...hostdevs, ...filesystems, ...rngs, ...(vsock ? [vsock] : []),
+    ...watchdogs, ...panics, ...(iommu ? [iommu] : []), ...memories, ...hostdevs, ...filesystems, ...rngs, ...(vsock ? [vsock] : []), ...shmems,
   ];
   for (const d of slotted) {
     const a = d.address;
@@ -382,6 +381,7 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
     filesystems.forEach((f) => collect(f.address, fsFlags(f)));
     rngs.forEach((r) => collect(r.address, virtioModelFlags(r)));
     if (vsock) collect(vsock.address, virtioModelFlags(vsock));
+    shmems.forEach((s) => collect(s.address, pci));
     extras.forEach((x) => collect(x.addr, x.flags));
     return set;
   };
@@ -486,7 +486,8 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
     for (const r of rngs) give(r, virtioModelFlags(r));
     for (const w of watchdogs) give(w, watchdogFlags(w));
     for (const v of videos) give(v, videoFlags(v));
-    for (const x of extras) if (x.e.name === 'shmem' && !x.addr && x.flags) set.next(x.flags);
+    // NB: ivshmem devices are conventional PCI, given slots after the video cards
+    for (const s of shmems) give(s, pci);
     for (const i of inputs) give(i, inputFlags(i));
     for (const s of serials) give(s, serialFlags(s));
     if (iommu) give(iommu, iommuFlags(iommu));
@@ -519,7 +520,7 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
   assignSlots(set);
 
   // a function-0 device on a slot with other functions in use is multifunction
-  const all: Slotted[] = [...disks, ...nets, ...sounds, ...videos, ...controllers, ...inputs, ...serials, ...(balloon ? [balloon] : []), ...watchdogs, ...panics, ...(iommu ? [iommu] : []), ...memories, ...hostdevs, ...filesystems, ...rngs, ...(vsock ? [vsock] : [])];
+  const all: Slotted[] = [...disks, ...nets, ...sounds, ...videos, ...controllers, ...inputs, ...serials, ...(balloon ? [balloon] : []), ...watchdogs, ...panics, ...(iommu ? [iommu] : []), ...memories, ...hostdevs, ...filesystems, ...rngs, ...(vsock ? [vsock] : []), ...shmems];
   for (const d of all) {
     const a = d.address;
     if (!isPci(a) || a.function === 0) continue;
@@ -546,6 +547,7 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
       filesystems,
       rngs,
       ...(vsock ? { vsock } : {}),
+      shmems,
     }),
   });
 }

@@ -21,6 +21,7 @@ import { writeMemballoonXml } from '../families/memballoon.js';
 import { writeFilesystemXml } from '../families/filesystem.js';
 import { writeRngXml } from '../families/rng.js';
 import { writeTpmXml } from '../families/tpm.js';
+import { writeShmemXml } from '../families/shmem.js';
 import { writeVsockXml } from '../families/vsock.js';
 import { writeMemoryDeviceXml } from '../families/memory.js';
 import { writeOsXml } from '../families/os.js';
@@ -89,6 +90,7 @@ function devicesXml(v: Devices): XmlElement {
     ...v.rngs.map(writeRngXml),
     ...v.memories.map(writeMemoryDeviceXml),
     ...v.panics.map(writePanicXml),
+    ...v.shmems.map(writeShmemXml),
     v.iommu ? writeIommuXml(v.iommu) : undefined,
     v.vsock ? writeVsockXml(v.vsock) : undefined,
   ].filter((e): e is XmlElement => e !== undefined);

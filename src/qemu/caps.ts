@@ -54,6 +54,8 @@ export const CAPABILITIES = {
   'memory.hotplug': { since: '2.1', doc: '-m size=,slots=,maxmem= and pc-dimm modules (<maxMemory>, <memory model=\'dimm\'>)' },
   nvdimm: { since: '2.6', doc: "-device nvdimm and -machine nvdimm=on (<memory model='nvdimm'>)" },
   'virtio-pmem': { since: '4.1', doc: "-device virtio-pmem-pci (<memory model='virtio-pmem'>)" },
+  ivshmem: { since: '0.13', until: '4.0', doc: "the legacy -device ivshmem,shm=|chardev= (<shmem> without a model, or model 'ivshmem')" },
+  'ivshmem-plain': { since: '2.6', doc: "-device ivshmem-plain / ivshmem-doorbell (<shmem><model type='ivshmem-plain|ivshmem-doorbell'/>)" },
   'virtio-mem': { since: '5.1', doc: "-device virtio-mem-pci (<memory model='virtio-mem'>)" },
   'pm.disable-s3': { since: '1.2', doc: '-global PIIX4_PM.disable_s3/disable_s4 (<pm>)' },
   'numa.hmat': { since: '5.0', doc: '-machine hmat=on, -numa node,initiator= and -numa hmat-lb/hmat-cache (ACPI HMAT)' },

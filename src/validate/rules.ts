@@ -6,6 +6,7 @@ import { Diagnostics, DomxmlError, type Span } from '../errors.js';
 import type { Domain } from '../ir/domain.js';
 import { checkFirmwareConfig } from '../families/firmware.js';
 import { checkNumaConfig } from '../families/memory.js';
+import { checkShmemConfig } from '../families/shmem.js';
 import { domainFromElement } from '../ir/from-xml.js';
 
 export interface RuleDoc {
@@ -44,6 +45,7 @@ export const RULE_DOCS: Readonly<Record<string, RuleDoc>> = {
   DuplicateMac: { severity: 'warning', doc: 'Two interfaces with the same MAC address: guests on one network would clash.' },
   NumaInvalid: { severity: 'error', doc: "Guest NUMA settings libvirt refuses: cells not numbered 0…N-1, distances out of range, cache levels other than 1-3 or repeated, HMAT interconnects naming missing nodes or caches, from nodes without CPUs, or given twice; <numatune><memory> without nodeset when not placed automatically; <memnode> with automatic placement." },
   NumaCacheUnitIgnored: { severity: 'warning', doc: "A unit on a NUMA cell's <cache><size> or <line> other than KiB / B: libvirt 9.0 ignores it (it reads ./size/unit, not @unit) and takes the value in KiB / bytes." },
+  ShmemInvalid: { severity: 'error', doc: "<shmem> settings libvirt refuses: a size under 1 MiB or not a power of two, <msi> without a <server>, ivshmem-doorbell without a server or with a <size>, ivshmem-plain with a server, a name with '/' (or '.', '..'), a non-PCI address." },
   FirmwareConflict: { severity: 'error', doc: "<os> firmware settings libvirt refuses: a loader path, type or readonly with firmware autoselection, enrolled keys without secure boot, UEFI without ACPI, secure boot off q35 or without SMM, NVRAM with a stateless loader." },
   KvmUnavailable: { severity: 'error', doc: "type='kvm' but this host has no /dev/kvm (checked only with --host)." },
 };
@@ -90,6 +92,7 @@ export function semanticCheck(root: XmlElement, report: Report, options: RuleOpt
   checkAliasesAndMacs(devs, report);
   checkFirmware(root, report);
   checkNuma(root, report);
+  checkShmems(root, devs, report);
   if (options.host && root.attrs.type === 'kvm' && !(options.kvmAvailable ?? existsSync('/dev/kvm'))) {
     report('KvmUnavailable', "type='kvm' needs /dev/kvm, which this host does not have (use type='qemu' for emulation)", root, 'type');
   }
@@ -105,7 +108,7 @@ function checkFirmware(root: XmlElement, report: Report): void {
  * Runs one of the compiler's own checks on the domain as read and reports the error it raises
  * (code) at the element locate() picks from the error's span.
  */
-function compilerRule(root: XmlElement, code: 'FirmwareConflict' | 'NumaInvalid', check: (dom: Domain) => void, report: Report, locate: (span: Span | undefined) => XmlElement): void {
+function compilerRule(root: XmlElement, code: 'FirmwareConflict' | 'NumaInvalid' | 'ShmemInvalid', check: (dom: Domain) => void, report: Report, locate: (span: Span | undefined) => XmlElement): void {
   let dom;
   try {
     dom = domainFromElement(root, new Diagnostics());
@@ -137,6 +140,13 @@ function checkNuma(root: XmlElement, report: Report): void {
   if (!at) return;
   // the element the rule names (a <latency>, a <cache>, <numatune>), else <numa>
   compilerRule(root, 'NumaInvalid', checkNumaConfig, report, (span) => (span && [...elementPaths(root).keys()].find((e) => e.span?.line === span.line && e.span?.column === span.column)) || at);
+}
+
+/** The shared memory rules are the compiler's own (src/families/shmem.ts), run on the domain as read. */
+function checkShmems(root: XmlElement, devs: readonly XmlElement[], report: Report): void {
+  const shmems = devs.filter((d) => d.name === 'shmem');
+  if (!shmems.length) return;
+  compilerRule(root, 'ShmemInvalid', checkShmemConfig, report, (span) => shmems.find((e) => e.span?.line === span?.line && e.span?.column === span?.column) ?? shmems[0]!);
 }
 
 function checkDiskTargets(devs: readonly XmlElement[], report: Report): void {

@@ -64,6 +64,18 @@ export function sizeKiB(e: XmlElement, defaultUnit = 'KiB'): number {
   return Math.ceil((n * scale) / 1024);
 }
 
+/** A scaled size element (<size unit='M'>4</size>) in bytes; a bare number is in defaultUnit. */
+export function sizeBytes(e: XmlElement, defaultUnit = 'b'): number {
+  const unit = (e.attrs.unit ?? defaultUnit).toLowerCase();
+  const scale = UNITS[unit];
+  if (scale === undefined) {
+    return fail('XmlBadValue', { what: `${e.name} unit`, value: e.attrs.unit ?? '', expected: 'one of b, KiB, MiB, GiB, TiB, KB, MB, GB, …' }, e.span);
+  }
+  const n = parseIntValue(e, e.name, e.text);
+  if (n < 0) return fail('XmlBadValue', { what: e.name, value: e.text, expected: 'a non-negative size' }, e.span);
+  return n * scale;
+}
+
 export function childSizeKiB(parent: XmlElement, name: string): number | undefined {
   const c = child(parent, name);
   return c ? sizeKiB(c) : undefined;

@@ -92,6 +92,8 @@ function canon(d: Domain, other: Node | undefined, version: string): Node {
       // …and a listen of type address without an address is what no <listen> means
       drop(g, (l) => l.name === 'listen' && l.attrs.type === 'address' && Object.keys(l.attrs).length === 1 && !l.children.length);
     }
+    // a shmem peer is QEMU's default role: libvirt prints master=on only
+    for (const s of kids(devices, 'shmem')) if (s.attrs.role === 'peer') delete s.attrs.role;
     // a USB host device is never detached from the host, so managed= leaves no trace
     for (const h of kids(devices, 'hostdev')) if (h.attrs.type === 'usb') delete h.attrs.managed;
     // libvirt picks the audio backend when the guest starts (none, or the display's)
