@@ -46,6 +46,14 @@ describe('shellWords', () => {
     expect(words[0]!.span.file).toBe('f.args');
   });
 
+  test('ps output: a JSON object bare at the start of a word is taken literally, spaces in its strings too', () => {
+    const w = (t: string) => shellWords(t).map((x) => x.text);
+    expect(w('qemu -device {"driver":"ide-hd","drive":"a b","id":"x"} -name g')).toEqual(['qemu', '-device', '{"driver":"ide-hd","drive":"a b","id":"x"}', '-name', 'g']);
+    expect(w('-object {"qom-type":"secret","data":"a\\"}b","o":{"k":[1,{"j":2}]}}')).toEqual(['-object', '{"qom-type":"secret","data":"a\\"}b","o":{"k":[1,{"j":2}]}}']);
+    // a quoted one is shell syntax as ever; a brace not followed by a quote, or glued to more text, too
+    expect(w(`-device '{"driver":"x"}'`)).toEqual(['-device', '{"driver":"x"}']);
+    expect(w('{a,b} {"a":1}x')).toEqual(['{a,b}', '{a:1}x']);
+  });
   test('# starts a comment only where a word could start', () => {
     expect(texts('# a script\nqemu -S # stop at start\n-m 1#2')).toEqual(['qemu', '-S', '-m', '1#2']);
     expect(texts(`'a'#b "c"#d`)).toEqual(['a#b', 'c#d']);

@@ -4,7 +4,9 @@
 // Handles single quotes, double quotes (with \\ \" \$ \` and \<newline> escapes inside), backslash
 // escapes outside quotes, backslash-newline continuations (libvirt's .args layout), `#` comments at
 // the start of a word (scripts pasted whole), and the NUL-separated /proc/PID/cmdline form, where
-// every NUL ends one literal argument and no quoting applies. The grammar is in grammar/qemu-argv.ebnf.
+// every NUL ends one literal argument and no quoting applies; and `ps` output, where JSON values
+// stand unquoted (`-device {"driver":…}`), which no shell could have passed. The grammar is in
+// grammar/qemu-argv.ebnf.
 import { createToken, Lexer, type IToken, type TokenType } from 'chevrotain';
 import { fail, type Span } from '../errors.js';
 
@@ -45,6 +47,40 @@ function charBefore(text: string, offset: number): string {
     i = k - 1;
   }
 }
+/**
+ * A JSON object standing bare at the start of a word, as `ps` prints QEMU's arguments: a shell
+ * would have stripped its quotes (QEMU could not have run it), so it is taken literally, up to the
+ * brace that closes it (spaces inside its strings included), when a blank or the end follows.
+ */
+const PsJson = createToken({
+  name: 'PsJson',
+  pattern: {
+    exec: (text: string, offset: number): RegExpExecArray | null => {
+      if (text[offset] !== '{' || text[offset + 1] !== '"') return null;
+      const prev = charBefore(text, offset);
+      if (prev !== ' ' && prev !== '\t' && prev !== '\n' && prev !== '\r') return null;
+      let depth = 0;
+      let inString = false;
+      for (let i = offset; i < text.length; i++) {
+        const c = text[i];
+        if (inString) {
+          if (c === '\\') i++;
+          else if (c === '"') inString = false;
+        } else if (c === '"') inString = true;
+        else if (c === '{' || c === '[') depth++;
+        else if (c === '}' || c === ']') {
+          if (--depth > 0) continue;
+          const next = text[i + 1];
+          if (next !== undefined && next !== ' ' && next !== '\t' && next !== '\n' && next !== '\r') return null;
+          return [text.slice(offset, i + 1)] as unknown as RegExpExecArray;
+        } else if (c === '\n') return null;
+      }
+      return null;
+    },
+  },
+  line_breaks: false,
+  start_chars_hint: ['{'],
+});
 const SingleQuoted = createToken({ name: 'SingleQuoted', pattern: /'[^']*'/, line_breaks: true });
 const DoubleQuoted = createToken({ name: 'DoubleQuoted', pattern: /"(?:[^"\\]|\\[\s\S])*"/, line_breaks: true });
 const Escaped = createToken({ name: 'Escaped', pattern: /\\[\s\S]/, line_breaks: true });
@@ -56,7 +92,7 @@ const OpenDouble = createToken({ name: 'OpenDouble', pattern: /"(?:[^"\\]|\\[\s\
 const LoneBackslash = createToken({ name: 'LoneBackslash', pattern: /\\/ });
 
 export const SHELL_TOKENS: TokenType[] = [
-  Continuation, Blank, Comment, SingleQuoted, DoubleQuoted, Escaped, OpenSingle, OpenDouble, LoneBackslash, Bare,
+  Continuation, Blank, Comment, PsJson, SingleQuoted, DoubleQuoted, Escaped, OpenSingle, OpenDouble, LoneBackslash, Bare,
 ];
 
 // built on first use: to-native never splits shell words, and building costs start-up time
