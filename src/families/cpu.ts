@@ -165,13 +165,20 @@ export const ARM_VIRT_DEFAULT_MODEL = 'cortex-a15';
 const MODELS_32BIT = new Set(['qemu32', 'kvm32', 'pentium', 'pentium2', 'pentium3', '486', 'coreduo', 'n270', 'athlon']);
 
 /** Hyper-V enlightenments -cpu accepts as hv_NAME (spinlocks and vendor_id take a value). */
-const HYPERV_FLAGS = new Set(['relaxed', 'vapic', 'spinlocks', 'vpindex', 'runtime', 'synic', 'stimer', 'reset', 'vendor_id', 'frequencies', 'reenlightenment', 'tlbflush', 'ipi', 'evmcs']);
+const HYPERV_FLAGS = new Set(['relaxed', 'vapic', 'spinlocks', 'vpindex', 'runtime', 'synic', 'stimer', 'reset', 'vendor_id', 'frequencies', 'reenlightenment', 'tlbflush', 'ipi', 'evmcs', 'avic']);
+
+/** The <features><kvm> child each kvm-* -cpu flag is (extraCpuFlags), and libvirt's order of them. */
+const KVM_FLAGS: Readonly<Record<string, string>> = { 'kvm-hint-dedicated': 'hint-dedicated', 'kvm-poll-control': 'poll-control', 'kvm-pv-ipi': 'pv-ipi' };
+const KVM_ORDER = ['hidden', 'hint-dedicated', 'poll-control', 'pv-ipi'];
+
+const isOn = (v: string | undefined) => v === undefined || ['on', 'true', 'yes'].includes(v);
 
 /**
  * -cpu MODEL[,+FEAT|-FEAT|FEAT=on|off|hv_…|kvm=off…] as libvirt's parser read it: qemu32/qemu64
  * alone are QEMU's defaults (no <cpu>); some flags are not CPUID features but other elements:
  * kvmclock is a clock timer, kvm-pv-eoi the APIC's EOI, kvm-pv-unhalt <pvspinlock>, hv_* Hyper-V
- * features, hv_crash a panic device, kvm=off hides KVM.
+ * features (hv-passthrough the mode, hv-stimer-direct a child of stimer), hv_crash a panic device,
+ * kvm=off and kvm-* hints <features><kvm>, pmu <pmu>, tsc-frequency the tsc timer.
  */
 export function readCpuArgv(r: ArgvReader): void {
   const o = r.takeLast('-cpu');
@@ -181,7 +188,9 @@ export function readCpuArgv(r: ArgvReader): void {
   if (!model) return fail('BadOptionValue', { option: '-cpu', value: o.rawValue ?? '', reason: 'no CPU model' }, o.valueSpan);
   const features: Array<Cpu['features'][number]> = [];
   const hyperv: XmlElement[] = [];
-  let kvmHidden = false;
+  let hypervMode: 'custom' | 'passthrough' = 'custom';
+  let stimerDirect = false;
+  const kvm: XmlElement[] = [];
   let migratable: boolean | undefined;
   let check: Cpu['check'];
   const cacheProps: { l3?: boolean; host?: boolean } = {};
@@ -193,6 +202,8 @@ export function readCpuArgv(r: ArgvReader): void {
     if (flag === 'hv_crash' || flag === 'hv-crash') d.devices.panics.push({ model: 'hyperv', extra: [] });
     // the Hyper-V reference clock is a <clock> timer, not an enlightenment
     else if (hv && hv[1] === 'time') d.clock.timers = [...d.clock.timers.filter((t) => t.name !== 'hypervclock'), { name: 'hypervclock', present: hv[2] !== 'off' }];
+    else if (hv && hv[1] === 'passthrough') hypervMode = isOn(hv[2]) ? 'passthrough' : 'custom';
+    else if (hv && (hv[1] === 'stimer-direct' || hv[1] === 'stimer_direct')) stimerDirect = isOn(hv[2]);
     else if (hv && HYPERV_FLAGS.has(hv[1]!.replace(/-/g, '_'))) {
       const name = hv[1]!.replace(/-/g, '_');
       const value = hv[2];
@@ -203,7 +214,7 @@ export function readCpuArgv(r: ArgvReader): void {
         hyperv.push(el('spinlocks', { state: 'on', retries: Math.max(retries, 0xfff) }));
       } else if (name === 'vendor_id') hyperv.push(el('vendor_id', { state: 'on', value }));
       else hyperv.push(el(name, { state: value === 'off' ? 'off' : 'on' }));
-    } else if (flag === 'kvm=off') kvmHidden = true;
+    } else if (flag === 'kvm=off') kvm.push(el('hidden', { state: 'on' }));
     // QEMU's default: KVM's signature visible
     else if (flag === 'kvm=on') continue;
     // NB: enforce refuses to start without every feature asked for: libvirt's check='full' (which
@@ -211,6 +222,10 @@ export function readCpuArgv(r: ArgvReader): void {
     else if (flag === 'enforce') check = 'full';
     else if (/^migratable=(on|off|true|false|yes|no)$/.test(flag) && (model === 'host' || model === 'max')) migratable = /=(on|true|yes)$/.test(flag);
     else if (/^(l3-cache|host-cache-info)=(on|off|true|false|yes|no)$/.test(flag)) cacheProps[flag.startsWith('l3') ? 'l3' : 'host'] = /=(on|true|yes)$/.test(flag);
+    // <features><kvm> hints, <pmu state>, <timer name='tsc' frequency>
+    else if (m && !/^[+-]$/.test(m[1]!) && KVM_FLAGS[m[1]!]) kvm.push(el(KVM_FLAGS[m[1]!]!, { state: isOn(m[2]) ? 'on' : 'off' }));
+    else if (m && m[1] === 'pmu') setFeature(d.features, { kind: 'other', element: el('pmu', { state: isOn(m[2]) ? 'on' : 'off' }) });
+    else if (/^tsc-frequency=\d+$/.test(flag)) d.clock.timers = [...d.clock.timers.filter((t) => t.name !== 'tsc'), { ...d.clock.timers.find((t) => t.name === 'tsc'), name: 'tsc', frequency: Number(flag.slice(14)) }];
     else if (m || /^[a-z0-9][a-z0-9_.-]*$/i.test(flag)) {
       // NB: a bare name is QEMU's shorthand for NAME=on
       const on = !m || m[1] === '+' || ['on', 'true', 'yes'].includes(m[2]!);
@@ -223,10 +238,18 @@ export function readCpuArgv(r: ArgvReader): void {
       else features.push({ policy: on ? 'require' : 'disable', name });
     } else r.diag.warn('IgnoredProperty', { option: '-cpu', property: flag }, o.valueSpan);
   }
+  // hv-stimer-direct is a child of stimer (QEMU refuses it without hv-stimer)
+  const stimer = hyperv.findIndex((e) => e.name === 'stimer' && e.attrs.state === 'on');
+  if (stimerDirect && stimer >= 0) hyperv[stimer] = el('stimer', { state: 'on' }, el('direct', { state: 'on' }));
+  else if (stimerDirect) r.diag.warn('IgnoredProperty', { option: '-cpu', property: 'hv-stimer-direct (without hv-stimer)' }, o.valueSpan);
+  hyperv.sort((a, b) => HYPERV_ORDER.indexOf(a.name) - HYPERV_ORDER.indexOf(b.name));
   // NB: libvirt 9.0 always writes the mode; hv-NAME flags one by one are mode='custom'
-  if (hyperv.length) setFeature(d.features, { kind: 'other', element: el('hyperv', { mode: 'custom' }, hyperv) });
-  if (kvmHidden) setFeature(d.features, { kind: 'other', element: el('kvm', {}, el('hidden', { state: 'on' })) });
-  const cache: Cpu['cache'] = cacheProps.l3 ? { level: 3, mode: 'emulate' } : cacheProps.host ? { mode: 'passthrough' } : cacheProps.l3 === false || cacheProps.host === false ? { mode: 'disable' } : undefined;
+  if (hyperv.length || hypervMode === 'passthrough') setFeature(d.features, { kind: 'other', element: el('hyperv', { mode: hypervMode }, hyperv) });
+  kvm.sort((a, b) => KVM_ORDER.indexOf(a.name) - KVM_ORDER.indexOf(b.name));
+  if (kvm.length) setFeature(d.features, { kind: 'other', element: el('kvm', {}, kvm) });
+  // NB: host-cache-info=on passes every cache leaf through, so an l3-cache= beside it has no
+  // effect; host-cache-info=off alone is QEMU's default
+  const cache: Cpu['cache'] = cacheProps.host ? { mode: 'passthrough' } : cacheProps.l3 ? { level: 3, mode: 'emulate' } : cacheProps.l3 === false ? { mode: 'disable' } : undefined;
   const base: Cpu = { ...(d.cpu ?? { features: [], extra: [] }), ...(check ? { check } : {}), ...(migratable !== undefined ? { migratable } : {}), ...(cache ? { cache } : {}) };
   if (model === 'host') d.cpu = { ...base, mode: 'host-passthrough', features };
   else if (model === 'max') d.cpu = { ...base, mode: 'maximum', features };

@@ -141,9 +141,11 @@ export function readGeneralArgv(r: ArgvReader): void {
   let next = numbered.length ? Math.max(...numbered) : 0;
   for (const id of ids) r.iothreads.set(id, numberOf(id) ?? ++next);
   if (iothreads.length) d.iothreads = Math.max(...r.iothreads.values());
-  const smp = r.takeLast('-smp');
-  if (smp) {
-    const p = optProps(smp);
+  // NB: QEMU merges repeated -smp options (a key's last value counts); errors point at the last
+  const smp = r.cmd.options.filter((o) => o.name === '-smp' && !r.isClaimed(o)).pop();
+  const merged = r.takeMerged('-smp');
+  if (smp && merged) {
+    const p = merged;
     const cpus = propNum(p, 'cpus');
     const sockets = propNum(p, 'sockets');
     const cores = propNum(p, 'cores');

@@ -471,7 +471,7 @@ function readVncArgv(r: ArgvReader, text: string, span: XmlElement['span'], keym
   };
 }
 
-function readSpiceArgv(r: ArgvReader, pr: Props, span: XmlElement['span'], keymap: string | undefined, raw: string): Graphics {
+function readSpiceArgv(pr: Props, span: XmlElement['span'], keymap: string | undefined, raw: string): Graphics {
   const channels: { name: SpiceChannelName; mode: SpiceMode }[] = [];
   let defaultMode: SpiceMode | undefined;
   // NB: tls-channel/plaintext-channel repeat; QemuOpts keeps every occurrence, so read the raw text
@@ -485,10 +485,12 @@ function readSpiceArgv(r: ArgvReader, pr: Props, span: XmlElement['span'], keyma
   channels.sort((a, b) => SPICE_CHANNELS.indexOf(a.name) - SPICE_CHANNELS.indexOf(b.name));
   const known = new Set(['port', 'tls-port', 'addr', 'unix', 'disable-ticketing', 'tls-channel', 'plaintext-channel', 'image-compression', 'jpeg-wan-compression',
     'zlib-glz-wan-compression', 'playback-compression', 'streaming-video', 'disable-copy-paste', 'disable-agent-file-xfer', 'agent-mouse', 'gl', 'rendernode',
-    'seamless-migration', 'x509-dir', 'sasl', 'password', 'ipv4', 'ipv6']);
-  // NB: a key of the table is dealt with (seamless-migration and x509-dir are libvirt's own): read, for the dropped-property check
-  for (const k of Object.keys(pr)) if (!known.has(k)) r.diag.warn('IgnoredProperty', { option: '-spice', property: k }, span);
-  else void pr[k];
+    'seamless-migration', 'x509-dir', 'sasl', 'password']);
+  // NB: a key of the table is dealt with (seamless-migration and x509-dir are libvirt's own): read,
+  // for the dropped-property check. QEMU merges repeated -spice options, so any other key (ipv4=,
+  // ipv6=, which no <graphics> says) is left unread and kept as a second -spice in
+  // <qemu:commandline> (keepUnreadProps)
+  for (const k of Object.keys(pr)) if (known.has(k)) void pr[k];
   const unix = propBool(pr, 'unix') === true;
   const addr = propStr(pr, 'addr');
   const port = propNum(pr, 'port');
@@ -541,7 +543,11 @@ export function readGraphicsArgv(r: ArgvReader): void {
     if (g) out.push(g);
     else r.unclaim(o);
   }
-  for (const o of r.take('-spice')) out.push(readSpiceArgv(r, optProps(o), o.span, km, o.rawValue ?? ''));
+  // NB: QEMU merges repeated -spice options into one display (a key's last value counts; the
+  // repeatable *-channel keys add up)
+  const spices = r.cmd.options.filter((o) => o.name === '-spice' && !r.isClaimed(o));
+  const spice = r.takeMerged('-spice');
+  if (spice) out.push(readSpiceArgv(spice, spices[0]?.span, km, spices.map((o) => o.rawValue ?? '').join(',')));
   for (const o of r.take('-sdl')) out.push(sdl(o.span));
   for (const o of r.take('-display')) {
     const p = optProps(o);

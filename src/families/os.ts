@@ -6,7 +6,7 @@ import { optProps, optText } from '../ir/argv-reader.js';
 import type { BootDevice, Os } from '../ir/domain.js';
 import { has, resolveMachineAlias } from '../qemu/caps.js';
 import { hasHmat, machineMemoryProps, ramBackendId } from './memory.js';
-import { propBool, propNum, propStr, props } from '../qemu/props.js';
+import { propBool, propNum, propStr, props, type PropValue, type Props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { featureElement, stateOf } from './features.js';
 import { networkStorageProps, readNetworkSourceXml, readNetworkStorageNode, writeNetworkSourceXml } from './disk.js';
@@ -295,9 +295,10 @@ export function archFromEmulator(emulator: string): string {
 
 /**
  * -machine pflashN=NODE: the firmware (0) or its variable store (1) as a -blockdev format node
- * over a file node; both nodes are claimed here.
+ * over a file node; both nodes are claimed here. False when the nodes are no image libvirt
+ * describes: they stay unclaimed (kept verbatim), and so does the key.
  */
-function readPflashNode(r: ArgvReader, key: 'pflash0' | 'pflash1', node: string): void {
+function readPflashNode(r: ArgvReader, key: 'pflash0' | 'pflash1', node: string): boolean {
   const byName = (name: string) => r.cmd.options.find((o) => o.name === '-blockdev' && !r.isClaimed(o) && propStr(optProps(o), 'node-name') === name);
   const format = byName(node);
   const storage = format ? byName(propStr(optProps(format), 'file') ?? '') : undefined;
@@ -315,9 +316,14 @@ function readPflashNode(r: ArgvReader, key: 'pflash0' | 'pflash1', node: string)
     r.claim(storage!);
     settleFormat(format);
     r.draft.os.nvram = { source: net };
-    return;
+    return true;
   }
-  if (!format || path === undefined) return r.diag.warn('IgnoredProperty', { option: '-machine', property: `${key}=${node}` }, undefined);
+  // NB: a node no -blockdev defines would stop QEMU: not kept
+  if (!format) {
+    r.diag.warn('IgnoredProperty', { option: '-machine', property: `${key}=${node}` }, undefined);
+    return true;
+  }
+  if (path === undefined) return false;
   r.claim(format);
   if (storage) r.claim(storage);
   // a lone file node (no format layer) is the image itself
@@ -328,6 +334,43 @@ function readPflashNode(r: ArgvReader, key: 'pflash0' | 'pflash1', node: string)
   const d = r.draft;
   if (key === 'pflash0') d.os.loader = { path, readonly: propBool(optProps(format), 'read-only') === true, type: 'pflash' };
   else d.os.nvram = { path };
+  return true;
+}
+
+/**
+ * One -machine key with an XML home, into the draft; false for any other key or value (left to
+ * keepUnreadProps). type= and accel= are read with the machine; memory-backend=, nvdimm= and hmat=
+ * by the memory family.
+ */
+function readMachineKey(r: ArgvReader, k: string, p: Props, ciphers: XmlElement[], span: XmlElement['span']): boolean {
+  const d = r.draft;
+  const on = propBool(p, k);
+  const text = propStr(p, k);
+  // s390 key wrapping: <keywrap><cipher name='aes|dea' state/></keywrap>
+  const wrap = /^(aes|dea)-key-wrap$/.exec(k);
+  if (wrap && on !== undefined) ciphers.push(el('cipher', { name: wrap[1], state: on ? 'on' : 'off' }));
+  else if (k === 'pflash0' || k === 'pflash1') return readPflashNode(r, k, text ?? '');
+  // machine switches libvirt keeps as <features>: <smm state/>, <vmport state/>; auto is QEMU's
+  // default, which no element says
+  else if ((k === 'smm' || k === 'vmport') && on !== undefined) d.features.push({ kind: 'other', element: el(k, { state: on ? 'on' : 'off' }) });
+  else if ((k === 'smm' || k === 'vmport') && text === 'auto') return true;
+  // <ioapic driver='qemu'/> splits the irqchip (what an IOMMU's interrupt remapping needs)
+  else if (k === 'kernel_irqchip' && (text === 'split' || on === true)) d.features.push({ kind: 'other', element: el('ioapic', { driver: text === 'split' ? 'qemu' : 'kvm' }) });
+  // <timer name='hpet' present/> (QEMU 8.0 and later; -no-hpet before)
+  else if (k === 'hpet' && on !== undefined) d.clock.timers = [...d.clock.timers.filter((t) => t.name !== 'hpet'), { name: 'hpet', present: on }];
+  // <memoryBacking><nosharepages/> turns KSM off for the guest; on is QEMU's default
+  else if (k === 'mem-merge' && on === false) d.memoryBacking = { ...(d.memoryBacking ?? {}), nosharepages: true };
+  else if (k === 'mem-merge' && on === true) return true;
+  // <gic version/>: Arm virt's interrupt controller is a machine property
+  else if (k === 'gic-version' && text) d.features.push({ kind: 'other', element: el('gic', { version: text }) });
+  // NB: libvirt's own for every domain (its USB controllers are <controller>s; qemu.conf's
+  // dump_guest_core is off by default): read even when the trial to-native cannot say so; another
+  // value has no XML home here and is kept
+  else if ((k === 'usb' || k === 'dump-guest-core') && on === false) return true;
+  // <iommu model='smmuv3'/>: Arm virt's IOMMU is a machine property, not a -device
+  else if (k === 'iommu' && text === 'smmuv3') d.devices.iommu = { model: 'smmuv3', extra: [], ...(span ? { $span: span } : {}) };
+  else return false;
+  return true;
 }
 
 export function readOsArgv(r: ArgvReader): void {
@@ -349,27 +392,12 @@ export function readOsArgv(r: ArgvReader): void {
     if (type) d.os.machine = type;
     const accel = propStr(p, 'accel');
     if (accel) d.type = accel.split(':')[0] === 'kvm' ? 'kvm' : 'qemu';
-    for (const k of Object.keys(p)) {
-      // s390 key wrapping: <keywrap><cipher name='aes|dea' state/></keywrap>
-      const wrap = /^(aes|dea)-key-wrap$/.exec(k);
-      const on = propBool(p, k);
-      if (wrap && on !== undefined) ciphers.push(el('cipher', { name: wrap[1], state: on ? 'on' : 'off' }));
-      else if (k === 'pflash0' || k === 'pflash1') readPflashNode(r, k, propStr(p, k) ?? '');
-      // machine switches libvirt keeps as <features>: <smm state/>, <vmport state/>
-      else if ((k === 'smm' || k === 'vmport') && on !== undefined) d.features.push({ kind: 'other', element: el(k, { state: on ? 'on' : 'off' }) });
-      // <ioapic driver='qemu'/> splits the irqchip (what an IOMMU's interrupt remapping needs)
-      else if (k === 'kernel_irqchip' && (propStr(p, k) === 'split' || on === true)) d.features.push({ kind: 'other', element: el('ioapic', { driver: propStr(p, k) === 'split' ? 'qemu' : 'kvm' }) });
-      // <timer name='hpet' present/> (QEMU 8.0 and later; -no-hpet before)
-      else if (k === 'hpet' && on !== undefined) d.clock.timers = [...d.clock.timers.filter((t) => t.name !== 'hpet'), { name: 'hpet', present: on }];
-      // <memoryBacking><nosharepages/> turns KSM off for the guest
-      else if (k === 'mem-merge' && on === false) d.memoryBacking = { ...(d.memoryBacking ?? {}), nosharepages: true };
-      // <gic version/>: Arm virt's interrupt controller is a machine property
-      else if (k === 'gic-version' && propStr(p, k)) d.features.push({ kind: 'other', element: el('gic', { version: propStr(p, k) }) });
-      // <iommu model='smmuv3'/>: Arm virt's IOMMU is a machine property, not a -device
-      else if (k === 'iommu' && propStr(p, k) === 'smmuv3') d.devices.iommu = { model: 'smmuv3', extra: [], $span: m.valueSpan ?? m.span };
-      // NB: nvdimm=on follows from the nvdimm devices, hmat=on from the -numa hmat-* entries;
-      // memory-backend= is read with the backend
-      else if (!['type', 'accel', 'usb', 'dump-guest-core', 'memory-backend', 'nvdimm', 'hmat'].includes(k)) r.diag.warn('IgnoredProperty', { option: m.written, property: k }, m.valueSpan);
+    // NB: QEMU merges repeated -machine options into one dict, so a key without an XML home is
+    // left unread and kept as a second -machine in <qemu:commandline> (keepUnreadProps): each value
+    // is peeked at past the watch (which traps get/has only) and settled only where it is mapped
+    const raw: Props = Object.fromEntries(Object.keys(p).map((k) => [k, Object.getOwnPropertyDescriptor(p, k)?.value as PropValue]));
+    for (const k of Object.keys(raw)) {
+      if (readMachineKey(r, k, raw, ciphers, m.valueSpan ?? m.span)) r.settle(m, k);
     }
   }
   if (ciphers.length) d.extra.push(el('keywrap', {}, ciphers));

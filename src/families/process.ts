@@ -4,7 +4,7 @@
 import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps } from '../ir/argv-reader.js';
 import { has } from '../qemu/caps.js';
-import { propBool, propStr, props } from '../qemu/props.js';
+import { printKeyval, propBool, propStr, props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 
 export const DEFAULT_ENV_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -57,10 +57,11 @@ export const isStandardEnv = (name: string): boolean => STD_ENV.has(name) || DER
 
 export function readProcessArgv(r: ArgvReader): void {
   r.take('-no-user-config', '-nodefaults', '-nodefconfig', '-sandbox', '-msg', '-daemonize', '-pidfile', '-S');
-  // mem-lock=on is <memoryBacking><locked/>
-  for (const o of r.take('-overcommit', '-realtime')) {
-    if (propBool(optProps(o), o.name === '-realtime' ? 'mlock' : 'mem-lock') === true) r.draft.memoryBacking = { ...(r.draft.memoryBacking ?? {}), locked: true };
+  // mlock=on (QEMU 1.6 to 3.0) is <memoryBacking><locked/>
+  for (const o of r.take('-realtime')) {
+    if (propBool(optProps(o), 'mlock') === true) r.draft.memoryBacking = { ...(r.draft.memoryBacking ?? {}), locked: true };
   }
+  readOvercommit(r);
   // per-run state, not configuration: the Xen domain id, an incoming migration, privilege drops
   r.take('-domid', '-incoming', '-runas', '-chroot');
   for (const o of r.take('-object')) {
@@ -73,4 +74,28 @@ export function readProcessArgv(r: ArgvReader): void {
     // give it back: another family (memory, rng, iothread …) may own it
     r.unclaim(o);
   }
+}
+
+/**
+ * -overcommit mem-lock=on is <memoryBacking><locked/>. NB: QEMU before 9.1 reads each -overcommit
+ * whole, a key it does not give set to its default ("vl: Allow multiple -overcommit commands"), so
+ * the last one alone counts. A key without an XML home (cpu-pm=on) is kept as a second -overcommit
+ * in <qemu:commandline>, after the one libvirt prints: it must say mem-lock too, with the value the
+ * domain gives libvirt's, or it would turn the lock off again.
+ */
+function readOvercommit(r: ArgvReader): void {
+  const all = r.take('-overcommit');
+  const last = all[all.length - 1];
+  if (!last) return;
+  // what the last one replaced took no effect
+  for (const o of all.slice(0, -1)) r.settle(o);
+  const p = optProps(last);
+  const locked = propBool(p, 'mem-lock') === true;
+  if (locked) r.draft.memoryBacking = { ...(r.draft.memoryBacking ?? {}), locked: true };
+  // cpu-pm=off is QEMU's default, which the domain leaves it at
+  const kept = Object.keys(p).filter((k) => k !== 'mem-lock' && !(k === 'cpu-pm' && propBool(p, k) === false));
+  r.settle(last);
+  if (!kept.length) return;
+  r.draft.qemuArgs.push('-overcommit', printKeyval({ 'mem-lock': r.draft.memoryBacking?.locked ? 'on' : 'off', ...Object.fromEntries(kept.map((k) => [k, p[k]!])) }));
+  for (const k of kept) r.diag.warn('UnmappedOption', { option: '-overcommit', detail: `property '${k}' (with the domain's mem-lock, as QEMU 7.2 reads -overcommit whole)` }, last.valueSpan ?? last.span);
 }

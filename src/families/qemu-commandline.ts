@@ -185,11 +185,17 @@ export interface UnreadProps {
 }
 
 /**
- * Options QEMU merges when repeated (their QemuOptsList has merge_lists): a key no reader maps
- * still takes effect from a second such option in <qemu:commandline>, after libvirt's own. NB: not
- * -msg or -overcommit, which QEMU reads whole each time (a second one resets the first's keys).
+ * Options QEMU merges when repeated, by the name to keep a key under: a key no reader maps still
+ * takes effect from a second such option in <qemu:commandline>, after libvirt's own. Their
+ * QemuOptsList has merge_lists (-boot, -rtc, -name, -icount, -action, -spice), or vl.c merges them
+ * into one dict (-machine and its -M spelling with keyval_parse_into, -smp as the machine's smp
+ * member). NB: not -msg, whose keys QEMU reads whole each time (a second one resets the first's);
+ * -overcommit is kept by its reader (process.ts), for the same reason.
  */
-const MERGED_OPTIONS = new Set(['-boot', '-rtc', '-name', '-icount', '-action']);
+const MERGED_OPTIONS: ReadonlyMap<string, string> = new Map([
+  ['-boot', '-boot'], ['-rtc', '-rtc'], ['-name', '-name'], ['-icount', '-icount'], ['-action', '-action'],
+  ['-spice', '-spice'], ['-machine', '-machine'], ['-M', '-machine'], ['-smp', '-smp'],
+]);
 
 /**
  * Properties that place a device (and a user alias, which libvirt keeps): where the -device
@@ -236,6 +242,7 @@ export function keepUnreadProps(
   };
   for (const { opt, keys } of unread) {
     const p = optProps(opt);
+    const merged = MERGED_OPTIONS.get(opt.name);
     if (opt.name === '-device') {
       const target = trial && trialDevice(opt, mapped, trial);
       const alias = target && propStr(target, 'id');
@@ -259,12 +266,12 @@ export function keepUnreadProps(
         overrides.set(alias, [...(overrides.get(alias) ?? []), prop]);
         diag.warn('KeptAsOverride', { option: `${opt.name} ${propStr(p, 'driver') ?? ''}`.trim(), property: k, alias }, opt.valueSpan ?? opt.span);
       }
-    } else if (MERGED_OPTIONS.has(opt.name) && opt.value.kind === 'props' && opt.value.form === 'keyval') {
-      const printed = (trial ?? []).filter((e) => e.name === opt.name && e.value.kind === 'props').map((e) => (e.value.kind === 'props' ? e.value.props : {}));
+    } else if (merged && opt.value.kind === 'props' && opt.value.form === 'keyval') {
+      const printed = (trial ?? []).filter((e) => e.name === merged && e.value.kind === 'props').map((e) => (e.value.kind === 'props' ? e.value.props : {}));
       const kept = keys.filter((k) => !printed.some((t) => t[k] !== undefined && sameValue(p[k]!, t[k]!)));
       if (!kept.length) continue;
-      args.push(opt.name, printKeyval(Object.fromEntries(kept.map((k) => [k, p[k]!]))));
-      for (const k of kept) diag.warn('UnmappedOption', { option: opt.name, detail: `property '${k}'` }, opt.valueSpan ?? opt.span);
+      args.push(merged, printKeyval(Object.fromEntries(kept.map((k) => [k, p[k]!]))));
+      for (const k of kept) diag.warn('UnmappedOption', { option: merged, detail: `property '${k}'` }, opt.valueSpan ?? opt.span);
     } else dropped(opt, keys);
   }
   if (!overrides.size && !args.length) return dom;
