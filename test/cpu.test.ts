@@ -58,3 +58,36 @@ describe('from-native', () => {
     expect(back).toMatchObject({ mode: 'maximum', migratable: true, cache: { mode: 'passthrough' }, features: [{ policy: 'disable', name: 'vmx' }] });
   });
 });
+
+describe('from-native: QEMU CPU properties that are not features', () => {
+  test('check and vmware-cpuid-freq are on by default: nothing; vendor= has no 9.0 element: warned', () => {
+    const { xml, warnings } = fromNative('Penryn,kvm=on,vendor=GenuineIntel,+invtsc,vmware-cpuid-freq=on,+ssse3,check');
+    expect(xml).toContain("<feature policy='require' name='invtsc'/>\n    <feature policy='require' name='ssse3'/>\n  </cpu>");
+    expect(xml).not.toMatch(/name='(check|vmware-cpuid-freq|vendor)'/);
+    expect(warnings).toEqual(["-cpu: property 'vendor=GenuineIntel' is not mapped and was dropped"]);
+  });
+});
+
+describe('from-native: -smp completed as QEMU completes it', () => {
+  const smp = (args: string) => {
+    const d = domainFromArgvText(`/usr/bin/qemu-system-x86_64 ${args}`, 'x').domain;
+    return { vcpu: [d.vcpu.count, d.vcpu.current], topology: d.cpu?.topology };
+  };
+  test('threads left out are what the CPU count leaves (OSX-KVM: -smp 4,cores=2,sockets=1)', () => {
+    expect(smp('-smp 4,cores=2,sockets=1')).toEqual({ vcpu: [4, undefined], topology: { sockets: 1, cores: 2, threads: 2 } });
+  });
+  test('cores first since QEMU 6.2, sockets first for older machine types', () => {
+    expect(smp('-smp 8,sockets=2')).toEqual({ vcpu: [8, undefined], topology: { sockets: 2, cores: 4, threads: 1 } });
+    expect(smp('-M pc-i440fx-5.2 -smp 8,threads=2')).toEqual({ vcpu: [8, undefined], topology: { sockets: 4, cores: 1, threads: 2 } });
+    expect(smp('-M pc-i440fx-7.2 -smp 8,threads=2')).toEqual({ vcpu: [8, undefined], topology: { sockets: 1, cores: 4, threads: 2 } });
+  });
+  test('maxcpus, clusters=1 (libvirt 10 prints it) and a CPU count alone', () => {
+    expect(smp('-smp 4,maxcpus=8,sockets=2,dies=1,clusters=1,cores=2,threads=2')).toEqual({ vcpu: [8, 4], topology: { sockets: 2, cores: 2, threads: 2 } });
+    expect(smp('-smp 4')).toEqual({ vcpu: [4, undefined], topology: undefined });
+    // libvirt 9.0 has no clusters: their cores are counted as cores
+    expect(smp('-smp 8,sockets=1,clusters=2,cores=2,threads=2')).toEqual({ vcpu: [8, undefined], topology: { sockets: 1, cores: 4, threads: 2 } });
+  });
+  test('a topology QEMU refuses is refused, saying what QEMU makes of it', () => {
+    expect(() => smp('-smp 2,sockets=2,cores=2')).toThrow(/2 sockets × 1 dies × 2 cores × 0 threads, which is not 2 CPUs/);
+  });
+});

@@ -21,7 +21,7 @@ test('keys without an XML home are kept as second options, nothing is dropped', 
   expect(domain.qemuCommandline?.args).toEqual([
     '-overcommit', 'mem-lock=on,cpu-pm=on',
     '-machine', 'graphics=off',
-    '-smp', 'clusters=1',
+    // (clusters=1 is QEMU's default, which libvirt 10 prints: nothing to keep)
     '-spice', 'x-made-up=1',
   ]);
   const m = messages(LINE);
@@ -43,7 +43,6 @@ test("to-native prints the kept options after libvirt's own, which QEMU merges w
   const first = (opt: string) => words.indexOf(opt);
   expect(words[first('-machine') + 1]).toMatch(/^pc-q35-7\.2,/);
   expect(at('-machine', 'graphics=off')).toBeGreaterThan(first('-machine'));
-  expect(at('-smp', 'clusters=1')).toBeGreaterThan(first('-smp'));
   expect(at('-spice', 'x-made-up=1')).toBeGreaterThan(first('-spice'));
   // NB: the later -overcommit wins whole in QEMU 7.2: it repeats libvirt's mem-lock
   expect(words[first('-overcommit') + 1]).toBe('mem-lock=on');

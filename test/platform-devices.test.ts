@@ -180,3 +180,12 @@ test('an s390-ccw machine gets its built-in panic device, as libvirt lists it, a
   // a minimal read leaves it implicit
   expect(domainFromArgvText('/usr/bin/qemu-system-s390x -machine s390-ccw-virtio -m 64', 'x', { minimal: true }).domain.devices.panics).toEqual([]);
 });
+
+test("from-native: q35's iTCO watchdog is libvirt 9.1's <watchdog model='itco'/>: kept as written; -machine acpi=off is no <acpi/>", () => {
+  const r = domainFromArgvText('/usr/bin/qemu-system-x86_64 -machine q35,acpi=off -global ICH9-LPC.noreboot=off -watchdog-action reset', 'x');
+  expect(r.domain.devices.watchdogs).toEqual([]);
+  expect(r.domain.qemuCommandline?.args).toEqual(['-global', 'ICH9-LPC.noreboot=off', '-watchdog-action', 'reset']);
+  expect(r.diagnostics.items.map((d) => d.code)).toContain('NewerThanLibvirt');
+  expect(r.domain.features.some((f) => f.kind === 'acpi')).toBe(false);
+  expect(domainFromArgvText('/usr/bin/qemu-system-x86_64 -machine q35,acpi=on', 'x').domain.features.some((f) => f.kind === 'acpi')).toBe(true);
+});

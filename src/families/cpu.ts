@@ -168,6 +168,14 @@ const MODELS_32BIT = new Set(['qemu32', 'kvm32', 'pentium', 'pentium2', 'pentium
 const HYPERV_FLAGS = new Set(['relaxed', 'vapic', 'spinlocks', 'vpindex', 'runtime', 'synic', 'stimer', 'reset', 'vendor_id', 'frequencies', 'reenlightenment', 'tlbflush', 'ipi', 'evmcs', 'avic']);
 
 /** The <features><kvm> child each kvm-* -cpu flag is (extraCpuFlags), and libvirt's order of them. */
+/**
+ * Properties of QEMU's x86 CPU object that are not CPUID features, so never a <feature>: those on by
+ * default (check warns about missing features, vmware-cpuid-freq) mean nothing when set on, and
+ * the rest have no element in libvirt 9.0 (maxphysaddr came in 9.1), so they are dropped with a
+ * warning (QEMU takes one -cpu: a second could not carry them).
+ */
+const CPU_PROPS_ON_BY_DEFAULT = new Set(['check', 'vmware-cpuid-freq', 'full-cpuid-auto-level']);
+const CPU_PROPS = new Set(['vendor', 'model-id', 'family', 'model', 'stepping', 'level', 'xlevel', 'min-level', 'min-xlevel', 'host-phys-bits', 'phys-bits', 'host-phys-bits-limit', 'lmce', 'legacy-cache', 'ucode-rev', 'fill-mtrr-mask', 'cpuid-0xb', 'tcg-cpuid', 'kvm-no-smi-migration']);
 const KVM_FLAGS: Readonly<Record<string, string>> = { 'kvm-hint-dedicated': 'hint-dedicated', 'kvm-poll-control': 'poll-control', 'kvm-pv-ipi': 'pv-ipi' };
 const KVM_ORDER = ['hidden', 'hint-dedicated', 'poll-control', 'pv-ipi'];
 
@@ -219,7 +227,9 @@ export function readCpuArgv(r: ArgvReader): void {
     else if (flag === 'kvm=on') continue;
     // NB: enforce refuses to start without every feature asked for: libvirt's check='full' (which
     // libvirt checks itself, printing nothing)
-    else if (flag === 'enforce') check = 'full';
+    else if (flag === 'enforce' || /^enforce=(on|true|yes)$/.test(flag)) check = 'full';
+    else if (CPU_PROPS_ON_BY_DEFAULT.has(flag) || (m && CPU_PROPS_ON_BY_DEFAULT.has(m[1]!) && isOn(m[2]))) continue;
+    else if (CPU_PROPS.has(flag.replace(/=.*$/, '')) || /^x-/.test(flag) || (m && CPU_PROPS_ON_BY_DEFAULT.has(m[1]!))) r.diag.warn('IgnoredProperty', { option: '-cpu', property: flag }, o.valueSpan);
     else if (/^migratable=(on|off|true|false|yes|no)$/.test(flag) && (model === 'host' || model === 'max')) migratable = /=(on|true|yes)$/.test(flag);
     else if (/^(l3-cache|host-cache-info)=(on|off|true|false|yes|no)$/.test(flag)) cacheProps[flag.startsWith('l3') ? 'l3' : 'host'] = /=(on|true|yes)$/.test(flag);
     // <features><kvm> hints, <pmu state>, <timer name='tsc' frequency>

@@ -1,7 +1,7 @@
 // <features>: acpi, apic, pae (others kept verbatim). argv: -no-acpi when ACPI is off.
 import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps } from '../ir/argv-reader.js';
-import { propStr } from '../qemu/props.js';
+import { propBool, propStr } from '../qemu/props.js';
 import type { Feature } from '../ir/domain.js';
 import type { EmitContext } from '../emit/context.js';
 import { el, type XmlElement } from '../xml/tree.js';
@@ -78,7 +78,8 @@ const rank = (f: Feature): number => {
 
 export function readFeaturesArgv(r: ArgvReader): void {
   const d = r.draft;
-  const noAcpi = r.take('-no-acpi').length > 0;
+  const machineAcpi = r.cmd.options.filter((o) => (o.name === '-M' || o.name === '-machine') && o.value.kind === 'props').map((o) => propBool(optProps(o), 'acpi')).filter((v) => v !== undefined).pop();
+  const noAcpi = r.take('-no-acpi').length > 0 || machineAcpi === false;
   const arch = d.os.arch ?? 'i686';
   // QEMU's x86 machines have ACPI unless told otherwise; libvirt's parser wrote it. NB: aarch64
   // guests get their ACPI tables through UEFI, and libvirt allows <acpi/> only with a UEFI loader

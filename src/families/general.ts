@@ -152,16 +152,68 @@ export function readGeneralArgv(r: ArgvReader): void {
     const threads = propNum(p, 'threads');
     const dies = propNum(p, 'dies');
     // NB: counts are whole and positive; a number past 2^53 would print as 1e+23
-    for (const [k, n] of Object.entries({ cpus, sockets, cores, threads, dies, maxcpus: propNum(p, 'maxcpus') })) {
+    for (const [k, n] of Object.entries({ cpus, sockets, cores, threads, dies, clusters: propNum(p, 'clusters'), maxcpus: propNum(p, 'maxcpus') })) {
       if (n !== undefined && !(Number.isSafeInteger(n) && n > 0)) fail('BadOptionValue', { option: '-smp', value: optText(smp), reason: `${k} must be a whole number of at least 1` }, smp.valueSpan);
     }
-    const topo = sockets !== undefined || cores !== undefined || threads !== undefined;
-    // QEMU fills in what the topology leaves out from the CPU count
-    const max = propNum(p, 'maxcpus') ?? (topo && (cores !== undefined || cpus === undefined) ? (sockets ?? 1) * (dies ?? 1) * (cores ?? 1) * (threads ?? 1) : cpus ?? 1);
-    d.vcpu = { count: max, placement: 'static', ...(cpus !== undefined && cpus !== max ? { current: cpus } : {}), $span: smp.span };
-    // NB: libvirt's parser wrote a <topology> whenever sockets, cores and threads were all given
-    if (sockets !== undefined && cores !== undefined && threads !== undefined) {
-      d.cpu = { ...(d.cpu ?? { features: [], extra: [] }), topology: { sockets, ...(dies !== undefined && dies !== 1 ? { dies } : {}), cores, threads } };
+    const topo = sockets !== undefined || cores !== undefined || threads !== undefined || dies !== undefined;
+    const clusters = propNum(p, 'clusters');
+    r.settle(smp, 'clusters');
+    const t = smpTopology({ cpus, sockets, dies, clusters: clusters ?? 1, cores, threads, maxcpus: propNum(p, 'maxcpus') }, preferSockets(d.os.machine));
+    // NB: libvirt 9.0 has no clusters (x86 QEMU has them since 9.0): their cores count as cores
+    if (clusters !== undefined && clusters > 1) {
+      r.diag.warn('NewerThanLibvirt', { what: `-smp clusters=${clusters}`, instead: `its cores are counted in <topology cores='${t.cores * clusters}'>` }, smp.valueSpan);
+      t.cores *= clusters;
     }
+    const max = t.maxcpus;
+    d.vcpu = { count: max, placement: 'static', ...(cpus !== undefined && cpus !== max ? { current: cpus } : {}), $span: smp.span };
+    if (t.sockets * t.dies * t.cores * t.threads !== max) {
+      fail('BadOptionValue', { option: '-smp', value: optText(smp), reason: `QEMU completes it to ${t.sockets} sockets × ${t.dies} dies × ${t.cores} cores × ${t.threads} threads, which is not ${max} CPUs` }, smp.valueSpan);
+    }
+    // NB: a topology the command line gives only in part is the one QEMU completes (libvirt has
+    // no partial <topology>: without it, it would print one socket per vCPU)
+    if (topo) d.cpu = { ...(d.cpu ?? { features: [], extra: [] }), topology: { sockets: t.sockets, ...(t.dies !== 1 ? { dies: t.dies } : {}), cores: t.cores, threads: t.threads } };
   }
+}
+
+interface SmpCounts {
+  readonly cpus?: number;
+  readonly sockets?: number;
+  readonly dies?: number;
+  readonly clusters: number;
+  readonly cores?: number;
+  readonly threads?: number;
+  readonly maxcpus?: number;
+}
+
+/** Machine types before QEMU 6.2 fill a partial topology with sockets first (smp_props.prefer_sockets). */
+function preferSockets(machine: string | undefined): boolean {
+  const v = /-(\d+)\.(\d+)$/.exec(machine ?? '');
+  return v ? Number(v[1]) < 6 || (Number(v[1]) === 6 && Number(v[2]) < 2) : false;
+}
+
+/** QEMU's smp_parse (hw/core/machine-smp.c, 7.2): what it makes of the counts left out. */
+function smpTopology(c: SmpCounts, sockets1st: boolean): { maxcpus: number; sockets: number; dies: number; cores: number; threads: number } {
+  const dies = c.dies ?? 1;
+  let { sockets = 0, cores = 0, threads = 0 } = c;
+  let maxcpus = c.maxcpus ?? 0;
+  const cpus = c.cpus ?? 0;
+  if (!cpus && !maxcpus) {
+    sockets ||= 1;
+    cores ||= 1;
+    threads ||= 1;
+  } else {
+    maxcpus ||= cpus;
+    if (sockets1st ? !sockets : cores && !sockets) {
+      cores ||= 1;
+      threads ||= 1;
+      sockets = Math.floor(maxcpus / (dies * c.clusters * cores * threads));
+    } else if (!cores) {
+      sockets ||= 1;
+      threads ||= 1;
+      cores = Math.floor(maxcpus / (sockets * dies * c.clusters * threads));
+    }
+    threads ||= Math.floor(maxcpus / (sockets * dies * c.clusters * cores));
+  }
+  maxcpus ||= sockets * dies * c.clusters * cores * threads;
+  return { maxcpus, sockets, dies, cores, threads };
 }

@@ -367,6 +367,9 @@ function readMachineKey(r: ArgvReader, k: string, p: Props, ciphers: XmlElement[
   // dump_guest_core is off by default): read even when the trial to-native cannot say so; another
   // value has no XML home here and is kept
   else if ((k === 'usb' || k === 'dump-guest-core') && on === false) return true;
+  // NB: acpi=on|off (QEMU 8.0's spelling of -no-acpi, which libvirt 9.1 prints) is <acpi/> or its
+  // absence: read with the features
+  else if (k === 'acpi' && on !== undefined) return true;
   // <iommu model='smmuv3'/>: Arm virt's IOMMU is a machine property, not a -device
   else if (k === 'iommu' && text === 'smmuv3') d.devices.iommu = { model: 'smmuv3', extra: [], ...(span ? { $span: span } : {}) };
   else return false;

@@ -86,9 +86,11 @@ export function readWatchdogsArgv(r: ArgvReader): void {
     r.claim(dev.opt);
     d.watchdogs.push({ model: dev.driver as WatchdogModel, ...userAlias(dev, /^watchdog\d+$/), ...pciAddress(dev), extra: [], $span: dev.opt.span });
   }
+  // NB: q35's own iTCO watchdog (ICH9-LPC.noreboot=off) is <watchdog model='itco'/> only from
+  // libvirt 9.1: kept as written, saying so
   for (const g of r.take('-global')) {
-    if (/^ICH9-LPC\.noreboot=(off|false|no)$/.test(optText(g))) d.watchdogs.push({ model: 'itco', extra: [], $span: g.span });
-    else r.unclaim(g);
+    if (/^ICH9-LPC\.noreboot=(off|false|no)$/.test(optText(g))) r.diag.warn('NewerThanLibvirt', { what: "q35's iTCO watchdog (-global ICH9-LPC.noreboot=off)", instead: "kept on the command line (libvirt 9.1 writes <watchdog model='itco'/>)" }, g.span);
+    r.unclaim(g);
   }
   if (!d.watchdogs.length) return;
   const o = r.takeLast('-watchdog-action');
