@@ -7,7 +7,7 @@ import { optProps } from '../ir/argv-reader.js';
 import type { EmitContext } from '../emit/context.js';
 import type { EmittedOption } from '../emit/argv.js';
 import type { Domain, QemuDeprecation, QemuDeviceOverride, QemuPropertyOverride } from '../ir/domain.js';
-import { fail, type Diagnostics } from '../errors.js';
+import { DomxmlError, fail, type Diagnostics } from '../errors.js';
 import type { ParsedOption } from '../lexer/argv-parser.js';
 import { has } from '../qemu/caps.js';
 import { lookupOption } from '../qemu/options.js';
@@ -156,6 +156,20 @@ export function readCompatArgv(r: ArgvReader): void {
   }
 }
 
+/** What a -device, -object, -global, -netdev or -chardev is, for the warning that keeps it. */
+function leftoverKind(o: ParsedOption): string {
+  const key = ({ '-device': 'driver', '-object': 'qom-type', '-netdev': 'type', '-chardev': 'backend' } as Record<string, string>)[o.name];
+  if (o.name === '-global') return o.rawValue ?? '';
+  if (!key || o.value.kind !== 'props') return '';
+  try {
+    return propStr(optProps(o), key) ?? '';
+  } catch (err) {
+    // NB: a value that does not parse is kept all the same; the warning just cannot name it
+    if (err instanceof DomxmlError) return '';
+    throw err;
+  }
+}
+
 /** Whatever no family claimed: kept verbatim, in order, each named in a warning. */
 export function readLeftoversArgv(r: ArgvReader): void {
   for (const o of r.unclaimed()) {
@@ -168,7 +182,7 @@ export function readLeftoversArgv(r: ArgvReader): void {
     }
     if (!spec) r.diag.warn('UnknownOption', { option: o.written }, o.span);
     else if (spec.until) r.diag.warn('RemovedOption', { option: o.written, version: spec.until, hint: spec.removedHint ?? '' }, o.span);
-    else r.diag.warn('UnmappedOption', { option: o.written, detail: '' }, o.span);
+    else r.diag.warn('UnmappedOption', { option: o.written, detail: leftoverKind(o) }, o.span);
     r.draft.qemuArgs.push(o.written);
     if (o.rawValue !== undefined) r.draft.qemuArgs.push(o.rawValue);
   }

@@ -216,8 +216,9 @@ export function readVideoArgv(r: ArgvReader): void {
   const vga = r.takeLast('-vga');
   if (vga) {
     const model = BY_VGA[optText(vga)];
+    // NB: a card named by -vga is the guest's whether or not a display shows it (as with -device)
     if (!model) r.unclaim(vga);
-    else if (model !== 'none' && r.draft.devices.graphics.length) videos.push({ model, extra: [], $span: vga.span });
+    else if (model !== 'none') videos.push({ model, extra: [], $span: vga.span });
   }
   for (const dev of r.devices((drv) => drv in BY_DRIVER)) {
     r.claim(dev.opt);

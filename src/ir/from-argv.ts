@@ -155,7 +155,8 @@ export function domainFromCommandLine(cmd: CommandLine, opts: FromArgvOptions = 
     draft.name = 'unnamed';
   }
   bootIndexesToBootDevs(draft);
-  const perDeviceBoot = [...draft.devices.disks, ...draft.devices.interfaces].some((d) => d.bootOrder !== undefined);
+  // NB: host and redirected USB devices boot by order too (libvirt refuses <os><boot> beside any)
+  const perDeviceBoot = [...draft.devices.disks, ...draft.devices.interfaces, ...draft.devices.hostdevs, ...draft.devices.redirdevs].some((d) => d.bootOrder !== undefined);
   if (!draft.os.boot.length && !perDeviceBoot) draft.os.boot = ['hd'];
   if (!draft.onPoweroff) draft.onPoweroff = 'destroy';
   if (!draft.onReboot) draft.onReboot = 'restart';
