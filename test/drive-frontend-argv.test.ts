@@ -56,6 +56,11 @@ describe('controllers named by the command line', () => {
       { type: 'drive', controller: 1, bus: 0, target: 0, unit: 4 },
     ]);
   });
+  test('a drive behind a frontend libvirt 9.0 has no disk bus for (nvme) stays on the command line, -drive and -device', () => {
+    const d = q35('-drive file=/n.img,format=raw,if=none,id=nvme0 -device nvme,drive=nvme0,serial=deadbeef');
+    expect(d.devices.disks).toEqual([]);
+    expect(d.qemuCommandline?.args).toEqual(['-drive', 'file=/n.img,format=raw,if=none,id=nvme0', '-device', 'nvme,drive=nvme0,serial=deadbeef']);
+  });
   test('a SCSI controller with an id of its own', () => {
     const d = q35('-device virtio-scsi-pci,id=scsi0 -device virtio-scsi-pci,id=hba -drive id=a,if=none,file=/a.img,format=raw -device scsi-hd,bus=hba.0,scsi-id=2,drive=a');
     expect(d.devices.disks[0]?.address).toEqual({ type: 'drive', controller: 1, bus: 0, target: 0, unit: 2 });

@@ -12,7 +12,7 @@ import { propBool, propNum, propObj, propStr, props, type Props } from '../qemu/
 import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, reqAttr, yesNo } from '../xml/values.js';
-import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { pciAddressFromProps, pciPlacement, readAddressXml, virtioModelOf, virtioModelProps, writeAddressXml } from './address.js';
 import { controllerAlias } from './controller.js';
 import { usbBusName, usbPortOf } from './input.js';
 import { usbAddressFromProps } from './usb-address.js';
@@ -23,6 +23,7 @@ import { DEFAULT_SCSI_MODEL } from '../ir/pci-addresses.js';
 const DISK_TYPES = ['file', 'block', 'dir', 'network', 'volume', 'nvme', 'vhostuser'] as const;
 const DEVICES = ['disk', 'cdrom', 'floppy', 'lun'] as const;
 const BUSES = ['ide', 'scsi', 'virtio', 'xen', 'usb', 'sata', 'fdc', 'sd', 'uml'] as const;
+const VIRTIO_MODELS = ['virtio', 'virtio-transitional', 'virtio-non-transitional'] as const;
 const KNOWN = new Set(['driver', 'auth', 'encryption', 'source', 'target', 'readonly', 'shareable', 'serial', 'wwn', 'vendor', 'product', 'boot', 'alias', 'address', 'blockio', 'geometry', 'acpi', 'backingStore']);
 
 // --- XML -> IR ---------------------------------------------------------------------------------
@@ -60,6 +61,7 @@ export function readDiskXml(e: XmlElement): Disk {
             ...(drv.attrs.iommu ? { iommu: drv.attrs.iommu === 'on' } : {}),
             ...(drv.attrs.ats ? { ats: drv.attrs.ats === 'on' } : {}),
             ...(drv.attrs.packed ? { packed: drv.attrs.packed === 'on' } : {}),
+            ...(drv.attrs.page_per_vq ? { pagePerVq: boolAttr(drv, 'page_per_vq') } : {}),
             ...(drv.attrs.ioeventfd ? { ioeventfd: boolAttr(drv, 'ioeventfd') } : {}),
             ...(drv.attrs.event_idx ? { eventIdx: boolAttr(drv, 'event_idx') } : {}),
             ...(drv.attrs.copy_on_read ? { copyOnRead: boolAttr(drv, 'copy_on_read') } : {}),
@@ -91,6 +93,7 @@ export function readDiskXml(e: XmlElement): Disk {
     ...(child(e, 'wwn') ? { wwn: readWwn(child(e, 'wwn')!) } : {}),
     ...(child(e, 'vendor') ? { vendor: child(e, 'vendor')!.text } : {}),
     ...(child(e, 'product') ? { product: child(e, 'product')!.text } : {}),
+    ...(e.attrs.model ? { model: enumAttr(e, 'model', VIRTIO_MODELS) } : {}),
     ...(e.attrs.rawio ? { rawio: boolAttr(e, 'rawio') } : {}),
     ...(e.attrs.sgio ? { sgio: enumAttr(e, 'sgio', ['filtered', 'unfiltered'] as const) } : {}),
     ...(e.attrs.snapshot ? { snapshot: e.attrs.snapshot } : {}),
@@ -293,12 +296,12 @@ export function writeDiskXml(d: Disk): XmlElement {
   const drv = d.driver;
   return el(
     'disk',
-    { type: s.type, device: d.device, rawio: yesNo(d.rawio), sgio: d.sgio, snapshot: d.snapshot },
+    { type: s.type, device: d.device, model: d.model, rawio: yesNo(d.rawio), sgio: d.sgio, snapshot: d.snapshot },
     drv && el('driver', {
       name: drv.name, type: drv.type, cache: drv.cache, error_policy: drv.errorPolicy, rerror_policy: drv.rerrorPolicy, io: drv.io,
       discard: drv.discard, queues: drv.queues, queue_size: drv.queueSize, detect_zeroes: drv.detectZeroes, iothread: drv.iothread,
       ioeventfd: onOff(drv.ioeventfd), event_idx: onOff(drv.eventIdx), copy_on_read: onOff(drv.copyOnRead),
-      iommu: onOff(drv.iommu), ats: onOff(drv.ats), packed: onOff(drv.packed),
+      iommu: onOff(drv.iommu), ats: onOff(drv.ats), packed: onOff(drv.packed), page_per_vq: onOff(drv.pagePerVq),
     }),
     d.auth && authXml(d.auth),
     withEncryption(withSourceChildren(sourceXml(s), d.slice, d.reservations), d.encryption),
@@ -489,8 +492,8 @@ function buildVhostUserDisk(ctx: EmitContext, disk: Disk, source: XmlElement, bo
   }));
   const drv = disk.driver;
   ctx.out.object('-device', props({
-    driver: 'vhost-user-blk-pci',
-    iommu_platform: drv?.iommu, ats: drv?.ats, packed: drv?.packed,
+    ...virtioModelProps(ctx, 'vhost-user-blk-pci', disk.model),
+    iommu_platform: drv?.iommu, ats: drv?.ats, packed: drv?.packed, 'page-per-vq': drv?.pagePerVq,
     ...pciPlacement(ctx.dom, disk.address),
     chardev,
     id: alias,
@@ -939,7 +942,7 @@ function deviceProps(ctx: EmitContext, disk: Disk, drive: string | undefined, bo
   const cache = cacheFlags(disk);
   const virtio = bus === 'virtio';
   return props({
-    driver,
+    ...(virtio ? virtioModelProps(ctx, driver, disk.model) : { driver }),
     // virtio-blk passes a LUN's SCSI commands through
     scsi: virtio && disk.device === 'lun' ? true : undefined,
     ioeventfd: virtio ? disk.driver?.ioeventfd : undefined,
@@ -968,7 +971,7 @@ function deviceProps(ctx: EmitContext, disk: Disk, drive: string | undefined, bo
     vendor: bus === 'scsi' ? disk.vendor : undefined,
     product: bus === 'scsi' ? disk.product : undefined,
     ...(bus === 'virtio'
-      ? { iothread: disk.driver?.iothread !== undefined ? `iothread${disk.driver.iothread}` : undefined, 'num-queues': disk.driver?.queues, 'queue-size': disk.driver?.queueSize, iommu_platform: disk.driver?.iommu, ats: disk.driver?.ats, packed: disk.driver?.packed }
+      ? { iothread: disk.driver?.iothread !== undefined ? `iothread${disk.driver.iothread}` : undefined, 'num-queues': disk.driver?.queues, 'queue-size': disk.driver?.queueSize, iommu_platform: disk.driver?.iommu, ats: disk.driver?.ats, packed: disk.driver?.packed, 'page-per-vq': disk.driver?.pagePerVq }
       : {}),
   });
 }
@@ -1330,7 +1333,7 @@ function readReservationsArgv(r: ArgvReader, storage: Node | undefined): DiskRes
 /** vhost-user-blk-pci on its socket -chardev: <disk type='vhostuser'>. */
 function readVhostUserDisks(r: ArgvReader): void {
   const disks = r.draft.devices.disks;
-  for (const dev of r.devices((drv) => drv === 'vhost-user-blk-pci')) {
+  for (const dev of r.devices((drv) => /^vhost-user-blk-pci(-transitional|-non-transitional)?$/.test(drv))) {
     const id = propStr(dev.props, 'chardev');
     const chr = r.cmd.options.find((o) => o.name === '-chardev' && !r.isClaimed(o) && propStr(optProps(o), 'id') === id);
     const cp = chr ? optProps(chr) : {};
@@ -1685,7 +1688,7 @@ function blockdevDisk(
 interface Frontend {
   readonly driver: Draft<NonNullable<Disk['driver']>>;
   readonly target: Pick<Disk['target'], 'removable' | 'rotationRate'>;
-  readonly disk: Pick<Disk, 'device' | 'bootOrder' | 'shareable' | 'serial' | 'wwn' | 'vendor' | 'product' | 'acpiIndex' | 'geometry' | 'blockio' | 'alias'>;
+  readonly disk: Pick<Disk, 'device' | 'model' | 'bootOrder' | 'shareable' | 'serial' | 'wwn' | 'vendor' | 'product' | 'acpiIndex' | 'geometry' | 'blockio' | 'alias'>;
 }
 
 /**
@@ -1707,6 +1710,7 @@ function readFrontend(r: ArgvReader, dev: DeviceOption, bus: DiskBus, device: Di
     ...(vo('iommu_platform') !== undefined ? { iommu: vo('iommu_platform') } : {}),
     ...(vo('ats') !== undefined ? { ats: vo('ats') } : {}),
     ...(vo('packed') !== undefined ? { packed: vo('packed') } : {}),
+    ...(vo('page-per-vq') !== undefined ? { pagePerVq: vo('page-per-vq') } : {}),
     ...(virtio && num('num-queues') !== undefined ? { queues: num('num-queues') } : {}),
     ...(virtio && num('queue-size') !== undefined ? { queueSize: num('queue-size') } : {}),
     ...(iothread !== undefined ? { iothread } : {}),
@@ -1738,6 +1742,7 @@ function readFrontend(r: ArgvReader, dev: DeviceOption, bus: DiskBus, device: Di
     disk: {
       // virtio-blk with scsi=on passes a LUN through
       device: virtio && propBool(dp, 'scsi') === true ? 'lun' : device,
+      ...(virtio ? virtioModelOf(dev.driver, dp) : {}),
       ...(boot !== undefined ? { bootOrder: boot } : {}),
       ...(propBool(dp, 'share-rw') ? { shareable: true } : {}),
       ...(serial ? { serial } : {}),
@@ -1861,8 +1866,9 @@ function readDriveWithDevice(r: ArgvReader, o: ParsedOption, p: Props, ceph: boo
   const id = propStr(p, 'id') ?? '';
   const dev = r.deviceWith('drive', id);
   const disks = r.draft.devices.disks;
-  // NB: a scsi-generic on the drive makes it a <hostdev type='scsi'>: left to that family
-  if (dev?.driver === 'scsi-generic') {
+  // NB: a scsi-generic on the drive makes it a <hostdev type='scsi'>: left to that family; a
+  // frontend libvirt 9.0 has no disk bus for (nvme, QEMU's sd-card…) keeps the pair as written
+  if (dev && (dev.driver === 'scsi-generic' || !(dev.driver in FRONTENDS))) {
     r.unclaim(o);
     return;
   }
