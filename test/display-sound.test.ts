@@ -153,6 +153,11 @@ describe('argv -> XML', () => {
     expect(r.domain.qemuCommandline?.args).toEqual(['-device', 'virtio-sound-pci,audiodev=snd0']);
     expect(r.diagnostics.items.map((d) => d.code)).toContain('NewerThanLibvirt');
   });
+  test('-machine pcspk-audiodev= (QEMU 7.1) is the PC speaker, as -soundhw pcspk', () => {
+    const r = domainFromArgvText('/usr/bin/qemu-system-x86_64 -machine pc,pcspk-audiodev=snd0 -audiodev pa,id=snd0 -vnc :0');
+    expect(r.domain.devices.sounds).toEqual([expect.objectContaining({ model: 'pcspk', audioId: 1 })]);
+    expect(r.domain.qemuCommandline).toBeUndefined();
+  });
   test('-object input-linux is an evdev input', () => {
     expect(xml(`-object '{"qom-type":"input-linux","id":"input0","evdev":"/dev/input/e1","repeat":true,"grab_all":true}'`)).toContain(
       `<source dev='/dev/input/e1' grab='all' repeat='on'/>`,

@@ -354,6 +354,14 @@ export function readSoundArgv(r: ArgvReader): void {
       else r.diag.warn('IgnoredProperty', { option: '-soundhw', property: m }, o.span);
     }
   }
+  // NB: QEMU 7.1's spelling of -soundhw pcspk (libvirt 9.0 still prints -soundhw): the PC speaker
+  // is a machine property naming its audio back end
+  const machines = r.cmd.options.filter((o) => (o.name === '-machine' || o.name === '-M') && o.value.kind === 'props' && optProps(o)['pcspk-audiodev'] !== undefined);
+  const speaker = machines.pop();
+  if (speaker && !d.sounds.some((s) => s.model === 'pcspk')) {
+    const audioId = idOf.get(propStr(optProps(speaker), 'pcspk-audiodev') ?? '');
+    d.sounds.push({ model: 'pcspk', codecs: [], ...(audioId !== undefined ? { audioId } : {}), extra: [], $span: speaker.span });
+  }
   const codecDevs = r.devices((drv) => /^hda-(duplex|micro|output)$/.test(drv));
   const controllers = r.devices((drv) => drv in MODEL_BY_DRIVER);
   // NB: a codec without bus= sits on the only HDA bus there is (QEMU refuses it when there are more)
