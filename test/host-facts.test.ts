@@ -56,6 +56,23 @@ describe('probeHost', () => {
     });
   });
 
+  test("the host's SMBIOS tables from /sys/class/dmi/id, empty and unreadable fields left out", () => {
+    const dmi = join(root, 'sys', 'class', 'dmi', 'id');
+    mkdirSync(dmi, { recursive: true });
+    const fields: Record<string, string> = { bios_vendor: 'LENOVO\n', bios_version: 'N2EET60W (1.42 )\n', bios_date: '06/01/2023\n', sys_vendor: 'LENOVO\n', product_name: '20QD\n', product_version: '\n', product_family: 'ThinkPad X1 Carbon 7th\n', board_vendor: 'LENOVO\n', chassis_vendor: 'LENOVO\n' };
+    for (const [f, v] of Object.entries(fields)) writeFileSync(join(dmi, f), v);
+    try {
+      expect(probeHost(root).smbios).toEqual({
+        bios: [{ name: 'vendor', value: 'LENOVO' }, { name: 'version', value: 'N2EET60W (1.42 )' }, { name: 'date', value: '06/01/2023' }],
+        system: [{ name: 'manufacturer', value: 'LENOVO' }, { name: 'product', value: '20QD' }, { name: 'family', value: 'ThinkPad X1 Carbon 7th' }],
+        baseBoard: [{ name: 'manufacturer', value: 'LENOVO' }],
+        chassis: [{ name: 'manufacturer', value: 'LENOVO' }],
+      });
+    } finally {
+      rmSync(join(root, 'sys'), { recursive: true, force: true });
+    }
+  });
+
   test('a host without them: empty lists, no error', () => {
     expect(probeHost(join(root, 'nowhere'))).toEqual({ renderNodes: [], hugetlbfs: [] });
     expect(hostFirmwareDirs(join(root, 'nowhere'))).toEqual([]);
@@ -110,5 +127,26 @@ describe('hugetlbfs mounts', () => {
   test("qemu.conf's hugetlbfs_mount wins over the host's", () => {
     const config = { ...DEFAULT_CONF, hugetlbfsMount: ['/srv/huge2M'] };
     expect(memPath(words(huge(''), { host, config }).words)).toBe('/srv/huge2M/libvirt/qemu/-1-g');
+  });
+});
+
+describe("<smbios mode='host'>", () => {
+  const hostMode = domain("<uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>").os;
+  const d = { ...domain("<uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>"), os: { ...hostMode, smbios: 'host' as const } };
+  const host: HostFacts = {
+    smbios: {
+      bios: [{ name: 'vendor', value: 'LENOVO' }, { name: 'version', value: 'N2EET60W (1.42 )' }],
+      system: [{ name: 'manufacturer', value: 'LENOVO' }, { name: 'product', value: '20QD, rev 2' }],
+      baseBoard: [{ name: 'manufacturer', value: 'LENOVO' }],
+      chassis: [],
+    },
+  };
+  test("the host's tables, as libvirt copies them (commas doubled; never the host's UUID)", () => {
+    expect(after(words(d, { host }).words, '-smbios')).toEqual(['type=0,vendor=LENOVO,version=N2EET60W (1.42 )', 'type=1,manufacturer=LENOVO,product=20QD,, rev 2', 'type=2,manufacturer=LENOVO']);
+  });
+  test('without host facts: left out, with a warning naming --probe-host', () => {
+    const r = words(d);
+    expect(after(r.words, '-smbios')).toEqual([]);
+    expect(r.warnings.join('\n')).toContain('--probe-host');
   });
 });

@@ -2,12 +2,42 @@
 // domain (render nodes, hugetlbfs mounts, firmware descriptor directories), as data for the emitter.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HostFacts, HugetlbfsMount } from '../emit/host.js';
+import type { HostFacts, HostSmbios, HugetlbfsMount } from '../emit/host.js';
 import { parseSizeWord } from '../xml/values.js';
 
 /** The host's facts; `root` stands for / (tests point it at a fake tree). */
 export function probeHost(root = '/'): HostFacts {
-  return { renderNodes: renderNodes(root), hugetlbfs: hugetlbfsMounts(root) };
+  const smbios = hostSmbios(root);
+  return { renderNodes: renderNodes(root), hugetlbfs: hugetlbfsMounts(root), ...(smbios ? { smbios } : {}) };
+}
+
+/** sysfs names of the DMI fields libvirt copies for <smbios mode='host'>, by table and libvirt's field name. */
+const DMI_FIELDS: Readonly<Record<keyof HostSmbios, ReadonlyArray<readonly [string, string]>>> = {
+  bios: [['vendor', 'bios_vendor'], ['version', 'bios_version'], ['date', 'bios_date'], ['release', 'bios_release']],
+  system: [['manufacturer', 'sys_vendor'], ['product', 'product_name'], ['version', 'product_version'], ['serial', 'product_serial'], ['sku', 'product_sku'], ['family', 'product_family']],
+  baseBoard: [['manufacturer', 'board_vendor'], ['product', 'board_name'], ['version', 'board_version'], ['serial', 'board_serial'], ['asset', 'board_asset_tag']],
+  chassis: [['manufacturer', 'chassis_vendor'], ['version', 'chassis_version'], ['serial', 'chassis_serial'], ['asset', 'chassis_asset_tag']],
+};
+
+/**
+ * The host's SMBIOS tables from the kernel's copy (/sys/class/dmi/id: what dmidecode reads), fields
+ * that are empty or unreadable (serials are root's) left out; undefined when there are none.
+ */
+function hostSmbios(root: string): HostSmbios | undefined {
+  const dir = join(root, 'sys', 'class', 'dmi', 'id');
+  if (!existsSync(dir)) return undefined;
+  const field = (file: string) => {
+    try {
+      return readFileSync(join(dir, file), 'utf8').trim();
+    } catch {
+      return '';
+    }
+  };
+  const table = (k: keyof HostSmbios) => DMI_FIELDS[k].flatMap(([name, file]) => {
+    const value = field(file);
+    return value ? [{ name, value }] : [];
+  });
+  return { bios: table('bios'), system: table('system'), baseBoard: table('baseBoard'), chassis: table('chassis') };
 }
 
 function renderNodes(root: string): string[] {

@@ -129,7 +129,8 @@ Default output is what \`virsh domxml-to-native qemu-argv\` prints (libvirt 9.0,
 --runnable prints a command QEMU can run as-is instead: libvirt's pre-opened file descriptors
 (monitor fd, tap/vhost fds) are replaced by paths and named devices.
 What libvirt reads from its host when a domain starts (DRM render nodes, hugetlbfs mounts, the
-firmware descriptors of <os firmware='efi'>) is read from this machine only with --probe-host;
+firmware descriptors of <os firmware='efi'>, the SMBIOS tables of <smbios mode='host'>) is read
+from this machine only with --probe-host;
 otherwise a stock Debian 12 host is assumed.`;
 
 const fromNativeHelp = `Turn a QEMU command line (legacy or modern syntax) into domain XML.
@@ -146,7 +147,7 @@ const TO_NATIVE_OPTIONS = {
     type: 'string',
     describe: "QEMU firmware descriptor directories <os firmware='efi'> is resolved from, DIR[:DIR…], a later one's file replacing an earlier one's of the same name (default: built-in, Debian 12's ovmf and qemu-efi-aarch64)",
   },
-  'probe-host': { type: 'boolean', describe: "read what libvirt reads from its host from this machine: DRM render nodes, hugetlbfs mounts, QEMU's firmware descriptors" },
+  'probe-host': { type: 'boolean', describe: "read what libvirt reads from its host from this machine: DRM render nodes, hugetlbfs mounts, QEMU's firmware descriptors, SMBIOS tables" },
   runnable: { type: 'boolean', describe: 'print a command QEMU can run as-is (no pre-opened fds)' },
   pretty: { type: 'boolean', describe: "one option per line, as libvirt's .args test files" },
   output: { alias: 'o', type: 'string', describe: 'write to FILE (atomically) instead of stdout' },

@@ -20,6 +20,24 @@ export interface HostFacts {
    * qemu.conf names no hugetlbfs_mount (libvirt detects them at start-up then).
    */
   readonly hugetlbfs?: readonly HugetlbfsMount[];
+  /**
+   * The host's own SMBIOS tables (libvirt reads them with dmidecode), which <smbios mode='host'>
+   * copies into the guest: each table's fields by libvirt's names (bios: vendor, version, date,
+   * release; system: manufacturer, product, …).
+   */
+  readonly smbios?: HostSmbios;
+}
+
+export interface HostSmbios {
+  readonly bios: readonly HostSmbiosField[];
+  readonly system: readonly HostSmbiosField[];
+  readonly baseBoard: readonly HostSmbiosField[];
+  readonly chassis: readonly HostSmbiosField[];
+}
+
+export interface HostSmbiosField {
+  readonly name: string;
+  readonly value: string;
 }
 
 /** Nothing known about the host: every host-dependent choice falls back to a stock Debian default. */

@@ -101,8 +101,12 @@ export function buildSysinfo(ctx: EmitContext): void {
   const mode = dom.os.smbios;
   const smbios = (dom.sysinfo ?? []).find((s): s is Extract<Sysinfo, { type: 'smbios' }> => s.type === 'smbios');
   if (mode === 'host') {
-    // libvirt copies the host's own tables (dmidecode); a converter does not read them
-    ctx.diag.warn('UnsupportedForTarget', { what: "<smbios mode='host'>", target: "a command line built off the host (the host's SMBIOS tables are not read)" }, dom.os.$span);
+    // libvirt copies the host's own tables (dmidecode), which only --probe-host reads
+    const h = ctx.host.smbios;
+    if (!h) ctx.diag.warn('UnsupportedForTarget', { what: "<smbios mode='host'>", target: "a command line built off the host (the host's SMBIOS tables are read with --probe-host)" }, dom.os.$span);
+    // NB: the host's UUID is not the guest's (a UUID is unique): libvirt leaves it out
+    const strs = h ? [smbiosStr('bios', h.bios), smbiosStr('system', h.system, new Set(['uuid'])), smbiosStr('baseBoard', h.baseBoard), smbiosStr('chassis', h.chassis)] : [];
+    for (const s of strs) if (s) out.raw('-smbios', s);
   } else if (mode === 'sysinfo') {
     if (!smbios) return fail('XmlMissingElement', { element: "sysinfo type='smbios'", parent: "domain (<smbios mode='sysinfo'> uses it)" }, dom.os.$span);
     // NB: QEMU builds one type 2 structure only
