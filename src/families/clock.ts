@@ -106,9 +106,14 @@ export function readClockArgv(r: ArgvReader): void {
     if (base === 'localtime') d.clock.offset = 'localtime';
     else if (base === 'utc') d.clock.offset = 'utc';
     else if (base) {
-      d.clock.offset = 'variable';
-      d.clock.basis = 'utc';
-      d.clock.start = base;
+      // NB: a date is where the guest's clock starts whenever QEMU starts: libvirt's absolute
+      // offset (its variable offset prints a date too, but one computed from "now" at each start)
+      const epoch = Date.parse(`${base}Z`);
+      if (!/^\d{4}-\d\d-\d\d(T\d\d:\d\d:\d\d)?$/.test(base) || Number.isNaN(epoch)) {
+        return fail('BadOptionValue', { option: '-rtc', value: base, reason: 'base= is utc, localtime or a date such as 2006-06-17T16:01:21' }, rtc.valueSpan);
+      }
+      d.clock.offset = 'absolute';
+      d.clock.start = String(Math.floor(epoch / 1000));
     }
     const clock = propStr(p, 'clock');
     const driftfix = propStr(p, 'driftfix');
