@@ -3,12 +3,13 @@
 // compared with ../shared/tools' argvcmp/xmlcmp. Fails when a pass rate drops below its floor in
 // test/corpus-floor.json (raise the floor as the figures improve). Skipped without ../shared.
 import { createDecipheriv } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DomxmlError } from '../src/errors.js';
 import type { HostFacts } from '../src/emit/host.js';
 import { DEFAULT_QEMU_VERSION, domainFromArgvText, domainFromXml, domainToArgv, domainToXml, parseQemuConf, printArgvLine } from '../src/index.js';
+import { validateDomainXml } from '../src/validate/index.js';
 import { compareAll, CORPUS, corpusCases, corpusPresent, harnessConfs, type CompareJob, type CorpusCase } from './support/corpus.js';
 
 const floor = JSON.parse(readFileSync(join(import.meta.dirname, 'corpus-floor.json'), 'utf8')) as Record<string, number>;
@@ -106,5 +107,23 @@ maybe('corpus', () => {
     expect(cases.length).toBeGreaterThan(0);
     const js = jobs(cases, 'xml', (c, text) => domainToXml(domainFromArgvText(text, c.input).domain));
     expect(report('from-native libvirt-5.4-argv2xml', js)).toBeGreaterThanOrEqual(floor.fromNative!);
+  });
+
+  // NB: from-native writes for libvirt 9.0 to define: every command line of both corpora (libvirt
+  // 5.4's legacy ones and 9.0's own) must give a domain its schema and rules accept
+  test('from-native of every corpus command line is a valid domain', () => {
+    const invalid: string[] = [];
+    let total = 0;
+    for (const sub of ['libvirt-5.4-argv2xml', 'libvirt-9.0-xml2argv']) {
+      for (const file of readdirSync(join(CORPUS, sub)).filter((f) => f.endsWith('.args')).sort()) {
+        total++;
+        const path = join(CORPUS, sub, file);
+        const xml = domainToXml(domainFromArgvText(readFileSync(path, 'utf8'), path).domain);
+        const errors = validateDomainXml(xml, { file }).diagnostics.filter((d) => d.severity === 'error');
+        if (errors.length) invalid.push(`${sub}/${file}: ${errors.map((e) => `${e.code} ${e.message}`).join('; ')}`);
+      }
+    }
+    expect(total).toBeGreaterThan(300);
+    expect(invalid).toEqual([]);
   });
 });
