@@ -100,7 +100,7 @@ export function shmemDefaults(s: Shmem): Shmem {
 // --- IR -> argv ------------------------------------------------------------------------------
 
 /** libvirt's default socket of an ivshmem server (qemuDomainPrepareShmemChardev). */
-export function defaultServerPath(name: string): string {
+function defaultServerPath(name: string): string {
   return `/var/lib/libvirt/shmem-${name}-sock`;
 }
 
