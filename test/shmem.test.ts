@@ -2,11 +2,11 @@
 // legacy -device ivshmem of QEMU before 4.0, and command lines read back.
 import { argvWords } from '../src/emit/argv.js';
 import { domainToArgv } from '../src/emit/to-argv.js';
-import { DomxmlError } from '../src/errors.js';
 import { domainFromArgvText } from '../src/ir/from-argv.js';
 import { domainFromXml } from '../src/ir/from-xml.js';
 import { domainToXml } from '../src/ir/to-xml.js';
 import { validateDomainXml } from '../src/validate/index.js';
+import { diagnosticOf } from './support/errors.js';
 
 const xml = (shmems: string) =>
   `<domain type='qemu'><name>g</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid><memory unit='KiB'>1048576</memory><vcpu>1</vcpu>
@@ -19,13 +19,8 @@ const tail = (shmems: string, qemuVersion?: string) => {
   return w.flatMap((x, i) => (x.startsWith('-') && /shm/.test(w[i + 1] ?? '') ? [x, w[i + 1]!] : []));
 };
 const errorOf = (f: () => unknown): string => {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof DomxmlError) return `${e.diagnostic.code}: ${e.diagnostic.message}`;
-    throw e;
-  }
-  return 'no error';
+  const d = diagnosticOf(f);
+  return `${d.code}: ${d.message}`;
 };
 
 describe('to-native (QEMU 7.2, as libvirt 9.0 prints it)', () => {

@@ -54,14 +54,7 @@ const UNITS: Record<string, number> = {
 
 /** A scaled size element (<memory unit='MiB'>512</memory>) in KiB, rounded up like libvirt. */
 export function sizeKiB(e: XmlElement, defaultUnit = 'KiB'): number {
-  const unit = (e.attrs.unit ?? defaultUnit).toLowerCase();
-  const scale = UNITS[unit];
-  if (scale === undefined) {
-    return fail('XmlBadValue', { what: `${e.name} unit`, value: e.attrs.unit ?? '', expected: 'one of b, KiB, MiB, GiB, TiB, KB, MB, GB, …' }, e.span);
-  }
-  const n = parseIntValue(e, e.name, e.text);
-  if (n < 0) return fail('XmlBadValue', { what: e.name, value: e.text, expected: 'a non-negative size' }, e.span);
-  return Math.ceil((n * scale) / 1024);
+  return Math.ceil(sizeBytes(e, defaultUnit) / 1024);
 }
 
 /** A scaled size element (<size unit='M'>4</size>) in bytes; a bare number is in defaultUnit. */
