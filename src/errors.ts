@@ -130,6 +130,10 @@ export const CATALOGUE = {
     'warning',
     (p) => `<${p.element}>${p.detail ? ` ${p.detail}` : ''} is not supported yet: ignored for the command line`,
   ),
+  XmlUnsupportedAttribute: entry<{ element: string; attribute: string; detail: string }>(
+    'warning',
+    (p) => `<${p.element} ${p.attribute}>${p.detail ? ` ${p.detail}` : ''} is not supported: ignored for the command line`,
+  ),
 
   // --- building command lines --------------------------------------------------------------
   UnsupportedForTarget: entry<{ what: string; target: string }>(

@@ -139,6 +139,7 @@ describe('XML -> to-native -> from-native -> XML', () => {
     'disk-rbd-encryption': "from-native: a secret's uuid or usage is not on the command line (placeholders); QEMU 1.0's -drive has no encryption",
     'aarch64-virt-uefi@1.0': "QEMU 1.0 had no aarch64 and no versioned virt types (2.11): the AAVMF descriptors, for virt-*, match nothing",
     'aarch64-virt-install@1.0': "QEMU 1.0 had no aarch64 and no versioned virt types (2.11): the AAVMF descriptors, for virt-*, match nothing",
+    'attribute-audit@1.0': 'QEMU 1.0 has no dump-guest-core (1.2), no vmcoreinfo device (2.11) and no -blockdev backing chain: left out with warnings',
     'numa-auto-placement': "automatic NUMA placement: numad's host nodes are chosen as libvirt starts the domain, none of it is on the command line",
   };
   const known = (name: string, v: string) => KNOWN[`${name}@${v}`] ?? KNOWN[name];

@@ -8,7 +8,7 @@ import { buildRtc } from '../families/clock.js';
 import { buildControllers, buildGlobalControllers } from '../families/controller.js';
 import { buildCpu } from '../families/cpu.js';
 import { buildDisks, buildManagedPrHelper } from '../families/disk.js';
-import { buildAcpi } from '../families/features.js';
+import { buildAcpi, buildVmcoreinfo } from '../families/features.js';
 import { buildName, buildSmp, buildUuid } from '../families/general.js';
 import { buildGenid, buildSysinfo } from '../families/sysinfo.js';
 import { buildMemory, buildMemoryDevices, buildNuma } from '../families/memory.js';
@@ -139,6 +139,8 @@ const MODERN_ORDER: readonly Step[] = [
   buildMemballoon,
   // NB: random number generators right after the balloon
   buildRngs,
+  // NB: the vmcoreinfo device follows the RNGs (qemuBuildVMCoreInfoCommandLine), before <qemu:commandline>
+  buildVmcoreinfo,
   // NB: libvirt 9.0 puts <qemu:commandline> arguments before -sandbox and -msg
   buildQemuCommandlineArgs,
   buildSandbox,
@@ -207,6 +209,7 @@ const LEGACY_ORDER: readonly Step[] = [
   buildFilesystems,
   buildTpms,
   buildRngs,
+  buildVmcoreinfo,
   buildVsock,
   // NB: only to report them: memory modules need -device (and QEMU 2.1's memory hotplug)
   buildMemoryDevices,

@@ -1,7 +1,7 @@
 // Device addresses: <address type='pci'|'drive'|'usb'|…> in XML, bus=/addr=/unit= on -device.
 import type { Address, Domain, VirtioDriverOpts, VirtioModel, VirtioOptions } from '../ir/domain.js';
 import { has, type Caps } from '../qemu/caps.js';
-import { propBool, propStr, type Props } from '../qemu/props.js';
+import { propBool, propNum, propStr, type Props } from '../qemu/props.js';
 import { fail, type Span } from '../errors.js';
 import { el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, intAttr } from '../xml/values.js';
@@ -115,6 +115,32 @@ export function pciBusAlias(dom: Domain, bus: number): string {
 export function pciPlacement(dom: Domain, a: Address | undefined): { bus?: string; multifunction?: boolean; addr?: string } {
   if (a?.type !== 'pci') return {};
   return { bus: pciBusAlias(dom, a.bus), ...(a.multifunction !== undefined ? { multifunction: a.multifunction } : {}), addr: pciAddrText(a) };
+}
+
+/** <acpi index> of a device element, as a field of its IR. */
+export function readAcpiIndexXml(e: XmlElement): { acpiIndex?: number } {
+  const acpi = e.children.find((c) => c.name === 'acpi');
+  const index = acpi ? intAttr(acpi, 'index') : undefined;
+  return index !== undefined ? { acpiIndex: index } : {};
+}
+
+export function writeAcpiXml(acpiIndex: number | undefined): XmlElement | undefined {
+  return acpiIndex === undefined ? undefined : el('acpi', { index: acpiIndex });
+}
+
+/**
+ * pciPlacement plus acpi-index, which libvirt prints with the PCI address (qemuBuildDeviceAddressProps)
+ * and only there: a device off PCI has no ACPI index.
+ */
+export function pciPlacementWithAcpi(dom: Domain, d: { readonly address?: Address; readonly acpiIndex?: number }): ReturnType<typeof pciPlacement> & { 'acpi-index'?: number } {
+  const p = pciPlacement(dom, d.address);
+  return p.addr !== undefined && d.acpiIndex !== undefined ? { ...p, 'acpi-index': d.acpiIndex } : p;
+}
+
+/** acpi-index= of a -device, as the IR field. */
+export function acpiIndexFromProps(p: Props): { acpiIndex?: number } {
+  const n = propNum(p, 'acpi-index');
+  return n !== undefined ? { acpiIndex: n } : {};
 }
 
 /** The virtio transport options of a <driver> (iommu= ats= packed= page_per_vq=), only those set. */

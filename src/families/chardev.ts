@@ -10,12 +10,12 @@ import { propBool, propNum, propStr, props, type Props, type PropValue } from '.
 import type { EmitContext } from '../emit/context.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, onOff, yesNo } from '../xml/values.js';
-import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { acpiIndexFromProps, pciAddressFromProps, pciPlacementWithAcpi, readAcpiIndexXml, readAddressXml, writeAcpiXml, writeAddressXml } from './address.js';
 import { usbBusName, usbPortOf } from './input.js';
 import { buildSecretObject, claimSecretObject } from './secret.js';
 import { DEFAULT_CONF } from '../qemu/config.js';
 
-const KNOWN = new Set(['source', 'protocol', 'log', 'target', 'alias', 'address']);
+const KNOWN = new Set(['source', 'protocol', 'log', 'target', 'alias', 'acpi', 'address']);
 const TYPES = ['null', 'vc', 'pty', 'dev', 'file', 'pipe', 'stdio', 'udp', 'tcp', 'unix', 'spicevmc', 'spiceport', 'nmdm', 'qemu-vdagent', 'dbus'] as const;
 const PROTOCOLS = ['raw', 'telnet', 'telnets', 'tls'] as const;
 
@@ -53,6 +53,7 @@ export function readChardevXml(e: XmlElement): Chardev {
     ...(target?.attrs.name !== undefined ? { targetName: target.attrs.name } : {}),
     ...(model?.attrs.name ? { targetModel: model.attrs.name } : {}),
     ...(alias?.attrs.name ? { alias: alias.attrs.name } : {}),
+    ...readAcpiIndexXml(e),
     ...(address ? { address: readAddressXml(address) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
     $span: e.span,
@@ -197,6 +198,7 @@ export function writeChardevXml(kind: ChardevKind, c: Chardev): XmlElement {
       ),
     c.extra,
     c.alias !== undefined && el('alias', { name: c.alias }),
+    writeAcpiXml(c.acpiIndex),
     writeAddressXml(c.address),
   );
 }
@@ -241,7 +243,8 @@ export function chardevDefaults(dev: ChardevDevices, x86: boolean, armVirt = fal
   );
   const s0 = serials[0];
   if (s0) {
-    const { targetModel: _m, ...mirror } = s0;
+    // NB: the console mirrors the port, not the serial device's own ACPI index
+    const { targetModel: _m, acpiIndex: _a, ...mirror } = s0;
     const stub: Chardev = { ...mirror, targetType: 'serial', targetPort: s0.targetPort ?? 0 };
     consoles = firstIsSerial ? [stub, ...consoles.slice(1)] : [stub, ...consoles];
   }
@@ -447,12 +450,12 @@ export function buildChardev(ctx: EmitContext, c: Pick<Chardev, 'source' | 'log'
   return id;
 }
 
-/** bus/addr, USB bus/port and ISA iobase/irq, as libvirt adds them after driver/chardev/id. */
-function addressProps(dom: Domain, a: Address | undefined): Record<string, PropValue | undefined> {
+/** bus/addr (and acpi-index), USB bus/port and ISA iobase/irq, as libvirt adds them after driver/chardev/id. */
+function addressProps(dom: Domain, a: Address | undefined, acpiIndex?: number): Record<string, PropValue | undefined> {
   switch (a?.type) {
     case 'pci':
       // the root bus is pcie.0 on q35; user aliases name buses too
-      return pciPlacement(dom, a);
+      return pciPlacementWithAcpi(dom, { address: a, ...(acpiIndex !== undefined ? { acpiIndex } : {}) });
     case 'usb':
       return { bus: usbBusName(dom, a.bus), port: a.port };
     case 'isa':
@@ -541,7 +544,7 @@ export function buildSerials(ctx: EmitContext): void {
       driver,
       chardev,
       id,
-      ...addressProps(ctx.dom, usb ? { type: 'usb', ...usb } : s.address),
+      ...addressProps(ctx.dom, usb ? { type: 'usb', ...usb } : s.address, s.acpiIndex),
       index: driver === 'isa-serial' ? s.targetPort : undefined,
     }));
   });
@@ -813,7 +816,7 @@ export function readChardevsArgv(r: ArgvReader): void {
     if (!src) return undefined;
     r.claim(dev.opt);
     const address = addressFromDevice(dev.props, dev.driver);
-    return { ...src, ...userAlias(propStr(dev.props, 'id')), ...(address ? { address } : {}), $span: dev.opt.span };
+    return { ...src, ...userAlias(propStr(dev.props, 'id')), ...(address?.type === 'pci' ? acpiIndexFromProps(dev.props) : {}), ...(address ? { address } : {}), $span: dev.opt.span };
   };
 
   // modern: -chardev + -device, in command-line order

@@ -6,7 +6,7 @@ import type { Clock, Timer } from '../ir/domain.js';
 import { has } from '../qemu/caps.js';
 import { propStr, props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
-import { children, el, type XmlElement } from '../xml/tree.js';
+import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, enumAttr, intAttr, reqAttr } from '../xml/values.js';
 
 export function readClockXml(e: XmlElement): Clock {
@@ -24,11 +24,18 @@ export function readClockXml(e: XmlElement): Clock {
         ...(t.attrs.track !== undefined ? { track: t.attrs.track } : {}),
         ...(t.attrs.frequency !== undefined ? { frequency: intAttr(t, 'frequency') } : {}),
         ...(t.attrs.mode !== undefined ? { mode: t.attrs.mode } : {}),
+        ...readCatchup(child(t, 'catchup')),
         $span: t.span,
       }),
     ),
     $span: e.span,
   };
+}
+
+function readCatchup(e: XmlElement | undefined): Pick<Timer, 'catchup'> {
+  if (!e) return {};
+  const n = (k: string) => (e.attrs[k] !== undefined ? { [k]: intAttr(e, k) } : {});
+  return { catchup: { ...n('threshold'), ...n('slew'), ...n('limit') } };
 }
 
 export function writeClockXml(c: Clock): XmlElement {
@@ -38,7 +45,7 @@ export function writeClockXml(c: Clock): XmlElement {
     c.timers.map((t) => el('timer', {
       name: t.name, tickpolicy: t.tickpolicy, track: t.track, frequency: t.frequency, mode: t.mode,
       present: t.present === undefined ? undefined : t.present ? 'yes' : 'no',
-    })),
+    }, t.catchup && el('catchup', { threshold: t.catchup.threshold, slew: t.catchup.slew, limit: t.catchup.limit }))),
   );
 }
 

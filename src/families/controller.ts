@@ -8,12 +8,12 @@ import { DEFAULT_SCSI_MODEL, defaultUsbModel } from '../ir/pci-addresses.js';
 import { has } from '../qemu/caps.js';
 import { propBool, propNum, propStr, props, type Props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
-import { child, el, type XmlElement } from '../xml/tree.js';
-import { checkEnum, intAttr, reqAttr } from '../xml/values.js';
-import { pciAddressFromProps, pciPlacement, readAddressXml, readVirtioDriverXml, virtioOptionsFromProps, virtioTransportProps, writeAddressXml, writeVirtioDriverXml } from './address.js';
+import { child, el, textEl, type XmlElement } from '../xml/tree.js';
+import { checkEnum, intAttr, parseIntValue, reqAttr, sizeKiB } from '../xml/values.js';
+import { acpiIndexFromProps, pciAddressFromProps, pciPlacementWithAcpi, readAcpiIndexXml, readAddressXml, readVirtioDriverXml, writeAcpiXml, virtioOptionsFromProps, virtioTransportProps, writeAddressXml, writeVirtioDriverXml } from './address.js';
 
 const TYPES = ['ide', 'fdc', 'scsi', 'sata', 'virtio-serial', 'ccid', 'usb', 'pci', 'xenbus', 'isa'] as const;
-const KNOWN = new Set(['address', 'alias', 'master', 'model', 'target', 'driver']);
+const KNOWN = new Set(['address', 'alias', 'acpi', 'master', 'model', 'target', 'driver', 'pcihole64']);
 
 /** index=: PCI bus numbers are 8-bit (libvirt: "PCI controller index N too high, maximum is 255"). */
 function controllerIndex(e: XmlElement, type: ControllerType): number | undefined {
@@ -41,6 +41,7 @@ export function readControllerXml(e: XmlElement, before: readonly Controller[] =
     ...(type === 'pci' ? readPciOpts(e) : {}),
     ...readVirtioDriverXml(child(e, 'driver')),
     ...(alias?.attrs.name ? { alias: alias.attrs.name } : {}),
+    ...readAcpiIndexXml(e),
     ...(address ? { address: readAddressXml(address) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
     $span: e.span,
@@ -56,13 +57,18 @@ function lowestFreeIndex(same: readonly Controller[]): number {
 function readPciOpts(e: XmlElement): { pci?: PciControllerOpts } {
   const model = child(e, 'model');
   const target = child(e, 'target');
+  const node = target && child(target, 'node');
+  const hole = child(e, 'pcihole64');
   const pci: PciControllerOpts = {
     ...(model?.attrs.name ? { modelName: model.attrs.name } : {}),
     ...(target?.attrs.chassisNr !== undefined ? { chassisNr: intAttr(target, 'chassisNr') } : {}),
     ...(target?.attrs.chassis !== undefined ? { chassis: intAttr(target, 'chassis') } : {}),
     ...(target?.attrs.port !== undefined ? { port: intAttr(target, 'port') } : {}),
     ...(target?.attrs.busNr !== undefined ? { busNr: intAttr(target, 'busNr') } : {}),
+    ...(target?.attrs.index !== undefined ? { targetIndex: intAttr(target, 'index') } : {}),
     ...(target?.attrs.hotplug !== undefined ? { hotplug: target.attrs.hotplug === 'on' } : {}),
+    ...(node ? { numaNode: parseIntValue(node, 'controller target node', node.text) } : {}),
+    ...(hole ? { pcihole64: sizeKiB(hole) } : {}),
   };
   return Object.keys(pci).length ? { pci } : {};
 }
@@ -70,16 +76,18 @@ function readPciOpts(e: XmlElement): { pci?: PciControllerOpts } {
 export function writeControllerXml(c: Controller): XmlElement {
   const p = c.pci;
   const hex = (n: number | undefined) => (n === undefined ? undefined : `0x${n.toString(16)}`);
-  const target = p && { chassisNr: p.chassisNr, chassis: p.chassis, port: hex(p.port), busNr: p.busNr, hotplug: p.hotplug === undefined ? undefined : p.hotplug ? 'on' : 'off' };
+  const target = p && { chassisNr: p.chassisNr, chassis: p.chassis, port: hex(p.port), busNr: p.busNr, index: p.targetIndex, hotplug: p.hotplug === undefined ? undefined : p.hotplug ? 'on' : 'off' };
   return el(
     'controller',
     { type: c.type, index: c.index, model: c.model, ports: c.ports, vectors: c.vectors },
     c.extra,
     writeVirtioDriverXml(c.driver),
     p?.modelName !== undefined && el('model', { name: p.modelName }),
-    target && Object.values(target).some((v) => v !== undefined) && el('target', target),
+    target && (Object.values(target).some((v) => v !== undefined) || p.numaNode !== undefined) && el('target', target, textEl('node', p.numaNode)),
+    p?.pcihole64 !== undefined && el('pcihole64', { unit: 'KiB' }, String(p.pcihole64)),
     c.masterStartport !== undefined && el('master', { startport: c.masterStartport }),
     c.alias !== undefined && el('alias', { name: c.alias }),
+    writeAcpiXml(c.acpiIndex),
     writeAddressXml(c.address),
   );
 }
@@ -125,6 +133,7 @@ export function buildControllers(ctx: EmitContext): void {
   const all = ctx.dom.devices.controllers;
   if (!has(ctx.caps, 'device')) {
     if (all.some((c) => c.type === 'usb' && c.model !== 'none')) ctx.out.flag('-usb');
+    for (const c of all) if (c.acpiIndex !== undefined) ctx.diag.warn('UnsupportedForTarget', { what: `<acpi index> of <controller type='${c.type}' index='${c.index}'>`, target: 'QEMU without -device' }, c.$span);
     // NB: -usb is PIIX3's own UHCI controller; any other controller needs a -device
     const usbDefault = defaultUsbModel(isQ35(ctx.dom.os.machine));
     for (const c of all) {
@@ -133,6 +142,11 @@ export function buildControllers(ctx: EmitContext): void {
       ctx.diag.warn('UnsupportedForTarget', { what, target: 'QEMU without -device' }, c.$span);
     }
     return;
+  }
+  for (const c of all) {
+    for (const e of c.extra) ctx.diag.warn('XmlUnsupportedElement', { element: e.name, detail: `of controller ${controllerAlias(c, ctx.dom)}` }, e.span);
+    // NB: only a pSeries host bridge (spapr-pci-host-bridge index=) has a target index
+    if (c.pci?.targetIndex !== undefined) ctx.diag.warn('XmlUnsupportedAttribute', { element: 'target', attribute: 'index', detail: `of controller ${controllerAlias(c, ctx.dom)} (pSeries PHBs only)` }, c.$span);
   }
   for (const type of BUILD_ORDER) {
     for (const c of all.filter((x) => x.type === type)) {
@@ -164,13 +178,13 @@ function controllerDriver(ctx: EmitContext, c: Controller): string | undefined {
 
 function controllerProps(ctx: EmitContext, c: Controller, driver: string): Props {
   const dom = ctx.dom;
-  const place = pciPlacement(dom, c.address);
+  const place = pciPlacementWithAcpi(dom, c);
   const id = controllerAlias(c, dom);
   const p = c.pci;
   switch (c.type) {
     case 'pci':
       if (c.model === 'pci-bridge') return props({ driver, chassis_nr: p?.chassisNr, id, ...place });
-      if (c.model === 'pci-expander-bus' || c.model === 'pcie-expander-bus') return props({ driver, bus_nr: p?.busNr, id, ...place });
+      if (c.model === 'pci-expander-bus' || c.model === 'pcie-expander-bus') return props({ driver, bus_nr: p?.busNr, id, numa_node: p?.numaNode, ...place });
       if (c.model === 'pcie-root-port' || c.model === 'pcie-switch-downstream-port') {
         return props({ driver, port: p?.port, chassis: p?.chassis, id, hotplug: p?.hotplug === false ? false : undefined, ...place });
       }
@@ -207,6 +221,10 @@ function controllerProps(ctx: EmitContext, c: Controller, driver: string): Props
  */
 export function buildGlobalControllers(ctx: EmitContext): void {
   for (const c of ctx.dom.devices.controllers) {
+    // <pcihole64>: a property of the machine's host bridge (qemuBuildGlobalControllerCommandLine)
+    if (c.type === 'pci' && (c.model === 'pci-root' || c.model === 'pcie-root') && c.pci?.pcihole64 !== undefined) {
+      ctx.out.raw('-global', `${c.model === 'pci-root' ? 'i440FX' : 'q35'}-pcihost.pci-hole64-size=${c.pci.pcihole64}K`);
+    }
     if (c.type !== 'pci' || c.model !== 'pci-root' || c.pci?.hotplug === undefined) continue;
     if (!has(ctx.caps, 'piix.acpi-root-pci-hotplug')) {
       ctx.diag.warn('UnsupportedForTarget', { what: "<target hotplug> of the pci-root controller", target: 'QEMU before 5.2' }, c.$span);
@@ -220,12 +238,15 @@ export function readControllersArgv(r: ArgvReader): void {
   const d = r.draft.devices;
   for (const g of r.take('-global')) {
     const m = /^PIIX4_PM\.acpi-root-pci-hotplug=(on|off|true|false|yes|no)$/.exec(optText(g));
-    if (!m) {
+    const hole = /^(i440FX|q35)-pcihost\.pci-hole64-size=(\d+)K$/.exec(optText(g));
+    if (!m && !hole) {
       r.unclaim(g);
       continue;
     }
-    d.controllers = d.controllers.filter((c) => !(c.type === 'pci' && c.index === 0));
-    d.controllers.push({ type: 'pci', index: 0, model: 'pci-root', pci: { hotplug: ['on', 'true', 'yes'].includes(m[1]!) }, extra: [], $span: g.span });
+    const root = d.controllers.find((c) => c.type === 'pci' && c.index === 0);
+    const pci = { ...root?.pci, ...(m ? { hotplug: ['on', 'true', 'yes'].includes(m[1]!) } : { pcihole64: Number(hole![2]) }) };
+    d.controllers = d.controllers.filter((c) => c !== root);
+    d.controllers.push({ type: 'pci', index: 0, model: m || hole![1] === 'i440FX' ? 'pci-root' : 'pcie-root', pci, extra: [], $span: g.span });
   }
   // NB: -usb turns on the machine's own USB controller; libvirt 5.4 read it without a model
   const usbFlag: Controller | undefined = r.take('-usb').length ? { type: 'usb', index: 0, extra: [] } : undefined;
@@ -247,6 +268,7 @@ export function readControllersArgv(r: ArgvReader): void {
       ...(model ? { model } : {}),
       ...(id?.startsWith('ua-') ? { alias: id } : {}),
       ...more,
+      ...acpiIndexFromProps(dev.props),
       ...(address ? { address } : {}),
       extra: [],
       $span: dev.opt.span,

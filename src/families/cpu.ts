@@ -11,7 +11,7 @@ import { readCellMemoryXml, readInterconnectsXml, writeCellMemory, writeIntercon
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, enumAttr, intAttr, reqAttr } from '../xml/values.js';
 
-const KNOWN = new Set(['model', 'vendor', 'topology', 'cache', 'feature', 'numa']);
+const KNOWN = new Set(['model', 'vendor', 'topology', 'cache', 'maxphysaddr', 'feature', 'numa']);
 const POLICIES = ['force', 'require', 'optional', 'disable', 'forbid'] as const;
 
 export function readCpuXml(e: XmlElement): Cpu {
@@ -19,6 +19,7 @@ export function readCpuXml(e: XmlElement): Cpu {
   const topo = child(e, 'topology');
   const vendor = child(e, 'vendor');
   const cache = child(e, 'cache');
+  const maxphysaddr = child(e, 'maxphysaddr');
   const numa = child(e, 'numa');
   const interconnects = numa && child(numa, 'interconnects');
   return {
@@ -39,6 +40,9 @@ export function readCpuXml(e: XmlElement): Cpu {
         }
       : {}),
     ...(cache ? { cache: { ...(intAttr(cache, 'level') !== undefined ? { level: intAttr(cache, 'level') } : {}), mode: checkEnum(cache, 'cpu cache mode', reqAttr(cache, 'mode'), ['emulate', 'passthrough', 'disable'] as const) } } : {}),
+    ...(maxphysaddr
+      ? { maxphysaddr: { mode: checkEnum(maxphysaddr, 'maxphysaddr mode', reqAttr(maxphysaddr, 'mode'), ['passthrough', 'emulate'] as const), ...(maxphysaddr.attrs.bits !== undefined ? { bits: intAttr(maxphysaddr, 'bits') } : {}) } }
+      : {}),
     features: children(e, 'feature').map((f) => ({ policy: checkEnum(f, 'cpu feature policy', f.attrs.policy ?? 'require', POLICIES), name: reqAttr(f, 'name') })),
     ...(numa ? { numa: children(numa, 'cell').map(readNumaCell) } : {}),
     ...(interconnects ? { interconnects: readInterconnectsXml(interconnects) } : {}),
@@ -68,6 +72,7 @@ export function writeCpuXml(c: Cpu): XmlElement {
     c.vendor !== undefined && el('vendor', {}, c.vendor),
     c.topology && el('topology', { sockets: c.topology.sockets, dies: c.topology.dies, cores: c.topology.cores, threads: c.topology.threads }),
     c.cache && el('cache', { level: c.cache.level, mode: c.cache.mode }),
+    c.maxphysaddr && el('maxphysaddr', { mode: c.maxphysaddr.mode, bits: c.maxphysaddr.bits }),
     c.features.map((f) => el('feature', { policy: f.policy, name: f.name })),
     c.numa && el('numa', {}, c.numa.map(writeNumaCell), writeInterconnectsXml(c.interconnects)),
     c.extra,
@@ -141,9 +146,16 @@ export function buildCpu(ctx: EmitContext): void {
     .filter((f) => f.policy !== 'optional')
     .map((f) => `${qemuFeature(f.name)}=${f.policy === 'disable' || f.policy === 'forbid' ? 'off' : 'on'}`);
   // NB: libvirt's order: the model, migratable (host/max only), features, the flags of other
-  // elements, then the cache properties (qemuBuildCpuModelArgStr, qemuBuildCpuCommandLine)
+  // elements, then the cache properties and the physical address width (qemuBuildCpuModelArgStr,
+  // qemuBuildCpuCommandLine)
   const migratable = cpu?.migratable !== undefined && (model === 'host' || model === 'max') && has(ctx.caps, 'cpu.migratable') ? [`migratable=${cpu.migratable ? 'on' : 'off'}`] : [];
-  ctx.out.raw('-cpu', [model, ...migratable, ...feats, ...extra, ...cacheFlags(ctx, model)].join(','));
+  ctx.out.raw('-cpu', [model, ...migratable, ...feats, ...extra, ...cacheFlags(ctx, model), ...physBitsFlags(cpu?.maxphysaddr)].join(','));
+}
+
+/** <maxphysaddr>: phys-bits=N, and host-phys-bits=on for the host's width (libvirt 9.0 allows no bits with it). */
+function physBitsFlags(m: Cpu['maxphysaddr']): string[] {
+  if (!m) return [];
+  return [...(m.bits !== undefined ? [`phys-bits=${m.bits}`] : []), ...(m.mode === 'passthrough' ? ['host-phys-bits=on'] : [])];
 }
 
 /** <cache mode>: l3-cache=on for an emulated L3; the host's cache info; or neither. */
@@ -171,11 +183,12 @@ const HYPERV_FLAGS = new Set(['relaxed', 'vapic', 'spinlocks', 'vpindex', 'runti
 /**
  * Properties of QEMU's x86 CPU object that are not CPUID features, so never a <feature>: those on by
  * default (check warns about missing features, vmware-cpuid-freq) mean nothing when set on, and
- * the rest have no element in libvirt 9.0 (maxphysaddr came in 9.1), so they are dropped with a
- * warning (QEMU takes one -cpu: a second could not carry them).
+ * the rest have no element in libvirt 9.0 (host-phys-bits-limit came with maxphysaddr limit= in
+ * 9.1), so they are dropped with a warning (QEMU takes one -cpu: a second could not carry them);
+ * host-phys-bits and phys-bits are <maxphysaddr>.
  */
 const CPU_PROPS_ON_BY_DEFAULT = new Set(['check', 'vmware-cpuid-freq', 'full-cpuid-auto-level']);
-const CPU_PROPS = new Set(['vendor', 'model-id', 'family', 'model', 'stepping', 'level', 'xlevel', 'min-level', 'min-xlevel', 'host-phys-bits', 'phys-bits', 'host-phys-bits-limit', 'lmce', 'legacy-cache', 'ucode-rev', 'fill-mtrr-mask', 'cpuid-0xb', 'tcg-cpuid', 'kvm-no-smi-migration']);
+const CPU_PROPS = new Set(['vendor', 'model-id', 'family', 'model', 'stepping', 'level', 'xlevel', 'min-level', 'min-xlevel', 'host-phys-bits-limit', 'lmce', 'legacy-cache', 'ucode-rev', 'fill-mtrr-mask', 'cpuid-0xb', 'tcg-cpuid', 'kvm-no-smi-migration']);
 const KVM_FLAGS: Readonly<Record<string, string>> = { 'kvm-hint-dedicated': 'hint-dedicated', 'kvm-poll-control': 'poll-control', 'kvm-pv-ipi': 'pv-ipi' };
 const KVM_ORDER = ['hidden', 'hint-dedicated', 'poll-control', 'pv-ipi'];
 
@@ -202,6 +215,7 @@ export function readCpuArgv(r: ArgvReader): void {
   let migratable: boolean | undefined;
   let check: Cpu['check'];
   const cacheProps: { l3?: boolean; host?: boolean } = {};
+  const physBits: { host?: boolean; bits?: number } = {};
   const x86 = X86.has(d.os.arch ?? '');
   for (const flag of flags) {
     if (!flag) return fail('BadOptionValue', { option: '-cpu', value: o.rawValue ?? '', reason: 'empty CPU flag' }, o.valueSpan);
@@ -232,6 +246,9 @@ export function readCpuArgv(r: ArgvReader): void {
     else if (CPU_PROPS.has(flag.replace(/=.*$/, '')) || /^x-/.test(flag) || (m && CPU_PROPS_ON_BY_DEFAULT.has(m[1]!))) r.diag.warn('IgnoredProperty', { option: '-cpu', property: flag }, o.valueSpan);
     else if (/^migratable=(on|off|true|false|yes|no)$/.test(flag) && (model === 'host' || model === 'max')) migratable = /=(on|true|yes)$/.test(flag);
     else if (/^(l3-cache|host-cache-info)=(on|off|true|false|yes|no)$/.test(flag)) cacheProps[flag.startsWith('l3') ? 'l3' : 'host'] = /=(on|true|yes)$/.test(flag);
+    // <maxphysaddr>: host-phys-bits=on is mode='passthrough', phys-bits=N alone mode='emulate'
+    else if (/^host-phys-bits=(on|off|true|false|yes|no)$/.test(flag)) physBits.host = /=(on|true|yes)$/.test(flag);
+    else if (/^phys-bits=\d+$/.test(flag)) physBits.bits = Number(flag.slice('phys-bits='.length));
     // <features><kvm> hints, <pmu state>, <timer name='tsc' frequency>
     else if (m && !/^[+-]$/.test(m[1]!) && KVM_FLAGS[m[1]!]) kvm.push(el(KVM_FLAGS[m[1]!]!, { state: isOn(m[2]) ? 'on' : 'off' }));
     else if (m && m[1] === 'pmu') setFeature(d.features, { kind: 'other', element: el('pmu', { state: isOn(m[2]) ? 'on' : 'off' }) });
@@ -260,14 +277,17 @@ export function readCpuArgv(r: ArgvReader): void {
   // NB: host-cache-info=on passes every cache leaf through, so an l3-cache= beside it has no
   // effect; host-cache-info=off alone is QEMU's default
   const cache: Cpu['cache'] = cacheProps.host ? { mode: 'passthrough' } : cacheProps.l3 ? { level: 3, mode: 'emulate' } : cacheProps.l3 === false ? { mode: 'disable' } : undefined;
-  const base: Cpu = { ...(d.cpu ?? { features: [], extra: [] }), ...(check ? { check } : {}), ...(migratable !== undefined ? { migratable } : {}), ...(cache ? { cache } : {}) };
+  // NB: libvirt 9.0 refuses bits with mode='passthrough'; host-phys-bits=off is QEMU's default
+  const maxphysaddr: Cpu['maxphysaddr'] = physBits.host ? { mode: 'passthrough' } : physBits.bits !== undefined ? { mode: 'emulate', bits: physBits.bits } : undefined;
+  if (physBits.host && physBits.bits !== undefined) r.diag.warn('IgnoredProperty', { option: '-cpu', property: `phys-bits=${physBits.bits} (with host-phys-bits=on)` }, o.valueSpan);
+  const base: Cpu = { ...(d.cpu ?? { features: [], extra: [] }), ...(check ? { check } : {}), ...(migratable !== undefined ? { migratable } : {}), ...(cache ? { cache } : {}), ...(maxphysaddr ? { maxphysaddr } : {}) };
   if (model === 'host') d.cpu = { ...base, mode: 'host-passthrough', features };
   else if (model === 'max') d.cpu = { ...base, mode: 'maximum', features };
   // NB: libvirt 9.0 prints the emulator's default model itself (-cpu qemu64 and nothing else) and
   // defines it as this very element (qemuDomainDefSetDefaultCPU, check='none'); the default model
   // with flags that became other elements (kvm=off, -kvmclock) is implicit, as libvirt 5.4 read it
   else if ((model === 'qemu32' || model === 'qemu64' || (model === ARM_VIRT_DEFAULT_MODEL && isArmVirt(d.os.arch, d.os.machine))) && !flags.length) d.cpu = { ...base, mode: 'custom', match: 'exact', check: 'none', model, fallback: 'forbid', features };
-  else if (!((model === 'qemu32' || model === 'qemu64') && !features.length && !check && !cache)) d.cpu = { ...base, mode: 'custom', match: 'exact', model, features };
+  else if (!((model === 'qemu32' || model === 'qemu64') && !features.length && !check && !cache && !maxphysaddr)) d.cpu = { ...base, mode: 'custom', match: 'exact', model, features };
   // the 64-bit emulator running a CPU without long mode is an i686 guest
   const lm = features.find((f) => f.name === 'lm');
   if (d.os.arch === 'x86_64' && (lm ? lm.policy === 'disable' : MODELS_32BIT.has(model))) d.os.arch = 'i686';

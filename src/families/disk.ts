@@ -94,6 +94,8 @@ export function readDiskXml(e: XmlElement): Disk {
     ...(child(e, 'vendor') ? { vendor: child(e, 'vendor')!.text } : {}),
     ...(child(e, 'product') ? { product: child(e, 'product')!.text } : {}),
     ...(e.attrs.model ? { model: enumAttr(e, 'model', VIRTIO_MODELS) } : {}),
+    // NB: volume/nvme/vhostuser sources are kept whole, startupPolicy with them
+    ...(src?.attrs.startupPolicy && (type === 'file' || type === 'block' || type === 'dir') ? { startupPolicy: enumAttr(src, 'startupPolicy', ['mandatory', 'requisite', 'optional'] as const) } : {}),
     ...(e.attrs.rawio ? { rawio: boolAttr(e, 'rawio') } : {}),
     ...(e.attrs.sgio ? { sgio: enumAttr(e, 'sgio', ['filtered', 'unfiltered'] as const) } : {}),
     ...(e.attrs.snapshot ? { snapshot: e.attrs.snapshot } : {}),
@@ -104,6 +106,7 @@ export function readDiskXml(e: XmlElement): Disk {
     ...(encryptionOf(e, src) ? { encryption: encryptionOf(e, src) } : {}),
     ...(child(e, 'acpi')?.attrs.index ? { acpiIndex: intAttr(child(e, 'acpi')!, 'index') } : {}),
     ...(boot ? { bootOrder: intAttr(boot, 'order') } : {}),
+    ...(boot?.attrs.loadparm !== undefined ? { bootLoadparm: boot.attrs.loadparm } : {}),
     ...(alias?.attrs.name ? { alias: alias.attrs.name } : {}),
     ...(address ? { address: readAddressXml(address) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
@@ -149,14 +152,16 @@ function readBackingStore(e: XmlElement): DiskBackingStore | null {
 /** <source> children the IR models for every source type. */
 const SOURCE_FIELDS = new Set(['slices', 'encryption', 'reservations']);
 
+const fdgroupOf = (src: XmlElement | undefined): { fdgroup?: string } => (src?.attrs.fdgroup !== undefined ? { fdgroup: src.attrs.fdgroup } : {});
+
 function readSource(type: (typeof DISK_TYPES)[number], src: XmlElement | undefined): DiskSource {
   switch (type) {
     case 'file':
-      return { type, ...(src?.attrs.file !== undefined ? { file: src.attrs.file } : {}) };
+      return { type, ...(src?.attrs.file !== undefined ? { file: src.attrs.file } : {}), ...fdgroupOf(src) };
     case 'block':
-      return { type, ...(src?.attrs.dev !== undefined ? { dev: src.attrs.dev } : {}) };
+      return { type, ...(src?.attrs.dev !== undefined ? { dev: src.attrs.dev } : {}), ...fdgroupOf(src) };
     case 'dir':
-      return { type, ...(src?.attrs.dir !== undefined ? { dir: src.attrs.dir } : {}) };
+      return { type, ...(src?.attrs.dir !== undefined ? { dir: src.attrs.dir } : {}), ...fdgroupOf(src) };
     case 'volume':
     case 'nvme':
     case 'vhostuser':
@@ -304,12 +309,12 @@ export function writeDiskXml(d: Disk): XmlElement {
       iommu: onOff(drv.iommu), ats: onOff(drv.ats), packed: onOff(drv.packed), page_per_vq: onOff(drv.pagePerVq),
     }),
     d.auth && authXml(d.auth),
-    withEncryption(withSourceChildren(sourceXml(s), d.slice, d.reservations), d.encryption),
+    withEncryption(withSourceChildren(withStartupPolicy(sourceXml(s), d.startupPolicy), d.slice, d.reservations), d.encryption),
     d.backingStore !== undefined && backingStoreXml(d.backingStore),
     el('target', { dev: d.target.dev, bus: d.target.bus, tray: d.target.tray, removable: onOff(d.target.removable), rotation_rate: d.target.rotationRate }),
     d.geometry && el('geometry', { cyls: d.geometry.cyls, heads: d.geometry.heads, secs: d.geometry.secs, trans: d.geometry.trans }),
     d.blockio && el('blockio', { logical_block_size: d.blockio.logical, physical_block_size: d.blockio.physical, discard_granularity: d.blockio.discardGranularity }),
-    d.bootOrder !== undefined && el('boot', { order: d.bootOrder }),
+    d.bootOrder !== undefined && el('boot', { order: d.bootOrder, loadparm: d.bootLoadparm }),
     d.readonly && el('readonly'),
     d.shareable && el('shareable'),
     d.serial !== undefined && el('serial', {}, d.serial),
@@ -329,11 +334,11 @@ const onOff = (b: boolean | undefined) => (b === undefined ? undefined : b ? 'on
 function sourceXml(s: DiskSource): XmlElement | undefined {
   switch (s.type) {
     case 'file':
-      return s.file === undefined ? undefined : el('source', { file: s.file });
+      return s.file === undefined && s.fdgroup === undefined ? undefined : el('source', { file: s.file, fdgroup: s.fdgroup });
     case 'block':
-      return s.dev === undefined ? undefined : el('source', { dev: s.dev });
+      return s.dev === undefined && s.fdgroup === undefined ? undefined : el('source', { dev: s.dev, fdgroup: s.fdgroup });
     case 'dir':
-      return s.dir === undefined ? undefined : el('source', { dir: s.dir });
+      return s.dir === undefined && s.fdgroup === undefined ? undefined : el('source', { dir: s.dir, fdgroup: s.fdgroup });
     case 'volume':
     case 'nvme':
     case 'vhostuser':
@@ -357,6 +362,13 @@ function sourceXml(s: DiskSource): XmlElement | undefined {
 }
 
 /** <slices> and <reservations> go inside <source>, after what the source type itself writes. */
+/** NB: libvirt writes startupPolicy after the source's location (and fdgroup) attributes. */
+function withStartupPolicy(src: XmlElement | undefined, policy: Disk['startupPolicy']): XmlElement | undefined {
+  if (policy === undefined) return src;
+  const base = src ?? el('source');
+  return { ...base, attrs: { ...base.attrs, startupPolicy: policy } };
+}
+
 function withSourceChildren(src: XmlElement | undefined, slice: DiskSlice | undefined, res: DiskReservations | undefined): XmlElement | undefined {
   if (!slice && !res) return src;
   const base = src ?? el('source');
@@ -465,6 +477,13 @@ export function buildDisks(ctx: EmitContext, bootIndexes: ReadonlyMap<object, nu
     // a floppy boots through its controller's bootindexA/B, not its own bootindex
     const bootindex = fdc && disk.target.bus === 'fdc' ? undefined : bootIndexes.get(disk);
     const src = disk.source;
+    // NB: libvirt opens an fdgroup's image from descriptors a client associated with the running
+    // domain (virDomainFDAssociate); a command line cannot name them: the path stands in
+    for (let b: DiskSource | undefined = src, next = disk.backingStore; b; b = next?.source, next = next?.backingStore) {
+      if ('fdgroup' in b && b.fdgroup !== undefined) {
+        ctx.diag.warn('XmlUnsupportedAttribute', { element: 'source', attribute: 'fdgroup', detail: `of disk ${disk.target.dev} (descriptors passed at run time; the path is used)` }, disk.$span);
+      }
+    }
     if (src.type === 'vhostuser' && src.element?.attrs.path && has(ctx.caps, 'blockdev')) {
       buildVhostUserDisk(ctx, disk, src.element, bootindex);
       return;
@@ -609,6 +628,9 @@ function buildBlockdevDisk(ctx: EmitContext, info: DiskEmitInfo): void {
     ctx.out.object('-blockdev', props({
       driver: protocolDriver(disk, img.source),
       ...(src.type === 'network' ? networkProps(ctx, src, net!, librbd) : storageLocation(disk, src, readOnly)),
+      // <driver io> is the local file drivers' aio= (file, host_device, host_cdrom), on every image
+      // of the chain; network protocols and vvfat have no such knob
+      aio: src.type === 'network' || src.type === 'dir' || src.type === 'nvme' ? undefined : disk.driver?.io,
       'pr-manager': prManager,
       'node-name': storage,
       ...cacheProp,
@@ -943,6 +965,8 @@ function deviceProps(ctx: EmitContext, disk: Disk, drive: string | undefined, bo
   const virtio = bus === 'virtio';
   return props({
     ...(virtio ? virtioModelProps(ctx, driver, disk.model) : { driver }),
+    // NB: the virtio transport options come right after the driver (qemuBuildVirtioDevProps)
+    ...(virtio ? { iommu_platform: disk.driver?.iommu, ats: disk.driver?.ats, packed: disk.driver?.packed, 'page-per-vq': disk.driver?.pagePerVq } : {}),
     // virtio-blk passes a LUN's SCSI commands through
     scsi: virtio && disk.device === 'lun' ? true : undefined,
     ioeventfd: virtio ? disk.driver?.ioeventfd : undefined,
@@ -971,16 +995,16 @@ function deviceProps(ctx: EmitContext, disk: Disk, drive: string | undefined, bo
     vendor: bus === 'scsi' ? disk.vendor : undefined,
     product: bus === 'scsi' ? disk.product : undefined,
     ...(bus === 'virtio'
-      ? { iothread: disk.driver?.iothread !== undefined ? `iothread${disk.driver.iothread}` : undefined, 'num-queues': disk.driver?.queues, 'queue-size': disk.driver?.queueSize, iommu_platform: disk.driver?.iommu, ats: disk.driver?.ats, packed: disk.driver?.packed, 'page-per-vq': disk.driver?.pagePerVq }
+      ? { iothread: disk.driver?.iothread !== undefined ? `iothread${disk.driver.iothread}` : undefined, 'num-queues': disk.driver?.queues, 'queue-size': disk.driver?.queueSize }
       : {}),
   });
 }
 
-/** -drive copy-on-read/discard/detect-zeroes, from the QEMU versions that took them; earlier ones drop them with a warning. */
+/** -drive copy-on-read/discard/detect-zeroes/aio, from the QEMU versions that took them; earlier ones drop them with a warning. */
 function driveTuning(ctx: EmitContext, disk: Disk): Record<string, string | undefined> {
   const drv = disk.driver;
   const out: Record<string, string | undefined> = {};
-  const put = (cap: 'drive.copy-on-read' | 'drive.discard' | 'drive.detect-zeroes', key: string, value: string | undefined, attr: string) => {
+  const put = (cap: 'drive.copy-on-read' | 'drive.discard' | 'drive.detect-zeroes' | 'aio.io_uring', key: string, value: string | undefined, attr: string) => {
     if (value === undefined) return;
     if (has(ctx.caps, cap)) out[key] = value;
     else ctx.diag.warn('UnsupportedForTarget', { what: `<driver ${attr}> on ${disk.target.dev}`, target: `QEMU ${ctx.caps.version.join('.')}` }, disk.$span);
@@ -989,6 +1013,9 @@ function driveTuning(ctx: EmitContext, disk: Disk): Record<string, string | unde
   put('drive.discard', 'discard', drv?.discard, 'discard');
   // NB: as on -blockdev, 'unmap' without discard='unmap' is plain 'on'
   put('drive.detect-zeroes', 'detect-zeroes', drv?.detectZeroes === 'unmap' && drv.discard !== 'unmap' ? 'on' : drv?.detectZeroes, 'detect_zeroes');
+  // NB: libvirt's qemuBuildDriveStr puts aio= last; threads and native are as old as -drive's aio=
+  if (drv?.io === 'io_uring') put('aio.io_uring', 'aio', drv.io, 'io');
+  else out.aio = drv?.io;
   return out;
 }
 
@@ -1669,13 +1696,16 @@ function blockdevDisk(
   const discard = dc === 'unmap' || dc === 'ignore' ? dc : undefined;
   const dz = format ? propStr(format, 'detect-zeroes') : undefined;
   const detectZeroes = dz === 'on' || dz === 'off' || dz === 'unmap' ? dz : undefined;
+  // <driver io>: the top storage node's aio= (libvirt repeats it down the chain)
+  const aio = storage ? propStr(storage, 'aio') : undefined;
+  const io = aio === 'threads' || aio === 'native' || aio === 'io_uring' ? aio : undefined;
   const front = readFrontend(r, dev, bus, fe.device);
   const ro = propBool(format ?? storage ?? {}, 'read-only') === true;
   return {
     source,
     ...front.disk,
     // NB: libvirt names its driver on every disk it has defined (qemuDomainDeviceDiskDefPostParse)
-    driver: { name: 'qemu', ...(fmt ? { type: fmt } : {}), ...(cache ? { cache } : {}), ...(discard ? { discard } : {}), ...(detectZeroes ? { detectZeroes } : {}), ...front.driver },
+    driver: { name: 'qemu', ...(fmt ? { type: fmt } : {}), ...(cache ? { cache } : {}), ...(discard ? { discard } : {}), ...(io ? { io } : {}), ...(detectZeroes ? { detectZeroes } : {}), ...front.driver },
     target: { dev: name, bus, ...front.target },
     ...(ro || fe.device === 'cdrom' ? { readonly: true } : {}),
     ...(address ? { address } : {}),

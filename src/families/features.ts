@@ -1,7 +1,8 @@
-// <features>: acpi, apic, pae (others kept verbatim). argv: -no-acpi when ACPI is off.
+// <features>: acpi, apic, pae (others kept verbatim). argv: -no-acpi when ACPI is off, -device vmcoreinfo.
 import type { ArgvReader } from '../ir/argv-reader.js';
 import { optProps } from '../ir/argv-reader.js';
-import { propBool, propStr } from '../qemu/props.js';
+import { propBool, propNum, propStr } from '../qemu/props.js';
+import { has } from '../qemu/caps.js';
 import type { Feature } from '../ir/domain.js';
 import type { EmitContext } from '../emit/context.js';
 import { el, type XmlElement } from '../xml/tree.js';
@@ -68,8 +69,16 @@ export function buildAcpi(ctx: EmitContext): void {
   if (machineHasAcpi(ctx) && !hasFeature(ctx.dom.features, 'acpi')) ctx.out.flag('-no-acpi');
 }
 
+/** <vmcoreinfo state='on'/>: the fw_cfg device a guest kernel leaves its crash-dump notes in. */
+export function buildVmcoreinfo(ctx: EmitContext): void {
+  const e = featureElement(ctx.dom.features, 'vmcoreinfo');
+  if (stateOf(e) !== true) return;
+  if (has(ctx.caps, 'device.vmcoreinfo')) ctx.out.object('-device', { driver: 'vmcoreinfo' });
+  else ctx.diag.warn('UnsupportedForTarget', { what: '<vmcoreinfo>', target: 'QEMU before 2.11 (no vmcoreinfo device)' }, e!.span);
+}
+
 /** libvirt's order of <features> children (virDomainFeature). */
-const FEATURE_ORDER = ['acpi', 'apic', 'pae', 'hap', 'viridian', 'privnet', 'hyperv', 'kvm', 'pvspinlock', 'capabilities', 'pmu', 'vmport', 'gic', 'smm', 'ioapic'];
+const FEATURE_ORDER = ['acpi', 'apic', 'pae', 'hap', 'viridian', 'privnet', 'hyperv', 'kvm', 'pvspinlock', 'capabilities', 'pmu', 'vmport', 'gic', 'smm', 'ioapic', 'hpt', 'vmcoreinfo', 'htm', 'nested-hv', 'msrs', 'ccf-assist', 'xen', 'cfpc', 'sbbc', 'ibs', 'tcg'];
 const featureName = (f: Feature): string => (f.kind === 'other' ? f.element.name : f.kind);
 const rank = (f: Feature): number => {
   const i = FEATURE_ORDER.indexOf(featureName(f));
@@ -91,5 +100,21 @@ export function readFeaturesArgv(r: ArgvReader): void {
   const emulator = r.cmd.emulator.split('/').pop() ?? '';
   const accelKvm = r.cmd.options.some((o) => (o.name === '-M' || o.name === '-machine') && /^kvm\b/.test(propStr(optProps(o), 'accel') ?? ''));
   if ((emulator.includes('kvm') || accelKvm) && !d.features.some((f) => f.kind === 'pae')) d.features.push({ kind: 'pae' });
+  for (const dev of r.devices((drv) => drv === 'vmcoreinfo')) {
+    r.claim(dev.opt);
+    if (!d.features.some((f) => f.kind === 'other' && f.element.name === 'vmcoreinfo')) d.features.push({ kind: 'other', element: el('vmcoreinfo', { state: 'on' }) });
+  }
+  // NB: after the -cpu reader, which builds <kvm> from its kvm-* flags: -accel kvm,dirty-ring-size=N
+  // (see buildAccel) is one more child of it, libvirt's last
+  for (const a of r.cmd.options.filter((o) => o.name === '-accel')) {
+    const size = propNum(optProps(a), 'dirty-ring-size');
+    if (size === undefined) continue;
+    const i = d.features.findIndex((f) => f.kind === 'other' && f.element.name === 'kvm');
+    const kvm = i >= 0 ? (d.features[i] as Extract<Feature, { kind: 'other' }>).element : el('kvm');
+    const ring = el('dirty-ring', { state: 'on', size });
+    const merged = { ...kvm, children: [...kvm.children.filter((c) => c.name !== 'dirty-ring'), ring] };
+    if (i >= 0) d.features[i] = { kind: 'other', element: merged };
+    else d.features.push({ kind: 'other', element: merged });
+  }
   d.features.sort((a, b) => rank(a) - rank(b));
 }

@@ -11,8 +11,8 @@ import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, onOff, parseIntValue } from '../xml/values.js';
 import { fail } from '../errors.js';
 import {
-  pciAddressFromProps, pciPlacement, readAddressXml, readVirtioOptionsXml, virtioModelOf, virtioModelProps, virtioOptionsAttrs,
-  virtioOptionsFromProps, virtioTransportProps, writeAddressXml,
+  acpiIndexFromProps, pciAddressFromProps, pciPlacementWithAcpi, readAcpiIndexXml, readAddressXml, readVirtioOptionsXml, virtioModelOf, virtioModelProps,
+  virtioOptionsAttrs, virtioOptionsFromProps, virtioTransportProps, writeAcpiXml, writeAddressXml,
 } from './address.js';
 
 const TYPES = ['mount', 'block', 'file', 'template', 'ram', 'bind', 'volume'] as const;
@@ -21,7 +21,7 @@ const ACCESS = ['passthrough', 'mapped', 'squash'] as const;
 const MODELS = ['virtio', 'virtio-transitional', 'virtio-non-transitional'] as const;
 const MULTIDEVS = ['default', 'remap', 'forbid', 'warn'] as const;
 const SOURCE_ATTRS = ['dir', 'socket', 'dev', 'file', 'name', 'usage', 'units'] as const;
-const KNOWN = new Set(['driver', 'binary', 'source', 'target', 'readonly', 'boot', 'alias', 'address']);
+const KNOWN = new Set(['driver', 'binary', 'source', 'target', 'readonly', 'boot', 'alias', 'acpi', 'address']);
 /** libvirt's prefix of the -fsdev id of a 9p filesystem (QEMU_FSDEV_HOST_PREFIX). */
 const FSDEV_PREFIX = 'fsdev-';
 
@@ -92,7 +92,9 @@ export function readFilesystemXml(e: XmlElement): Filesystem {
     target: target.attrs.dir,
     ...(child(e, 'readonly') ? { readonly: true } : {}),
     ...opt('bootOrder', boot && intAttr(boot, 'order')),
+    ...opt('bootLoadparm', boot?.attrs.loadparm),
     ...opt('alias', alias?.attrs.name),
+    ...readAcpiIndexXml(e),
     ...(address ? { address: readAddressXml(address) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
     $span: e.span,
@@ -124,8 +126,9 @@ export function writeFilesystemXml(f: Filesystem): XmlElement {
     el('target', { dir: f.target }),
     f.readonly && el('readonly'),
     f.extra,
-    f.bootOrder !== undefined && el('boot', { order: f.bootOrder }),
+    f.bootOrder !== undefined && el('boot', { order: f.bootOrder, loadparm: f.bootLoadparm }),
     f.alias !== undefined && el('alias', { name: f.alias }),
+    writeAcpiXml(f.acpiIndex),
     writeAddressXml(f.address),
   );
 }
@@ -190,7 +193,7 @@ export function buildFilesystems(ctx: EmitContext): void {
         'queue-size': f.driver.queue,
         tag: f.target,
         bootindex: f.bootOrder,
-        ...pciPlacement(ctx.dom, f.address),
+        ...pciPlacementWithAcpi(ctx.dom, f),
       }));
       return;
     }
@@ -206,7 +209,7 @@ export function buildFilesystems(ctx: EmitContext): void {
       id: alias,
       fsdev: `${FSDEV_PREFIX}${alias}`,
       mount_tag: f.target,
-      ...pciPlacement(ctx.dom, f.address),
+      ...pciPlacementWithAcpi(ctx.dom, f),
     }));
   });
 }
@@ -215,9 +218,9 @@ export function buildFilesystems(ctx: EmitContext): void {
 
 const DEVICE = /^(virtio-9p|vhost-user-fs)-pci(-transitional|-non-transitional)?$/;
 
-function addressOf(dev: DeviceOption): Pick<Filesystem, 'address'> {
+function addressOf(dev: DeviceOption): Pick<Filesystem, 'address' | 'acpiIndex'> {
   const address = pciAddressFromProps(dev.props, { multifunction: true });
-  return address ? { address } : {};
+  return address ? { address, ...acpiIndexFromProps(dev.props) } : {};
 }
 
 function userAlias(id: string | undefined): { alias?: string } {

@@ -10,7 +10,7 @@ import type { EmitContext } from '../emit/context.js';
 import { fail } from '../errors.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, enumAttr, reqAttr } from '../xml/values.js';
-import { pciAddressFromProps, pciPlacement, readAddressXml, virtioOptionsFromProps, writeAddressXml, writeVirtioDriverXml } from './address.js';
+import { acpiIndexFromProps, pciAddressFromProps, pciPlacementWithAcpi, readAcpiIndexXml, readAddressXml, virtioOptionsFromProps, writeAcpiXml, writeAddressXml, writeVirtioDriverXml } from './address.js';
 import { usbAddressFromProps } from './usb-address.js';
 import { controllerAlias } from './controller.js';
 import { defaultUsbModel } from '../ir/pci-addresses.js';
@@ -18,7 +18,7 @@ import { defaultUsbModel } from '../ir/pci-addresses.js';
 const TYPES = ['mouse', 'keyboard', 'tablet', 'passthrough', 'evdev'] as const;
 const BUSES = ['ps2', 'usb', 'virtio', 'xen', 'none'] as const;
 const MODELS = ['virtio', 'virtio-transitional', 'virtio-non-transitional'] as const;
-const KNOWN = new Set(['address', 'alias', 'source']);
+const KNOWN = new Set(['address', 'alias', 'acpi', 'source']);
 
 export function readInputXml(e: XmlElement): Input {
   const type = checkEnum(e, 'input type', reqAttr(e, 'type'), TYPES);
@@ -41,6 +41,7 @@ export function readInputXml(e: XmlElement): Input {
     ...(model ? { model } : {}),
     ...(source ? { source } : {}),
     ...(alias?.attrs.name ? { alias: alias.attrs.name } : {}),
+    ...readAcpiIndexXml(e),
     ...(address ? { address: readAddressXml(address) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
     $span: e.span,
@@ -55,6 +56,7 @@ export function writeInputXml(i: Input): XmlElement {
     i.extra,
     s && el('source', { evdev: s.evdev, dev: s.dev, grab: s.grab, grabToggle: s.grabToggle, repeat: s.repeat === undefined ? undefined : s.repeat ? 'on' : 'off' }),
     i.alias !== undefined && el('alias', { name: i.alias }),
+    writeAcpiXml(i.acpiIndex),
     writeAddressXml(i.address),
   );
 }
@@ -211,11 +213,11 @@ export function buildUsbHubs(ctx: EmitContext): void {
 const USB_DRIVER: Partial<Record<Input['type'], string>> = { mouse: 'usb-mouse', tablet: 'usb-tablet', keyboard: 'usb-kbd' };
 const VIRTIO_DRIVER: Partial<Record<Input['type'], string>> = { mouse: 'virtio-mouse', tablet: 'virtio-tablet', keyboard: 'virtio-keyboard', passthrough: 'virtio-input-host' };
 
-/** virtio-* options of <driver> (iommu, ats, packed), as QEMU names them. */
+/** virtio-* options of <driver> (iommu, ats, packed, page_per_vq), as QEMU names them. */
 function virtioOptions(e: readonly XmlElement[]): Record<string, PropValue> {
   const drv = e.find((c) => c.name === 'driver');
   const out: Record<string, PropValue> = {};
-  for (const [xml, qemu] of [['iommu', 'iommu_platform'], ['ats', 'ats'], ['packed', 'packed']] as const) {
+  for (const [xml, qemu] of [['iommu', 'iommu_platform'], ['ats', 'ats'], ['packed', 'packed'], ['page_per_vq', 'page-per-vq']] as const) {
     const v = drv?.attrs[xml];
     if (v !== undefined) out[qemu] = v === 'on';
   }
@@ -225,6 +227,8 @@ function virtioOptions(e: readonly XmlElement[]): Record<string, PropValue> {
 export function buildInputs(ctx: EmitContext): void {
   ctx.dom.devices.inputs.forEach((i, n) => {
     const id = i.alias ?? `input${n}`;
+    // NB: a virtio input's <driver> is kept in extra and read by virtioOptions
+    for (const e of i.extra) if (e.name !== 'driver' || i.bus !== 'virtio') ctx.diag.warn('XmlUnsupportedElement', { element: e.name, detail: `of ${id}` }, e.span);
     if (i.type === 'evdev') {
       const s = i.source ?? {};
       ctx.out.object('-object', props({ 'qom-type': 'input-linux', id, evdev: s.dev, repeat: s.repeat, grab_all: s.grab === 'all' ? true : undefined, 'grab-toggle': s.grabToggle }));
@@ -249,7 +253,7 @@ export function buildInputs(ctx: EmitContext): void {
         ...virtioOptions(i.extra),
         id,
         evdev: i.type === 'passthrough' ? i.source?.evdev : undefined,
-        ...pciPlacement(ctx.dom, i.address),
+        ...pciPlacementWithAcpi(ctx.dom, i),
       }));
     }
   });
@@ -279,6 +283,7 @@ export function readInputsArgv(r: ArgvReader): void {
       type,
       bus,
       ...(evdev ? { source: { evdev } } : {}),
+      ...(bus === 'virtio' ? acpiIndexFromProps(dev.props) : {}),
       ...(address ? { address } : {}),
       extra: Object.keys(transport).length ? [writeVirtioDriverXml(transport)!] : [],
       $span: dev.opt.span,

@@ -6,10 +6,10 @@ import { propBool, props } from '../qemu/props.js';
 import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, intAttr, reqAttr } from '../xml/values.js';
-import { pciAddressFromProps, pciPlacement, readAddressXml, readVirtioDriverXml, virtioOptionsFromProps, virtioTransportProps, writeAddressXml, writeVirtioDriverXml } from './address.js';
+import { acpiIndexFromProps, pciAddressFromProps, pciPlacementWithAcpi, readAcpiIndexXml, readAddressXml, readVirtioDriverXml, writeAcpiXml, virtioOptionsFromProps, virtioTransportProps, writeAddressXml, writeVirtioDriverXml } from './address.js';
 
 const MODELS = ['virtio', 'virtio-transitional', 'virtio-non-transitional', 'xen', 'none'] as const;
-const KNOWN = new Set(['address', 'alias', 'stats', 'driver']);
+const KNOWN = new Set(['address', 'alias', 'acpi', 'stats', 'driver']);
 
 export function readMemballoonXml(e: XmlElement): Memballoon {
   const address = child(e, 'address');
@@ -22,6 +22,7 @@ export function readMemballoonXml(e: XmlElement): Memballoon {
     ...(stats ? { statsPeriod: intAttr(stats, 'period') } : {}),
     ...readVirtioDriverXml(child(e, 'driver')),
     ...(alias?.attrs.name ? { alias: alias.attrs.name } : {}),
+    ...readAcpiIndexXml(e),
     ...(address ? { address: readAddressXml(address) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
     $span: e.span,
@@ -37,6 +38,7 @@ export function writeMemballoonXml(m: Memballoon): XmlElement {
     writeVirtioDriverXml(m.driver),
     m.extra,
     m.alias !== undefined && el('alias', { name: m.alias }),
+    writeAcpiXml(m.acpiIndex),
     writeAddressXml(m.address),
   );
 }
@@ -44,7 +46,11 @@ export function writeMemballoonXml(m: Memballoon): XmlElement {
 export function buildMemballoon(ctx: EmitContext): void {
   const m = ctx.dom.devices.memballoon;
   if (!m || m.model === 'none' || m.model === 'xen') return;
-  if (!has(ctx.caps, 'device')) return;
+  if (!has(ctx.caps, 'device')) {
+    if (m.acpiIndex !== undefined) ctx.diag.warn('UnsupportedForTarget', { what: '<acpi index> of <memballoon>', target: 'QEMU without -device' }, m.$span);
+    return;
+  }
+  for (const e of m.extra) ctx.diag.warn('XmlUnsupportedElement', { element: e.name, detail: 'of memballoon' }, e.span);
   const suffix = m.model === 'virtio' ? '' : m.model.slice('virtio'.length);
   ctx.out.object('-device', props({
     driver: `virtio-balloon-pci${suffix}`,
@@ -52,7 +58,7 @@ export function buildMemballoon(ctx: EmitContext): void {
     id: m.alias ?? 'balloon0',
     'deflate-on-oom': m.autodeflate,
     'free-page-reporting': m.freePageReporting,
-    ...pciPlacement(ctx.dom, m.address),
+    ...pciPlacementWithAcpi(ctx.dom, m),
   }));
 }
 
@@ -74,6 +80,7 @@ export function readMemballoonArgv(r: ArgvReader): void {
       ...(Object.keys(driver).length ? { driver } : {}),
       ...(deflate !== undefined ? { autodeflate: deflate } : {}),
       ...(fpr !== undefined ? { freePageReporting: fpr } : {}),
+      ...acpiIndexFromProps(dev.props),
       ...(address ? { address } : {}),
       extra: [],
       $span: dev.opt.span,

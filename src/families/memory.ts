@@ -10,7 +10,7 @@ import { optionSpec, printsJson } from '../qemu/options.js';
 import { escapeQemuOpts, propBool, propNum, propObj, propStr, props, scalarText, type PropValue, type Props } from '../qemu/props.js';
 import { domainShortName, type EmitContext } from '../emit/context.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
-import { boolAttr, checkEnum, enumAttr, intAttr, parseIntValue, parseSizeWord, reqAttr, sizeKiB, yesNo } from '../xml/values.js';
+import { boolAttr, checkEnum, enumAttr, intAttr, onOff, parseIntValue, parseSizeWord, reqAttr, sizeKiB, yesNo } from '../xml/values.js';
 import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 
 const MODES = ['strict', 'preferred', 'interleave', 'restrictive'] as const;
@@ -59,6 +59,12 @@ const attrKiB = (e: XmlElement, name: string): number => sizeKiB({ ...e, text: e
 
 export function readMemoryKiB(e: XmlElement): number {
   return sizeKiB(e);
+}
+
+/** <memory dumpCore='on|off'>: a tristate switch, so libvirt takes on/off only (not yes/no). */
+export function readDumpCore(e: XmlElement): boolean | undefined {
+  const v = enumAttr(e, 'dumpCore', ['on', 'off'] as const);
+  return v === undefined ? undefined : v === 'on';
 }
 
 export function readMaxMemory(e: XmlElement): NonNullable<Domain['maxMemory']> {
@@ -207,7 +213,8 @@ export function readMemoryDeviceXml(e: XmlElement): MemoryDevice {
 export function writeMemoryXml(d: Domain): XmlElement[] {
   return [
     d.maxMemory && el('maxMemory', { slots: d.maxMemory.slots, unit: 'KiB' }, String(d.maxMemory.size)),
-    el('memory', { unit: 'KiB' }, String(d.memory)),
+    // NB: libvirt prints dumpCore before unit
+    el('memory', { dumpCore: onOff(d.dumpCore), unit: 'KiB' }, String(d.memory)),
     el('currentMemory', { unit: 'KiB' }, String(d.currentMemory ?? d.memory)),
     d.memoryBacking && writeMemoryBackingXml(d.memoryBacking),
   ].filter((x): x is XmlElement => !!x);

@@ -8,7 +8,7 @@ import { has } from '../qemu/caps.js';
 import { propBool, propNum, propObj, propStr, props, splitQemuOpts, type Props, type PropValue } from '../qemu/props.js';
 import { domainShortName, type EmitContext } from '../emit/context.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
-import { boolAttr, checkEnum, enumAttr, intAttr, onOff, reqAttr } from '../xml/values.js';
+import { boolAttr, checkEnum, enumAttr, intAttr, onOff, reqAttr, yesNo } from '../xml/values.js';
 import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
 import type { Bootable } from './boot-order.js';
 import { usbBusName } from './input.js';
@@ -57,6 +57,9 @@ export function readInterfaceXml(e: XmlElement): NetInterface {
   return {
     type,
     ...(mac?.attrs.address ? { mac: mac.attrs.address.toLowerCase() } : {}),
+    ...(mac?.attrs.type ? { macType: enumAttr(mac, 'type', ['generated', 'static'] as const) } : {}),
+    ...(mac?.attrs.check ? { macCheck: boolAttr(mac, 'check') } : {}),
+    ...(e.attrs.trustGuestRxFilters ? { trustGuestRxFilters: boolAttr(e, 'trustGuestRxFilters') } : {}),
     ...(source && (type !== 'user' || backend?.attrs.type === 'passt') ? { source: readSourceXml(type, source) } : {}),
     ips,
     ...(child(e, 'script')?.attrs.path ? { script: child(e, 'script')!.attrs.path } : {}),
@@ -79,6 +82,7 @@ export function readInterfaceXml(e: XmlElement): NetInterface {
     ...(link?.attrs.state ? { linkState: enumAttr(link, 'state', ['up', 'down'] as const) } : {}),
     ...(mtu?.attrs.size ? { mtu: intAttr(mtu, 'size') } : {}),
     ...(boot ? { bootOrder: intAttr(boot, 'order') } : {}),
+    ...(boot?.attrs.loadparm !== undefined ? { bootLoadparm: boot.attrs.loadparm } : {}),
     ...(alias?.attrs.name ? { alias: alias.attrs.name } : {}),
     ...(rom
       ? {
@@ -161,7 +165,7 @@ export function writeInterfaceXml(n: NetInterface): XmlElement {
   const s = n.source;
   const d = n.driver;
   const kids: Array<XmlElement | undefined | false> = [
-    n.mac !== undefined && el('mac', { address: n.mac }),
+    n.mac !== undefined && el('mac', { address: n.mac, type: n.macType, check: yesNo(n.macCheck) }),
     s &&
       el(
         'source',
@@ -194,7 +198,7 @@ export function writeInterfaceXml(n: NetInterface): XmlElement {
     n.sndbuf !== undefined && el('tune', {}, el('sndbuf', {}, String(n.sndbuf))),
     n.linkState !== undefined && el('link', { state: n.linkState }),
     n.mtu !== undefined && el('mtu', { size: n.mtu }),
-    n.bootOrder !== undefined && el('boot', { order: n.bootOrder }),
+    n.bootOrder !== undefined && el('boot', { order: n.bootOrder, loadparm: n.bootLoadparm }),
     n.alias !== undefined && el('alias', { name: n.alias }),
     n.rom && el('rom', { enabled: n.rom.enabled === undefined ? undefined : n.rom.enabled ? 'yes' : 'no', bar: onOff(n.rom.bar), file: n.rom.file }),
     n.acpiIndex !== undefined && el('acpi', { index: n.acpiIndex }),
@@ -206,7 +210,7 @@ export function writeInterfaceXml(n: NetInterface): XmlElement {
     return i < 0 ? CHILD_ORDER.indexOf('coalesce') + 0.5 : i;
   };
   const ordered = kids.filter((k): k is XmlElement => !!k).map((k, i) => ({ k, i })).sort((a, b) => rank(a.k.name) - rank(b.k.name) || a.i - b.i);
-  return el('interface', { type: n.type }, ordered.map((x) => x.k));
+  return el('interface', { type: n.type, trustGuestRxFilters: yesNo(n.trustGuestRxFilters) }, ordered.map((x) => x.k));
 }
 
 // --- define-time defaults ------------------------------------------------------------------------

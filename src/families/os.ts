@@ -116,6 +116,9 @@ export function writeOsXml(os: Os): XmlElement {
 export function buildMachine(ctx: EmitContext): void {
   const { dom, caps, out } = ctx;
   const machine = resolveMachineAlias(dom.os.machine ?? 'pc', caps);
+  if (dom.dumpCore !== undefined && !has(caps, 'machine.dump-guest-core')) {
+    ctx.diag.warn('UnsupportedForTarget', { what: `<memory dumpCore='${dom.dumpCore ? 'on' : 'off'}'>`, target: 'QEMU before 1.2 (no -machine dump-guest-core)' }, dom.$span);
+  }
   if (!has(caps, 'machine-opt')) {
     out.raw('-M', machine);
     // NB: -M takes the machine type only: the machine switches some <features> and <memoryBacking> become need -machine
@@ -124,6 +127,7 @@ export function buildMachine(ctx: EmitContext): void {
       if (f) ctx.diag.warn('UnsupportedForTarget', { what: `<${name}>`, target: 'QEMU without -machine' }, f.span);
     }
     if (machineMemoryProps(dom)['mem-merge']) ctx.diag.warn('UnsupportedForTarget', { what: '<memoryBacking><nosharepages/> (mem-merge=off)', target: 'QEMU without -machine' });
+    if (dom.os.bios?.useserial) ctx.diag.warn('UnsupportedForTarget', { what: "<bios useserial='yes'> (graphics=off)", target: 'QEMU without -machine' });
     return;
   }
   const armVirt = isArmVirt(dom.os.arch ?? caps.arch, machine);
@@ -148,7 +152,8 @@ export function buildMachine(ctx: EmitContext): void {
     // NB: Arm's SMMUv3 is a virt machine property, after gic-version and before dump-guest-core
     // (buildIommu checks the machine)
     iommu: dom.devices.iommu?.model === 'smmuv3' ? 'smmuv3' : undefined,
-    'dump-guest-core': has(caps, 'machine.dump-guest-core') ? (ctx.conf.dumpGuestCore ? 'on' : 'off') : undefined,
+    // <memory dumpCore> wins over qemu.conf's dump_guest_core, which is only the default
+    'dump-guest-core': has(caps, 'machine.dump-guest-core') ? ((dom.dumpCore ?? ctx.conf.dumpGuestCore) ? 'on' : 'off') : undefined,
     ...machineMemoryProps(dom),
     // NUMA guests have a backend per node instead of one for all RAM
     'memory-backend': has(caps, 'memory-backend') && !dom.cpu?.numa?.length ? ramBackendId(ctx) : undefined,
@@ -157,6 +162,8 @@ export function buildMachine(ctx: EmitContext): void {
     // NB: libvirt 9.0 puts hmat=on after the loader's pflash nodes
     hmat: hasHmat(dom) ? 'on' : undefined,
     hpet: hpet?.present !== undefined && has(caps, 'machine.hpet') ? (hpet.present ? 'on' : 'off') : undefined,
+    // <bios useserial='yes'>: SeaBIOS prints to the serial port, which QEMU only does without a display
+    graphics: dom.os.bios?.useserial ? 'off' : undefined,
   }));
   // NB: older QEMU's -no-hpet comes with the clock options (buildRtc)
   // NB: q35's TSEG size is a property of the MCH host bridge
@@ -220,10 +227,15 @@ function pflashNodes(ctx: EmitContext): string[] {
 export function buildAccel(ctx: EmitContext): void {
   const tcg = featureElement(ctx.dom.features, 'tcg');
   const tb = tcg?.children.find((c) => c.name === 'tb-cache');
+  // <kvm><dirty-ring state='on' size/>: KVM's dirty page ring (libvirt's default size is 4096 entries)
+  const ring = featureElement(ctx.dom.features, 'kvm')?.children.find((c) => c.name === 'dirty-ring');
+  const ringSize = ctx.dom.type === 'kvm' && stateOf(ring) === true ? (intAttr(ring!, 'size') ?? 4096) : undefined;
+  if (ringSize !== undefined && !has(ctx.caps, 'accel.dirty-ring')) ctx.diag.warn('UnsupportedForTarget', { what: '<kvm><dirty-ring>', target: 'QEMU before 6.1 (no -accel kvm,dirty-ring-size=)' }, ring!.span);
   if (has(ctx.caps, 'accel')) {
     ctx.out.keyval('-accel', props({
       accel: ctx.dom.type === 'kvm' ? 'kvm' : 'tcg',
       'tb-size': ctx.dom.type !== 'kvm' && tb ? Math.floor(sizeKiB(tb) / 1024) : undefined,
+      'dirty-ring-size': has(ctx.caps, 'accel.dirty-ring') ? ringSize : undefined,
     }));
     return;
   }
@@ -367,6 +379,10 @@ function readMachineKey(r: ArgvReader, k: string, p: Props, ciphers: XmlElement[
   // dump_guest_core is off by default): read even when the trial to-native cannot say so; another
   // value has no XML home here and is kept
   else if ((k === 'usb' || k === 'dump-guest-core') && on === false) return true;
+  // <memory dumpCore='on'>: off is qemu.conf's default, so only on needs saying
+  else if (k === 'dump-guest-core' && on === true) d.dumpCore = true;
+  // <bios useserial='yes'> (see buildMachine)
+  else if (k === 'graphics' && on === false) d.os.bios = { ...d.os.bios, useserial: true };
   // NB: acpi=on|off (QEMU 8.0's spelling of -no-acpi, which libvirt 9.1 prints) is <acpi/> or its
   // absence: read with the features
   else if (k === 'acpi' && on !== undefined) return true;

@@ -9,28 +9,34 @@ import { propBool, propNum, propStr, props } from '../qemu/props.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, onOff, reqAttr } from '../xml/values.js';
 import { featureElement, hasFeature } from './features.js';
-import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { acpiIndexFromProps, pciAddressFromProps, pciPlacementWithAcpi, readAcpiIndexXml, readAddressXml, writeAcpiXml, writeAddressXml } from './address.js';
 import { isArmVirt, isQ35 } from '../ir/defaults.js';
 
-const KNOWN = new Set(['alias', 'address']);
+const KNOWN = new Set(['alias', 'acpi', 'address']);
 const WATCHDOG_MODELS = ['i6300esb', 'ib700', 'diag288', 'itco'] as const;
 const WATCHDOG_ACTIONS = ['reset', 'shutdown', 'poweroff', 'pause', 'none', 'dump', 'inject-nmi'] as const;
 const PANIC_MODELS = ['isa', 'pseries', 'hyperv', 's390', 'pvpanic'] as const;
 const IOMMU_MODELS = ['intel', 'smmuv3', 'virtio'] as const;
 
-/** <alias>/<address> children, the part every one of these devices shares; the children a
- * family reads itself (`modelled`) and alias/address stay out of `extra`. */
-function common(e: XmlElement, modelled: readonly string[] = []): { alias?: string; address?: Address; extra: XmlElement[] } {
+/** <alias>/<acpi>/<address> children, the part every one of these devices shares; the children a
+ * family reads itself (`modelled`) and alias/acpi/address stay out of `extra`. */
+function common(e: XmlElement, modelled: readonly string[] = []): { alias?: string; acpiIndex?: number; address?: Address; extra: XmlElement[] } {
   const alias = child(e, 'alias')?.attrs.name;
   const address = child(e, 'address');
   return {
     ...(alias ? { alias } : {}),
+    ...readAcpiIndexXml(e),
     ...(address ? { address: readAddressXml(address) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name) && !modelled.includes(c.name)),
   };
 }
 
-const writeCommon = (d: { alias?: string; address?: Address }) => [d.alias !== undefined && el('alias', { name: d.alias }), writeAddressXml(d.address)];
+const writeCommon = (d: { alias?: string; acpiIndex?: number; address?: Address }) => [d.alias !== undefined && el('alias', { name: d.alias }), writeAcpiXml(d.acpiIndex), writeAddressXml(d.address)];
+
+/** The elements of a device this converter keeps but does not compile. */
+function warnExtra(ctx: EmitContext, d: { readonly extra: readonly XmlElement[] }, of: string): void {
+  for (const e of d.extra) ctx.diag.warn('XmlUnsupportedElement', { element: e.name, detail: `of ${of}` }, e.span);
+}
 
 // --- watchdog --------------------------------------------------------------------------------
 
@@ -59,6 +65,7 @@ export function buildWatchdogs(ctx: EmitContext): void {
   }
   const legacy = !has(ctx.caps, 'device');
   dogs.forEach((w, i) => {
+    warnExtra(ctx, w, `watchdog ${w.model}`);
     if (w.model === 'itco') {
       // NB: iTCO is the ICH9 chipset's own watchdog: q35 always has it, and it only acts once
       // the LPC bridge stops ignoring its reboot request (libvirt 9.2+)
@@ -66,8 +73,9 @@ export function buildWatchdogs(ctx: EmitContext): void {
       ctx.out.raw('-global', 'ICH9-LPC.noreboot=off');
       return;
     }
+    if (legacy && w.acpiIndex !== undefined) ctx.diag.warn('UnsupportedForTarget', { what: `<acpi index> of <watchdog model='${w.model}'>`, target: 'QEMU without -device (-watchdog)' }, w.$span);
     if (legacy) ctx.out.raw('-watchdog', w.model);
-    else ctx.out.object('-device', props({ driver: w.model, id: w.alias ?? `watchdog${i}`, ...pciPlacement(ctx.dom, w.address) }));
+    else ctx.out.object('-device', props({ driver: w.model, id: w.alias ?? `watchdog${i}`, ...pciPlacementWithAcpi(ctx.dom, w) }));
   });
   ctx.out.raw('-watchdog-action', qemuAction(dogs[0]!.action));
 }
@@ -127,6 +135,7 @@ export function panicModel(dom: Domain, p: Panic): PanicModel {
 export function buildPanics(ctx: EmitContext): void {
   for (const p of ctx.dom.devices.panics) {
     const model = panicModel(ctx.dom, p);
+    warnExtra(ctx, p, `panic ${model}`);
     if ((model === 'isa' || model === 'pvpanic') && !has(ctx.caps, 'device')) {
       ctx.diag.warn('UnsupportedForTarget', { what: `<panic model='${model}'>`, target: 'QEMU without -device' }, p.$span);
       continue;
@@ -137,7 +146,7 @@ export function buildPanics(ctx: EmitContext): void {
         ctx.out.object('-device', props({ driver: 'pvpanic', ioport: p.address?.type === 'isa' ? p.address.iobase : undefined }));
         break;
       case 'pvpanic':
-        ctx.out.object('-device', props({ driver: 'pvpanic-pci', ...pciPlacement(ctx.dom, p.address) }));
+        ctx.out.object('-device', props({ driver: 'pvpanic-pci', ...pciPlacementWithAcpi(ctx.dom, p) }));
         break;
       default:
         // hyperv: CPU flag hv-crash (cpu.ts); pseries and s390: built into the machine
@@ -197,6 +206,7 @@ export function buildIommu(ctx: EmitContext): void {
     return;
   }
   const id = i.alias ?? 'iommu0';
+  warnExtra(ctx, i, `iommu ${i.model}`);
   const x86 = ['i686', 'x86_64'].includes(ctx.dom.os.arch ?? ctx.caps.arch);
   switch (i.model) {
     case 'intel': {
@@ -215,7 +225,7 @@ export function buildIommu(ctx: EmitContext): void {
     }
     case 'virtio':
       if (x86 && !hasFeature(ctx.dom.features, 'acpi')) return fail('UnsupportedDevice', { what: "IOMMU model 'virtio' without ACPI" }, i.$span);
-      ctx.out.object('-device', props({ driver: 'virtio-iommu', id, ...pciPlacement(ctx.dom, i.address) }));
+      ctx.out.object('-device', props({ driver: 'virtio-iommu', id, ...pciPlacementWithAcpi(ctx.dom, i) }));
       break;
     case 'smmuv3':
       // NB: an Arm virt machine property, printed with -machine (buildMachine): no device here
@@ -258,7 +268,7 @@ function userAlias(dev: DeviceOption, generated: RegExp): { alias?: string } {
 }
 
 /** bus=pci.N|pcie.0,addr=S.F of a -device, as a PCI address. */
-function pciAddress(dev: DeviceOption): { address?: Address } {
+function pciAddress(dev: DeviceOption): { address?: Address; acpiIndex?: number } {
   const address = pciAddressFromProps(dev.props);
-  return address ? { address } : {};
+  return address ? { address, ...acpiIndexFromProps(dev.props) } : {};
 }

@@ -25,6 +25,7 @@ export function readRedirdevXml(e: XmlElement): Redirdev {
   return {
     source: readChardevSourceXml(e),
     ...(boot ? { bootOrder: intAttr(boot, 'order') } : {}),
+    ...(boot?.attrs.loadparm !== undefined ? { bootLoadparm: boot.attrs.loadparm } : {}),
     ...(alias?.attrs.name ? { alias: alias.attrs.name } : {}),
     ...(address ? { address: readAddressXml(address) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
@@ -43,7 +44,7 @@ export function writeRedirdevXml(r: Redirdev): XmlElement {
     'redirdev',
     { bus: 'usb', type: r.source.type },
     chardevBodyXml(r.source),
-    r.bootOrder !== undefined && el('boot', { order: r.bootOrder }),
+    r.bootOrder !== undefined && el('boot', { order: r.bootOrder, loadparm: r.bootLoadparm }),
     r.extra,
     r.alias !== undefined && el('alias', { name: r.alias }),
     writeAddressXml(r.address),

@@ -10,15 +10,15 @@ import { child, el, type XmlElement } from '../xml/tree.js';
 import { checkEnum, intAttr, reqAttr } from '../xml/values.js';
 import { fail } from '../errors.js';
 import {
-  pciAddressFromProps, pciPlacement, readAddressXml, readVirtioOptionsXml, virtioModelOf, virtioModelProps, virtioOptionsAttrs,
-  virtioOptionsFromProps, virtioTransportProps, writeAddressXml,
+  acpiIndexFromProps, pciAddressFromProps, pciPlacementWithAcpi, readAcpiIndexXml, readAddressXml, readVirtioOptionsXml, virtioModelOf, virtioModelProps,
+  virtioOptionsAttrs, virtioOptionsFromProps, virtioTransportProps, writeAcpiXml, writeAddressXml,
 } from './address.js';
 import { buildChardev, readChardevSourceXml } from './chardev.js';
 import { chardevBodyXml, takeChardevSource } from './redirdev.js';
 
 const MODELS = ['virtio', 'virtio-transitional', 'virtio-non-transitional'] as const;
 const BACKENDS = ['random', 'egd', 'builtin'] as const;
-const KNOWN = new Set(['rate', 'backend', 'driver', 'alias', 'address']);
+const KNOWN = new Set(['rate', 'backend', 'driver', 'alias', 'acpi', 'address']);
 /** libvirt's device when <backend model='random'> names none (virDomainRNGDefParseXML). */
 const DEFAULT_RANDOM = '/dev/random';
 /** QEMU's rate-limit period (ms) libvirt passes when <rate> gives bytes only. */
@@ -54,6 +54,7 @@ export function readRngXml(e: XmlElement): Rng {
     backend: readBackendXml(e),
     ...(Object.keys(driver).length ? { driver } : {}),
     ...(alias?.attrs.name ? { alias: alias.attrs.name } : {}),
+    ...readAcpiIndexXml(e),
     ...(address ? { address: readAddressXml(address) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
     $span: e.span,
@@ -71,7 +72,7 @@ function writeBackendXml(b: RngBackend): XmlElement {
   }
 }
 
-/** NB: libvirt's order: rate, backend, driver, alias, address. */
+/** NB: libvirt's order: rate, backend, driver, alias, acpi, address. */
 export function writeRngXml(r: Rng): XmlElement {
   const driver = virtioOptionsAttrs(r.driver);
   return el(
@@ -82,6 +83,7 @@ export function writeRngXml(r: Rng): XmlElement {
     Object.values(driver).some((v) => v !== undefined) && el('driver', driver),
     r.extra,
     r.alias !== undefined && el('alias', { name: r.alias }),
+    writeAcpiXml(r.acpiIndex),
     writeAddressXml(r.address),
   );
 }
@@ -126,7 +128,7 @@ export function buildRngs(ctx: EmitContext): void {
       id: alias,
       'max-bytes': r.rate?.bytes,
       period: r.rate ? r.rate.period ?? DEFAULT_PERIOD : undefined,
-      ...pciPlacement(ctx.dom, r.address),
+      ...pciPlacementWithAcpi(ctx.dom, r),
     }));
   });
 }
@@ -174,6 +176,7 @@ export function readRngsArgv(r: ArgvReader): void {
       backend,
       ...(Object.keys(driver).length ? { driver } : {}),
       ...(id?.startsWith('ua-') ? { alias: id } : {}),
+      ...acpiIndexFromProps(dev.props),
       ...(address ? { address } : {}),
       extra: [],
       $span: dev.opt.span,

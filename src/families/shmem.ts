@@ -12,10 +12,10 @@ import type { EmitContext } from '../emit/context.js';
 import { withFields } from '../ir/records.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, enumAttr, intAttr, onOff, reqAttr, sizeBytes } from '../xml/values.js';
-import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { acpiIndexFromProps, pciAddressFromProps, pciPlacementWithAcpi, readAcpiIndexXml, readAddressXml, writeAcpiXml, writeAddressXml } from './address.js';
 import { sizeOf } from './memory.js';
 
-const KNOWN = new Set(['model', 'size', 'server', 'msi', 'alias', 'address']);
+const KNOWN = new Set(['model', 'size', 'server', 'msi', 'alias', 'acpi', 'address']);
 const ROLES = ['master', 'peer'] as const;
 const MiB = 1024 * 1024;
 /** libvirt's size for a memory-backed shmem without <size> (qemuDomainShmemDefPostParse). */
@@ -45,13 +45,14 @@ export function readShmemXml(e: XmlElement): Shmem {
     ...(server ? { server: server.attrs.path !== undefined ? { path: server.attrs.path } : {} } : {}),
     ...(msi ? { msi: { ...(vectors !== undefined ? { vectors } : {}), ...(ioeventfd !== undefined ? { ioeventfd } : {}) } } : {}),
     ...(alias?.attrs.name ? { alias: alias.attrs.name } : {}),
+    ...readAcpiIndexXml(e),
     ...(address ? { address: readAddressXml(address) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
     $span: e.span,
   };
 }
 
-/** NB: libvirt's order (virDomainShmemDefFormat): model, size (in MiB), server, msi, alias, address. */
+/** NB: libvirt's order (virDomainShmemDefFormat): model, size (in MiB), server, msi, alias, acpi, address. */
 export function writeShmemXml(s: Shmem): XmlElement {
   return el(
     'shmem',
@@ -62,6 +63,7 @@ export function writeShmemXml(s: Shmem): XmlElement {
     s.msi && el('msi', { vectors: s.msi.vectors, ioeventfd: onOff(s.msi.ioeventfd) }),
     s.extra,
     s.alias !== undefined && el('alias', { name: s.alias }),
+    writeAcpiXml(s.acpiIndex),
     writeAddressXml(s.address),
   );
 }
@@ -140,7 +142,7 @@ export function buildShmems(ctx: EmitContext): void {
         msi: chardev && s.msi ? true : undefined,
         vectors: s.msi?.vectors,
         ioeventfd,
-        ...pciPlacement(ctx.dom, s.address),
+        ...pciPlacementWithAcpi(ctx.dom, s),
       }));
     } else {
       const memdev = chardev ? undefined : `shmmem-${alias}`;
@@ -153,7 +155,7 @@ export function buildShmems(ctx: EmitContext): void {
         master: s.role === 'master' ? 'on' : undefined,
         vectors: s.msi?.vectors,
         ioeventfd,
-        ...pciPlacement(ctx.dom, s.address),
+        ...pciPlacementWithAcpi(ctx.dom, s),
       }));
     }
     // NB: libvirt adds the server's chardev after the device that uses it
@@ -226,7 +228,7 @@ export function readShmemsArgv(r: ArgvReader): void {
       ...(server ? { server } : {}),
       ...(msiOn && (model === 'ivshmem' || vectors !== undefined || ioeventfd !== undefined) ? { msi: { ...(vectors !== undefined ? { vectors } : {}), ...(ioeventfd !== undefined ? { ioeventfd } : {}) } } : {}),
       ...(id?.startsWith('ua-') ? { alias: id } : {}),
-      ...(address ? { address } : {}),
+      ...(address ? { address, ...acpiIndexFromProps(p) } : {}),
       extra: [],
       $span: dev.opt.span,
     });

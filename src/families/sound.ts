@@ -9,13 +9,13 @@ import type { EmitContext } from '../emit/context.js';
 import { fail } from '../errors.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, intAttr, reqAttr, yesNo } from '../xml/values.js';
-import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { acpiIndexFromProps, pciAddressFromProps, pciPlacementWithAcpi, readAcpiIndexXml, readAddressXml, writeAcpiXml, writeAddressXml } from './address.js';
 import { usbBusName, usbPortOf } from './input.js';
 
 const MODELS = ['sb16', 'es1370', 'pcspk', 'ac97', 'ich6', 'ich9', 'usb', 'ich7', 'virtio'] as const;
 const CODECS = ['duplex', 'micro', 'output'] as const;
 const AUDIO_TYPES = ['none', 'alsa', 'coreaudio', 'jack', 'oss', 'pulseaudio', 'sdl', 'spice', 'file', 'dbus', 'pipewire'] as const;
-const SOUND_KNOWN = new Set(['codec', 'audio', 'alias', 'address']);
+const SOUND_KNOWN = new Set(['codec', 'audio', 'alias', 'acpi', 'address']);
 
 /** QEMU's -audiodev driver for each <audio type>. */
 const QEMU_DRIVER: Record<AudioType, string> = {
@@ -40,6 +40,7 @@ export function readSoundXml(e: XmlElement): Sound {
     codecs: children(e, 'codec').map((c) => checkEnum(c, 'codec type', reqAttr(c, 'type'), CODECS)),
     ...(audioId !== undefined ? { audioId } : {}),
     ...(alias?.attrs.name ? { alias: alias.attrs.name } : {}),
+    ...readAcpiIndexXml(e),
     ...(address ? { address: readAddressXml(address) } : {}),
     extra: e.children.filter((c) => !SOUND_KNOWN.has(c.name)),
     $span: e.span,
@@ -54,6 +55,7 @@ export function writeSoundXml(s: Sound): XmlElement {
     s.audioId !== undefined && el('audio', { id: s.audioId }),
     s.extra,
     s.alias !== undefined && el('alias', { name: s.alias }),
+    writeAcpiXml(s.acpiIndex),
     writeAddressXml(s.address),
   );
 }
@@ -239,7 +241,7 @@ export function audioEnv(ctx: EmitContext): Array<[string, string]> {
 
 function addressProps(ctx: EmitContext, s: Sound): Record<string, PropValue | undefined> {
   const a = s.address;
-  if (a?.type === 'pci') return pciPlacement(ctx.dom, a);
+  if (a?.type === 'pci') return pciPlacementWithAcpi(ctx.dom, s);
   if (s.model === 'usb') {
     const u = usbPortOf(ctx.dom, s);
     return { bus: usbBusName(ctx.dom, u?.bus ?? 0), port: u?.port };
@@ -258,6 +260,7 @@ export function buildSounds(ctx: EmitContext): void {
     // QEMU 0.x: one -soundhw list; its "hda" is the ICH6 controller, and the cards newer than
     // that (ICH9, USB, virtio …) had no -soundhw name
     const models = sounds.flatMap((s) => {
+      if (s.acpiIndex !== undefined) ctx.diag.warn('UnsupportedForTarget', { what: `<acpi index> of <sound model='${s.model}'>`, target: 'QEMU without -device (-soundhw)' }, s.$span);
       if (SOUNDHW_0X.has(s.model)) return [s.model === 'ich6' ? 'hda' : s.model];
       ctx.diag.warn('UnsupportedForTarget', { what: `<sound model='${s.model}'>`, target: 'QEMU without -device (-soundhw)' }, s.$span);
       return [];
@@ -271,6 +274,7 @@ export function buildSounds(ctx: EmitContext): void {
     const driver = SOUND_DRIVER[s.model];
     if (!driver) return fail('UnsupportedDevice', { what: `sound model '${s.model}'` }, s.$span);
     const id = s.alias ?? `sound${i}`;
+    for (const e of s.extra) ctx.diag.warn('XmlUnsupportedElement', { element: e.name, detail: `of sound ${id}` }, e.span);
     const audiodev = audioIdString(ctx, s.audioId ?? 0);
     if (!audiodev && has(ctx.caps, 'audiodev')) ctx.diag.warn('UnsupportedForTarget', { what: `<sound model='${s.model}'> audio`, target: 'a guest without an <audio> backend' }, s.$span);
     const withAudio = has(ctx.caps, 'audiodev') ? audiodev : undefined;
@@ -387,6 +391,7 @@ export function readSoundArgv(r: ArgvReader): void {
       // NB: one duplex codec is what libvirt adds by itself: leave it implicit
       codecs: codecs.length === 1 && codecs[0] === 'duplex' ? [] : codecs,
       ...(audioId !== undefined && audioId !== 1 ? { audioId } : {}),
+      ...acpiIndexFromProps(dev.props),
       ...(address ? { address } : {}),
       extra: [],
       $span: dev.opt.span,

@@ -173,11 +173,14 @@ export function buildVideos(ctx: EmitContext): void {
       ctx.out.keyval('-chardev', props({ backend: 'socket', id: chardev, ...(ctx.runnable ? { path: `${ctx.paths.stateDir}/${chardev}.sock` } : { fd: String(FIRST_VHOST_USER_GPU_FD + i) }) }));
     }
     const p: Record<string, PropValue | undefined> = { driver };
-    // NB: virtio transport options apply to the virtio-bus (-pci) devices, not the VGA-compatible ones
-    if (virtio && v.driver && i > 0) {
-      p.iommu_platform = v.driver.iommu === undefined ? undefined : v.driver.iommu === 'on';
-      p.ats = v.driver.ats === undefined ? undefined : v.driver.ats === 'on';
-      p.packed = v.driver.packed === undefined ? undefined : v.driver.packed === 'on';
+    // NB: libvirt 9.0 gives virtio-vga and the virtio(-gpu) -pci devices the virtio transport
+    // options, but not a primary vhost-user-vga
+    if (virtio && v.driver && !(i === 0 && chardev)) {
+      const sw = (k: string) => (v.driver?.[k] === undefined ? undefined : v.driver[k] === 'on');
+      p.iommu_platform = sw('iommu');
+      p.ats = sw('ats');
+      p.packed = sw('packed');
+      p['page-per-vq'] = sw('page_per_vq');
     }
     p.id = id;
     if ((v.model === 'qxl' || virtio) && v.heads) p.max_outputs = v.heads;
@@ -231,11 +234,12 @@ export function readVideoArgv(r: ArgvReader): void {
     const o = <T>(k: string, v: T | undefined) => (v === undefined ? {} : { [k]: v });
     const heads = propNum(dev.props, 'max_outputs');
     const [xres, yres] = [propNum(dev.props, 'xres'), propNum(dev.props, 'yres')];
-    // NB: the virtio transport options of a secondary virtio-gpu (see buildVideos) are its <driver>'s
+    // NB: the virtio transport options of a virtio GPU (see buildVideos) are its <driver>'s
+    const DRIVER_ATTR = { iommu_platform: 'iommu', ats: 'ats', packed: 'packed', 'page-per-vq': 'page_per_vq' } as const;
     const driver = Object.fromEntries(
-      (['iommu_platform', 'ats', 'packed'] as const).flatMap((k) => {
+      (Object.keys(DRIVER_ATTR) as (keyof typeof DRIVER_ATTR)[]).flatMap((k) => {
         const v = model === 'virtio' ? propBool(dev.props, k) : undefined;
-        return v === undefined ? [] : [[k === 'iommu_platform' ? 'iommu' : k, v ? 'on' : 'off']];
+        return v === undefined ? [] : [[DRIVER_ATTR[k], v ? 'on' : 'off']];
       }),
     );
     videos.push({

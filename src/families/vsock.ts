@@ -7,13 +7,13 @@ import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, enumAttr, intAttr, yesNo } from '../xml/values.js';
 import {
-  pciAddressFromProps, pciPlacement, readAddressXml, readVirtioOptionsXml, virtioModelOf, virtioModelProps, virtioOptionsAttrs,
+  acpiIndexFromProps, pciAddressFromProps, pciPlacementWithAcpi, readAcpiIndexXml, readAddressXml, readVirtioOptionsXml, virtioModelOf, virtioModelProps, virtioOptionsAttrs, writeAcpiXml,
   virtioOptionsFromProps, virtioTransportProps, writeAddressXml,
 } from './address.js';
 import { passedFd } from './chardev.js';
 
 const MODELS = ['virtio', 'virtio-transitional', 'virtio-non-transitional'] as const;
-const KNOWN = new Set(['cid', 'driver', 'alias', 'address']);
+const KNOWN = new Set(['cid', 'driver', 'alias', 'acpi', 'address']);
 /** The lowest CID a guest may have (0-2 are the hypervisor, reserved and the host). */
 const FIRST_GUEST_CID = 3;
 
@@ -33,13 +33,14 @@ export function readVsockXml(e: XmlElement): Vsock {
     ...(n !== undefined ? { cid: n } : {}),
     ...(Object.keys(driver).length ? { driver } : {}),
     ...(alias?.attrs.name ? { alias: alias.attrs.name } : {}),
+    ...readAcpiIndexXml(e),
     ...(address ? { address: readAddressXml(address) } : {}),
     extra: e.children.filter((c) => !KNOWN.has(c.name)),
     $span: e.span,
   };
 }
 
-/** NB: libvirt's order: cid, alias, address, then driver (virDomainVsockDefFormat). */
+/** NB: libvirt's order: cid, alias, acpi, address, then driver (virDomainVsockDefFormat). */
 export function writeVsockXml(v: Vsock): XmlElement {
   const driver = virtioOptionsAttrs(v.driver);
   return el(
@@ -48,6 +49,7 @@ export function writeVsockXml(v: Vsock): XmlElement {
     (v.autoCid !== undefined || v.cid !== undefined) && el('cid', { auto: yesNo(v.autoCid), address: v.cid }),
     v.extra,
     v.alias !== undefined && el('alias', { name: v.alias }),
+    writeAcpiXml(v.acpiIndex),
     writeAddressXml(v.address),
     Object.values(driver).some((x) => x !== undefined) && el('driver', driver),
   );
@@ -79,7 +81,7 @@ export function buildVsock(ctx: EmitContext): void {
     'guest-cid': guestCid(ctx, v),
     // NB: libvirt opens /dev/vhost-vsock itself and passes the descriptor; QEMU opens it otherwise
     vhostfd: ctx.runnable ? undefined : String(passedFd(ctx)),
-    ...pciPlacement(ctx.dom, v.address),
+    ...pciPlacementWithAcpi(ctx.dom, v),
   }));
 }
 
@@ -102,7 +104,7 @@ export function readVsockArgv(r: ArgvReader): void {
       ...(cid === undefined || cid === 0 ? { autoCid: true } : { autoCid: false, cid }),
       ...(Object.keys(driver).length ? { driver } : {}),
       ...(id?.startsWith('ua-') ? { alias: id } : {}),
-      ...(address ? { address } : {}),
+      ...(address ? { address, ...acpiIndexFromProps(dev.props) } : {}),
       extra: [],
       $span: dev.opt.span,
     };

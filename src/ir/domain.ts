@@ -27,6 +27,8 @@ export interface Domain extends Spanned {
   readonly maxMemory?: { readonly size: number; readonly slots?: number };
   /** KiB */
   readonly memory: number;
+  /** <memory dumpCore>: guest RAM in the QEMU process's core dumps (absent: qemu.conf's dump_guest_core) */
+  readonly dumpCore?: boolean;
   /** KiB */
   readonly currentMemory?: number;
   readonly memoryBacking?: MemoryBacking;
@@ -158,6 +160,8 @@ export interface Cpu extends Spanned {
   readonly topology?: { readonly sockets: number; readonly dies?: number; readonly cores: number; readonly threads: number };
   /** <cache level mode>: the CPU cache the guest sees: emulated (an L3 of QEMU's), the host's, or none */
   readonly cache?: { readonly level?: number; readonly mode: 'emulate' | 'passthrough' | 'disable' };
+  /** <maxphysaddr mode bits>: the guest's physical address width, the host's or a number of bits */
+  readonly maxphysaddr?: { readonly mode: 'passthrough' | 'emulate'; readonly bits?: number };
   readonly features: readonly { readonly policy: 'force' | 'require' | 'optional' | 'disable' | 'forbid'; readonly name: string }[];
   /** <numa><cell>: guest NUMA nodes (memory in KiB) */
   readonly numa?: readonly NumaCell[];
@@ -217,6 +221,8 @@ export interface Timer extends Spanned {
   readonly track?: string;
   readonly frequency?: number;
   readonly mode?: string;
+  /** <catchup threshold slew limit>: Xen's tick catch-up tuning (libvirt's QEMU driver uses none of it) */
+  readonly catchup?: { readonly threshold?: number; readonly slew?: number; readonly limit?: number };
 }
 
 // --- devices -------------------------------------------------------------------------------
@@ -271,12 +277,17 @@ export interface DeviceCommon extends Spanned {
   readonly alias?: string;
   readonly address?: Address;
   readonly bootOrder?: number;
+  /** <boot loadparm>: s390's boot menu entry (QEMU's s390-ccw machine takes it; no other) */
+  readonly bootLoadparm?: string;
+  /** <acpi index>: a PCI device's ACPI index (-device acpi-index=), for stable guest device names */
+  readonly acpiIndex?: number;
 }
 
 export type DiskSource =
-  | { readonly type: 'file'; readonly file?: string }
-  | { readonly type: 'block'; readonly dev?: string }
-  | { readonly type: 'dir'; readonly dir?: string }
+  /** fdgroup: the image is a file descriptor group handed to libvirt at run time (virDomainFDAssociate) */
+  | { readonly type: 'file'; readonly file?: string; readonly fdgroup?: string }
+  | { readonly type: 'block'; readonly dev?: string; readonly fdgroup?: string }
+  | { readonly type: 'dir'; readonly dir?: string; readonly fdgroup?: string }
   /** Source types libvirt resolves on the host (storage pools, NVMe, vhost-user): kept as written. */
   | { readonly type: 'volume' | 'nvme' | 'vhostuser'; readonly element?: XmlElement }
   | {
@@ -344,11 +355,16 @@ export interface Disk extends DeviceCommon {
     readonly iommu?: boolean;
     readonly ats?: boolean;
     readonly packed?: boolean;
+    readonly pagePerVq?: boolean;
     /** virtio-blk ioeventfd / event_idx; copy_on_read puts a copy-on-read filter over the image */
     readonly ioeventfd?: boolean;
     readonly eventIdx?: boolean;
     readonly copyOnRead?: boolean;
   };
+  /** <disk model>: which virtio-blk (vhost-user-blk) interfaces the device offers (bus='virtio') */
+  readonly model?: VirtioModel;
+  /** <source startupPolicy>: what libvirt does when the image is missing as the guest starts */
+  readonly startupPolicy?: 'mandatory' | 'requisite' | 'optional';
   /** <disk rawio sgio> (device='lun') */
   readonly rawio?: boolean;
   readonly sgio?: 'filtered' | 'unfiltered';
@@ -372,8 +388,6 @@ export interface Disk extends DeviceCommon {
   readonly vendor?: string;
   readonly product?: string;
   readonly snapshot?: string;
-  /** <acpi index=…> */
-  readonly acpiIndex?: number;
   readonly extra: readonly XmlElement[];
 }
 
@@ -439,7 +453,13 @@ export interface PciControllerOpts {
   readonly chassis?: number;
   readonly port?: number;
   readonly busNr?: number;
+  /** <target index>: a pSeries PHB's index (spapr-pci-host-bridge) */
+  readonly targetIndex?: number;
   readonly hotplug?: boolean;
+  /** <target><node>: the guest NUMA node of a PCI(e) expander bus */
+  readonly numaNode?: number;
+  /** <pcihole64>: the root bus's 64-bit PCI hole, KiB */
+  readonly pcihole64?: number;
 }
 
 export type NetType = 'user' | 'network' | 'bridge' | 'ethernet' | 'direct' | 'vhostuser' | 'server' | 'client' | 'mcast' | 'udp' | 'hostdev' | 'vdpa' | 'null' | 'vds';
@@ -493,6 +513,11 @@ export interface NetDriver {
 export interface NetInterface extends DeviceCommon {
   readonly type: NetType;
   readonly mac?: string;
+  /** <mac type check>: ESX's MAC address policy (generated/static, range check), no QEMU effect */
+  readonly macType?: 'generated' | 'static';
+  readonly macCheck?: boolean;
+  /** <interface trustGuestRxFilters>: libvirt follows the guest's RX filter changes on the host tap (no argv) */
+  readonly trustGuestRxFilters?: boolean;
   readonly source?: NetSource;
   /** type='user': guest-side addresses (<ip address family prefix>) */
   readonly ips: readonly { readonly address: string; readonly family?: 'ipv4' | 'ipv6'; readonly prefix?: number }[];
@@ -510,7 +535,6 @@ export interface NetInterface extends DeviceCommon {
   readonly linkState?: 'up' | 'down';
   readonly mtu?: number;
   readonly rom?: { readonly bar?: boolean; readonly file?: string; readonly enabled?: boolean };
-  readonly acpiIndex?: number;
   readonly extra: readonly XmlElement[];
 }
 
@@ -646,8 +670,6 @@ export interface Video extends DeviceCommon {
   readonly resolution?: { readonly x: number; readonly y: number };
   /** <driver …> attributes (iommu, ats, packed, name=vhostuser…) */
   readonly driver?: Readonly<Record<string, string>>;
-  /** <acpi index=…>: the slot's ACPI index, for stable guest NIC/GPU names */
-  readonly acpiIndex?: number;
   readonly extra: readonly XmlElement[];
 }
 
@@ -784,7 +806,6 @@ export interface Hostdev extends DeviceCommon {
   readonly readonly?: boolean;
   readonly shareable?: boolean;
   readonly rom?: { readonly bar?: boolean; readonly file?: string; readonly enabled?: boolean };
-  readonly acpiIndex?: number;
   readonly extra: readonly XmlElement[];
 }
 

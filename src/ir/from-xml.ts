@@ -17,7 +17,7 @@ import { readAudioXml, readSoundXml } from '../families/sound.js';
 import { readVideoXml } from '../families/video.js';
 import { readFeaturesXml } from '../families/features.js';
 import { readUuid, readVcpu } from '../families/general.js';
-import { readMaxMemory, readMemoryBackingXml, readMemoryDeviceXml, readMemoryKiB, readNumatuneXml } from '../families/memory.js';
+import { readDumpCore, readMaxMemory, readMemoryBackingXml, readMemoryDeviceXml, readMemoryKiB, readNumatuneXml } from '../families/memory.js';
 import { readLifecycleXml, readPmXml } from '../families/lifecycle.js';
 import { readMemballoonXml } from '../families/memballoon.js';
 import { readFilesystemXml } from '../families/filesystem.js';
@@ -77,7 +77,11 @@ const DOMAIN_READERS: Readonly<Record<string, (e: XmlElement, d: DomainDraft) =>
   title: (e, d) => void (d.title = e.text),
   description: (e, d) => void (d.description = e.text),
   metadata: (e, d) => void (d.metadata = e),
-  memory: (e, d) => void (d.memory = readMemoryKiB(e)),
+  memory: (e, d) => {
+    d.memory = readMemoryKiB(e);
+    const dumpCore = readDumpCore(e);
+    if (dumpCore !== undefined) d.dumpCore = dumpCore;
+  },
   currentMemory: (e, d) => void (d.currentMemory = readMemoryKiB(e)),
   maxMemory: (e, d) => void (d.maxMemory = readMaxMemory(e)),
   memoryBacking: (e, d) => void (d.memoryBacking = readMemoryBackingXml(e)),

@@ -323,7 +323,7 @@ export function assignPciAddresses(dom: Domain, machine: { pc: boolean; q35: boo
     v.model === 'virtio' ? virtio : v.model === 'bochs' ? pcie : v.model === 'none' || v.model === 'ramfb' || v.model === 'gop' ? 0 : pci;
   const inputFlags = (i: (typeof inputs)[number]) => (i.bus === 'virtio' ? virtio : 0);
   const serialFlags = (s: (typeof serials)[number]) => (s.targetType === 'pci-serial' ? pci : 0);
-  const diskFlags = (d: (typeof disks)[number]) => (d.target.bus === 'virtio' ? virtio : 0);
+  const diskFlags = (d: (typeof disks)[number]) => (d.target.bus === 'virtio' ? virtioModelFlags(d) : 0);
   const balloonFlags = (b: NonNullable<typeof balloon>) =>
     b.model === 'virtio-transitional' ? pci : b.model === 'virtio' || b.model === 'virtio-non-transitional' ? virtio : 0;
   const watchdogFlags = (w: (typeof watchdogs)[number]) => (w.model === 'i6300esb' ? pci : 0);
