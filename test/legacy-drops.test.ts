@@ -4,7 +4,7 @@
 // line of that era can hold it.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DomxmlError, domainFromXml, domainToArgv, type Diagnostic } from '../src/index.js';
+import { DomxmlError, domainFromXml, domainToArgv, printArgvLine, type Diagnostic } from '../src/index.js';
 import type { XmlElement } from '../src/xml/tree.js';
 import { readXml } from '../src/xml/read.js';
 import { goldenCases } from './support/golden.js';
@@ -89,4 +89,21 @@ describe('older QEMU profiles: nothing dropped silently', () => {
     }
     expect(silent).toEqual([]);
   });
+});
+
+test('-device properties younger than the target QEMU are left out with a warning, whichever family prints them (the option table says when each came)', () => {
+  const xml = `<domain type='qemu'><name>ai</name><memory unit='KiB'>524288</memory><vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os>
+    <devices><disk type='file' device='disk'><driver name='qemu' type='raw' packed='on' page_per_vq='on'/><source file='/a.img'/><target dev='vda' bus='virtio'/><acpi index='3'/></disk>
+    <interface type='user'><mac address='52:54:00:00:00:01'/><model type='virtio'/><acpi index='4'/></interface><memballoon model='none'/></devices></domain>`;
+  const at = (v: string) => {
+    const r = domainToArgv(domainFromXml(xml).domain, { qemuVersion: v });
+    return { line: printArgvLine(r.argv), warnings: r.diagnostics.items.map((d) => d.message) };
+  };
+  expect(at('7.2').line).toMatch(/"acpi-index":3.*"acpi-index":4/s);
+  const old = at('4.0');
+  expect(old.line).not.toContain('acpi-index');
+  expect(old.line).toContain('page-per-vq=on');
+  expect(old.line).not.toContain('packed');
+  expect(old.warnings).toEqual(expect.arrayContaining(['acpi-index= of -device virtio-disk0 cannot be expressed for QEMU 4.0 (it came in 6.0): left out', 'acpi-index= of -device net0 cannot be expressed for QEMU 4.0 (it came in 6.0): left out']));
+  expect(at('2.5').warnings.filter((w) => w.includes('came in'))).toHaveLength(4);
 });

@@ -1,8 +1,8 @@
 // The compiled command line as data, and its printing: virsh's one-line form (shell-quoted like
 // libvirt's virBufferEscapeShell) or the multi-line form of libvirt's .args test files.
 import { optionSpec, printsJson } from '../qemu/options.js';
-import { printJson, printKeyval, type OptValue, type Props } from '../qemu/props.js';
-import type { QemuVersion } from '../qemu/version.js';
+import { printJson, printKeyval, type OptValue, type Props, type PropValue } from '../qemu/props.js';
+import { inRange, type QemuVersion } from '../qemu/version.js';
 
 export interface EmittedOption {
   readonly name: string;
@@ -18,6 +18,8 @@ export interface Argv {
 /** Collects options in emission order; the print form of each value comes from the option table. */
 export class ArgvBuilder {
   readonly options: EmittedOption[] = [];
+  /** Properties left out because the target QEMU is older than they are (the orchestrator warns). */
+  readonly tooNew: Array<{ readonly option: string; readonly id: string; readonly prop: string; readonly value: PropValue; readonly since: string }> = [];
   constructor(private readonly version: QemuVersion) {}
 
   flag(name: string): void {
@@ -36,8 +38,14 @@ export class ArgvBuilder {
   }
 
   /** A value that QEMU accepts as JSON or QemuOpts: JSON where libvirt prints JSON for this version. */
-  object(name: string, props: Props): void {
+  object(name: string, given: Props): void {
     const spec = optionSpec(name);
+    let props = given;
+    for (const [prop, since] of Object.entries(spec.propsSince ?? {})) {
+      if (props[prop] === undefined || inRange(this.version, since)) continue;
+      this.tooNew.push({ option: name, id: String(props.id ?? props.driver ?? ''), prop, value: props[prop]!, since });
+      props = Object.fromEntries(Object.entries(props).filter(([k]) => k !== prop));
+    }
     if (printsJson(spec, this.version)) this.options.push({ name, value: { kind: 'props', form: 'json', props } });
     else this.keyval(name, props);
   }

@@ -1,7 +1,8 @@
 // IR -> argv: the orchestrator. Calls one builder per family in libvirt's fixed order
 // (qemuBuildCommandLine in libvirt 9.0 for current QEMU; libvirt 0.7's order for QEMU 0.x).
 import { NO_HOST_FACTS, type HostFacts } from './host.js';
-import { Diagnostics } from '../errors.js';
+import { Diagnostics, type Span } from '../errors.js';
+import type { PropValue } from '../qemu/props.js';
 import { bootIndexes } from '../families/boot-order.js';
 import { buildChannels, buildConsoles, buildMonitor, buildParallels, buildSerials } from '../families/chardev.js';
 import { buildRtc } from '../families/clock.js';
@@ -37,7 +38,7 @@ import { applyDefaults } from '../ir/defaults.js';
 import type { Domain } from '../ir/domain.js';
 import { capsFor, DEFAULT_QEMU_VERSION, has } from '../qemu/caps.js';
 import { DEFAULT_CONF, type QemuConf } from '../qemu/config.js';
-import type { QemuVersion } from '../qemu/version.js';
+import { formatVersion, type QemuVersion } from '../qemu/version.js';
 import { ArgvBuilder, type Argv } from './argv.js';
 import { defaultPaths, type EmitContext } from './context.js';
 
@@ -246,6 +247,26 @@ export function domainToArgv(domain: Domain, opts: EmitOptions = {}): EmitResult
   };
   const order = has(caps, 'device') ? MODERN_ORDER : LEGACY_ORDER;
   for (const step of order) step(ctx);
+  const owners = new Set<object>();
+  for (const t of ctx.out.tooNew) {
+    const owner = propertyOwner(dom, t.prop, t.value, owners);
+    diag.warn('UnsupportedForTarget', { what: `${t.prop}= of ${t.option} ${t.id}`, target: `QEMU ${formatVersion(caps.version)} (it came in ${t.since})` }, owner?.$span);
+  }
   const env = [...processEnv(ctx, opts.envPath), ...audioEnv(ctx), ...graphicsEnv(ctx), ...qemuCommandlineEnv(ctx)];
   return { argv: { env, emulator: dom.devices.emulator ?? '/usr/bin/qemu-system-x86_64', options: ctx.out.options }, diagnostics: diag };
+}
+
+/**
+ * The device element a -device property the target refuses came from, to point the warning at it:
+ * an ACPI index is unique in a domain; a virtio transport option goes to the next device that asks
+ * for it (`taken` holds those already named).
+ */
+function propertyOwner(dom: Domain, prop: string, value: PropValue, taken: Set<object>): { readonly $span?: Span } | undefined {
+  type Dev = { readonly $span?: Span; readonly acpiIndex?: number; readonly driver?: { readonly packed?: boolean; readonly pagePerVq?: boolean } };
+  const all = Object.values(dom.devices).flatMap((v): Dev[] => (Array.isArray(v) ? (v as Dev[]) : v && typeof v === 'object' ? [v as Dev] : []));
+  const asks = (d: Dev) =>
+    prop === 'acpi-index' ? d.acpiIndex === value : prop === 'packed' ? d.driver?.packed === true : prop === 'page-per-vq' ? d.driver?.pagePerVq === true : false;
+  const owner = all.find((d) => asks(d) && !taken.has(d));
+  if (owner) taken.add(owner);
+  return owner;
 }

@@ -26,6 +26,8 @@ export interface OptionSpec {
   /** First QEMU version that no longer has the option. */
   readonly until?: string;
   readonly jsonSince?: string;
+  /** Properties younger than the option: the QEMU version that brought each (older ones refuse it). */
+  readonly propsSince?: Readonly<Record<string, string>>;
   /** Why/what instead, for options QEMU removed. */
   readonly removedHint?: string;
   readonly help?: string;
@@ -63,7 +65,8 @@ export const OPTIONS: readonly OptionSpec[] = [
   O('-uuid', 'value'),
   O('-numa', 'keyval', { implied: 'type' }),
   O('-object', 'json', { implied: 'qom-type', jsonSince: '6.0', props: { size: 'number', prealloc: 'bool', share: 'bool', 'discard-data': 'bool', merge: 'bool', dump: 'bool', 'host-nodes': 'string', 'prealloc-threads': 'number', 'x-use-canonical-path-for-ramblock-id': 'bool', 'max-bytes': 'number', period: 'number', 'reserve': 'bool' } }),
-  O('-device', 'json', { implied: 'driver', jsonSince: '6.2', props: DEVICE_PROPS }),
+  // NB: properties every device family may print, which older QEMU refuses ("Property not found")
+  O('-device', 'json', { implied: 'driver', jsonSince: '6.2', props: DEVICE_PROPS, propsSince: { 'acpi-index': '6.0', 'page-per-vq': '2.7', packed: '4.2' } }),
   O('-blockdev', 'json', { jsonSince: '2.9', props: { 'read-only': 'bool', 'auto-read-only': 'bool', 'cache.direct': 'bool', 'cache.no-flush': 'bool', 'force-share': 'bool' } }),
   O('-drive', 'keyval', { implied: 'file', namesImplied: true }),
   O('-netdev', 'json', { implied: 'type', jsonSince: '7.0', props: { vhost: 'bool', 'queues': 'number', 'ipv4': 'bool', 'ipv6': 'bool' } }),
