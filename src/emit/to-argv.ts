@@ -247,9 +247,10 @@ export function domainToArgv(domain: Domain, opts: EmitOptions = {}): EmitResult
   };
   const order = has(caps, 'device') ? MODERN_ORDER : LEGACY_ORDER;
   for (const step of order) step(ctx);
-  const owners = new Set<object>();
+  const owners = new Map<string, Set<object>>();
   for (const t of ctx.out.tooNew) {
-    const owner = propertyOwner(dom, t.prop, t.value, owners);
+    if (!owners.has(t.prop)) owners.set(t.prop, new Set());
+    const owner = propertyOwner(dom, t.prop, t.value, owners.get(t.prop)!);
     diag.warn('UnsupportedForTarget', { what: `${t.prop}= of ${t.option} ${t.id}`, target: `QEMU ${formatVersion(caps.version)} (it came in ${t.since})` }, owner?.$span);
   }
   const env = [...processEnv(ctx, opts.envPath), ...audioEnv(ctx), ...graphicsEnv(ctx), ...qemuCommandlineEnv(ctx)];
@@ -259,7 +260,7 @@ export function domainToArgv(domain: Domain, opts: EmitOptions = {}): EmitResult
 /**
  * The device element a -device property the target refuses came from, to point the warning at it:
  * an ACPI index is unique in a domain; a virtio transport option goes to the next device that asks
- * for it (`taken` holds those already named).
+ * for it (`taken` holds those already named for this property).
  */
 function propertyOwner(dom: Domain, prop: string, value: PropValue, taken: Set<object>): { readonly $span?: Span } | undefined {
   type Dev = { readonly $span?: Span; readonly acpiIndex?: number; readonly driver?: { readonly packed?: boolean; readonly pagePerVq?: boolean } };
