@@ -4,6 +4,7 @@ import type { ArgvReader, DeviceOption } from '../ir/argv-reader.js';
 import { optProps } from '../ir/argv-reader.js';
 import type { Address, Domain, Draft, NetDriver, NetInterface, NetSource, NetType } from '../ir/domain.js';
 import type { ParsedOption } from '../lexer/argv-parser.js';
+import { fail } from '../errors.js';
 import { has } from '../qemu/caps.js';
 import { propBool, propNum, propObj, propStr, props, splitQemuOpts, type Props, type PropValue } from '../qemu/props.js';
 import { domainShortName, type EmitContext } from '../emit/context.js';
@@ -328,9 +329,21 @@ function usesVhost(ctx: EmitContext, n: NetInterface): boolean {
 
 const fdList = (first: number, count: number) => Array.from({ length: count }, (_, i) => String(first + i)).join(':');
 
+/** QEMU's most tap queues (MAX_TAP_QUEUES): a tap needs a descriptor for each. */
+const MAX_QUEUES = 1024;
+
+/** <driver queues>: 1 when absent; more than QEMU takes is refused at the interface. */
+function netQueues(n: NetInterface): number {
+  const q = n.driver?.queues;
+  if (q !== undefined && !(Number.isSafeInteger(q) && q >= 1 && q <= MAX_QUEUES)) {
+    return fail('XmlBadValue', { what: 'interface driver queues', value: String(q), expected: `1 to ${MAX_QUEUES} (QEMU's most tap queues)` }, n.$span);
+  }
+  return q && q > 1 ? q : 1;
+}
+
 function netdevProps(ctx: EmitContext, n: NetInterface, alias: string): Props | undefined {
   const s = n.source;
-  const queues = n.driver?.queues && n.driver.queues > 1 ? n.driver.queues : 1;
+  const queues = netQueues(n);
   switch (n.type) {
     case 'network':
     case 'bridge':
@@ -430,7 +443,7 @@ function passtProps(ctx: EmitContext, n: NetInterface, alias: string): Props {
 function nicDeviceProps(dom: Domain, n: NetInterface, alias: string, bootindex: number | undefined): Props {
   const d = n.driver;
   const virtio = isVirtio(n);
-  const queues = d?.queues && d.queues > 1 ? d.queues : 1;
+  const queues = netQueues(n);
   const offloads: Record<string, boolean> = {};
   if (virtio) {
     for (const [attr, prop] of HOST_OFFLOADS) if (d?.host?.[attr] !== undefined) offloads[prop] = d.host[attr]!;
@@ -687,6 +700,9 @@ function readBackend(r: ArgvReader, p: Props, from: 'netdev' | 'net' | 'nic', o:
   seen.add('vhost');
   const queues = propNum(p, 'queues');
   seen.add('queues');
+  if (queues !== undefined && !(Number.isSafeInteger(queues) && queues >= 1 && queues <= MAX_QUEUES)) {
+    return fail('BadOptionValue', { option: o.written, value: String(queues), reason: `queues= takes 1 to ${MAX_QUEUES}` }, o.valueSpan);
+  }
   const withDriver = (b: Backend, q?: number): Backend => {
     const d = { ...driver, ...(q && q > 1 ? { queues: q } : queues && queues > 1 ? { queues } : {}) };
     return Object.keys(d).length ? { ...b, driver: d } : b;

@@ -242,6 +242,14 @@ describe('argv hardening', () => {
     expect(caught(() => domainToArgv(domainFromXml(xml, 'x.xml').domain))).toBe('ArgvLimit');
   });
 
+  // found by the fuzz (session 5): queues=4294967296 on a tap asked for that many descriptors
+  test('tap queues beyond what QEMU takes are refused, both ways, at the option or the interface', () => {
+    expect(caught(() => domainFromArgvText('qemu-system-x86_64 -netdev tap,id=n0,ifname=t0,queues=4294967296 -device virtio-net-pci,netdev=n0'))).toBe('BadOptionValue');
+    const xml = GOOD.replace('</devices>', "<interface type='ethernet'><model type='virtio'/><driver queues='4294967296'/></interface></devices>");
+    expect(caught(() => domainToArgv(domainFromXml(xml, 'x.xml').domain))).toBe('XmlBadValue');
+    expect(caught(() => domainFromArgvText('qemu-system-x86_64 -netdev tap,id=n0,ifname=t0,queues=4 -device virtio-net-pci,netdev=n0,mq=on'))).toBe('ok');
+  });
+
   const SMUGGLED = '/srv/a,if=none,file=/etc/shadow';
   const SHELLY = "vm $(touch /tmp/pwned) `id` 'q' \"d\"\nline2";
   const hostile = (name: string) => `<domain type='qemu'>
