@@ -101,7 +101,9 @@ const USB_MODELS: Record<string, string> = {
 
 /** <controller type='pci' model> of the QEMU devices libvirt adds as PCI(e) buses, by driver. */
 const PCI_CONTROLLER_MODELS: Readonly<Record<string, string>> = {
-  'pcie-root-port': 'pcie-root-port', 'pci-bridge': 'pci-bridge', 'pcie-pci-bridge': 'pcie-to-pci-bridge',
+  'pcie-root-port': 'pcie-root-port', ioh3420: 'pcie-root-port', 'pci-bridge': 'pci-bridge', 'pcie-pci-bridge': 'pcie-to-pci-bridge',
+  'i82801b11-bridge': 'dmi-to-pci-bridge', 'x3130-upstream': 'pcie-switch-upstream-port', 'xio3130-downstream': 'pcie-switch-downstream-port',
+  pxb: 'pci-expander-bus', 'pxb-pcie': 'pcie-expander-bus',
 };
 
 /** QEMU device for a SCSI controller model; ncr53c90 is built into the machine. */
@@ -282,9 +284,17 @@ export function readControllersArgv(r: ArgvReader): void {
     const chassis = propNum(dev.props, 'chassis');
     const port = propNum(dev.props, 'port');
     const chassisNr = propNum(dev.props, 'chassis_nr');
+    // an expander bus's first bus number and NUMA node (<target busNr><node>)
+    const busNr = propNum(dev.props, 'bus_nr');
+    const numaNode = propNum(dev.props, 'numa_node');
+    const hotplug = propBool(dev.props, 'hotplug');
     add('pci', PCI_CONTROLLER_MODELS[dev.driver], dev, {
       index: Number(index[1]),
-      pci: { modelName: dev.driver, ...(chassisNr !== undefined ? { chassisNr } : {}), ...(chassis !== undefined ? { chassis } : {}), ...(port !== undefined ? { port } : {}) },
+      pci: {
+        modelName: dev.driver,
+        ...(chassisNr !== undefined ? { chassisNr } : {}), ...(chassis !== undefined ? { chassis } : {}), ...(port !== undefined ? { port } : {}),
+        ...(busNr !== undefined ? { busNr } : {}), ...(numaNode !== undefined ? { numaNode } : {}), ...(hotplug === false ? { hotplug: false } : {}),
+      },
     });
   }
   const usbDevices = r.devices((drv) => byDriver.has(drv));
