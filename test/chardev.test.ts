@@ -62,6 +62,10 @@ describe('XML', () => {
 });
 
 describe('defaults', () => {
+  test('no console mirrors a USB or PCI serial card (libvirt 9.0 define adds none)', () => {
+    for (const t of ['usb-serial', 'pci-serial']) expect(applyDefaults(domain(`<serial type='pty'><target type='${t}'/></serial>`)).devices.consoles).toEqual([]);
+    expect(applyDefaults(domain(`<serial type='pty'><target type='isa-serial'/></serial>`)).devices.consoles).toHaveLength(1);
+  });
   test('console 0 mirrors serial 0; ports follow the highest one given', () => {
     const d = applyDefaults(domain(`<serial type='dev'><source path='/dev/ttyS2'/></serial><serial type='file'><source path='/tmp/x'/><target port='0'/></serial>`));
     expect(d.devices.serials.map((s) => [s.targetType, s.targetPort, s.targetModel])).toEqual([

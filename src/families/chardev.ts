@@ -242,7 +242,9 @@ export function chardevDefaults(dev: ChardevDevices, x86: boolean, armVirt = fal
     }),
   );
   const s0 = serials[0];
-  if (s0) {
+  // NB: libvirt mirrors the first serial port as the console only for a port on the platform's
+  // own UART (an ISA or system serial): not for a USB or PCI serial card (checked with define)
+  if (s0 && s0.targetType !== 'usb-serial' && s0.targetType !== 'pci-serial') {
     // NB: the console mirrors the port, not the serial device's own ACPI index
     const { targetModel: _m, acpiIndex: _a, ...mirror } = s0;
     const stub: Chardev = { ...mirror, targetType: 'serial', targetPort: s0.targetPort ?? 0 };
