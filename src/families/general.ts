@@ -170,8 +170,10 @@ export function readGeneralArgv(r: ArgvReader): void {
       fail('BadOptionValue', { option: '-smp', value: optText(smp), reason: `QEMU completes it to ${t.sockets} sockets × ${t.dies} dies × ${t.cores} cores × ${t.threads} threads, which is not ${max} CPUs` }, smp.valueSpan);
     }
     // NB: a topology the command line gives only in part is the one QEMU completes (libvirt has
-    // no partial <topology>: without it, it would print one socket per vCPU)
-    if (topo) d.cpu = { ...(d.cpu ?? { features: [], extra: [] }), topology: { sockets: t.sockets, ...(t.dies !== 1 ? { dies: t.dies } : {}), cores: t.cores, threads: t.threads } };
+    // no partial <topology>: without it, it would print one socket per vCPU). dies= is written
+    // when the line states it, as libvirt 9.0 does (it stores dies='1'); a line from before dies
+    // (libvirt 5.4's) has none
+    if (topo) d.cpu = { ...(d.cpu ?? { features: [], extra: [] }), topology: { sockets: t.sockets, ...(dies !== undefined || t.dies !== 1 ? { dies: t.dies } : {}), cores: t.cores, threads: t.threads } };
   }
 }
 
