@@ -227,10 +227,6 @@ function userAlias(id: string | undefined): { alias?: string } {
   return id?.startsWith('ua-') ? { alias: id } : {};
 }
 
-function unclaimedWithId(r: ArgvReader, name: string, id: string | undefined): ParsedOption | undefined {
-  if (id === undefined) return undefined;
-  return r.unclaimed().find((o) => o.name === name && propStr(optProps(o), 'id') === id);
-}
 
 const ACCESS_OF: Readonly<Record<string, Filesystem['accessmode']>> = { passthrough: 'passthrough', mapped: 'mapped', 'mapped-xattr': 'mapped', none: 'squash' };
 
@@ -261,7 +257,7 @@ function shareFromFsdev(r: ArgvReader, o: ParsedOption): Pick<Filesystem, 'acces
 const isLocal9p = (o: ParsedOption) => ['local', 'handle'].includes(propStr(optProps(o), 'fsdriver') ?? '');
 
 function read9p(r: ArgvReader, dev: DeviceOption): Filesystem | undefined {
-  const fsdev = unclaimedWithId(r, '-fsdev', propStr(dev.props, 'fsdev'));
+  const fsdev = r.unclaimedWithId('-fsdev', propStr(dev.props, 'fsdev'));
   if (!fsdev || !isLocal9p(fsdev)) return undefined;
   r.claim(fsdev);
   const share = shareFromFsdev(r, fsdev);
@@ -280,7 +276,7 @@ function read9p(r: ArgvReader, dev: DeviceOption): Filesystem | undefined {
 }
 
 function readVirtiofs(r: ArgvReader, dev: DeviceOption): Filesystem | undefined {
-  const chardev = unclaimedWithId(r, '-chardev', propStr(dev.props, 'chardev'));
+  const chardev = r.unclaimedWithId('-chardev', propStr(dev.props, 'chardev'));
   const path = chardev && propStr(optProps(chardev), 'path');
   // virtiofsd listens on a unix socket: a chardev of another backend is no <source socket>
   if (!chardev || path === undefined || propStr(optProps(chardev), 'backend') !== 'socket') return undefined;

@@ -126,8 +126,7 @@ export function buildRedirdevs(ctx: EmitContext): void {
 
 /** Claims the -chardev a device refers to and reads its source (sockets, spicevmc, files…). */
 export function takeChardevSource(r: ArgvReader, id: string | undefined, spicevmcName?: string): ChardevSource | undefined {
-  if (id === undefined) return undefined;
-  const o = r.unclaimed().find((x) => x.name === '-chardev' && propStr(optProps(x), 'id') === id);
+  const o = r.unclaimedWithId('-chardev', id);
   const src = o && sourceFromChardev(optProps(o));
   if (!o || !src) return undefined;
   r.claim(o);

@@ -140,7 +140,7 @@ const DEVICE = /^virtio-rng-pci(-transitional|-non-transitional)?$/;
 export function readRngsArgv(r: ArgvReader): void {
   for (const dev of r.devices((drv) => DEVICE.test(drv))) {
     const objId = propStr(dev.props, 'rng');
-    const obj = r.unclaimed().find((o) => o.name === '-object' && objId !== undefined && propStr(optProps(o), 'id') === objId);
+    const obj = r.unclaimedWithId('-object', objId);
     if (!obj) continue;
     const p = optProps(obj);
     let backend: RngBackend;

@@ -174,7 +174,7 @@ export function readShmemsArgv(r: ArgvReader): void {
     const model = dev.driver as Shmem['model'] & string;
     const id = propStr(p, 'id');
     const chardevId = propStr(p, 'chardev');
-    const chardev = chardevId !== undefined ? r.unclaimed().find((o) => o.name === '-chardev' && propStr(optProps(o), 'id') === chardevId) : undefined;
+    const chardev = r.unclaimedWithId('-chardev', chardevId);
     let name: string | undefined;
     let size: number | undefined;
     let server: Shmem['server'];
@@ -196,7 +196,7 @@ export function readShmemsArgv(r: ArgvReader): void {
     } else {
       // memory: a shared file in /dev/shm named after the shmem, which is all libvirt can say
       const memdev = propStr(p, 'memdev');
-      const obj = r.unclaimed().find((o) => o.name === '-object' && memdev !== undefined && propStr(optProps(o), 'id') === memdev);
+      const obj = r.unclaimedWithId('-object', memdev);
       const o = obj && optProps(obj);
       const path = o && propStr(o, 'mem-path');
       if (!obj || !o || propStr(o, 'qom-type') !== 'memory-backend-file' || !path?.startsWith(SHM_DIR) || propBool(o, 'share') !== true) continue;

@@ -189,7 +189,7 @@ function readBackend(r: ArgvReader, o: ParsedOption): TpmBackend | undefined {
     }
     case 'emulator': {
       const ref = propStr(p, 'chardev');
-      const ch = r.unclaimed().find((x) => x.name === '-chardev' && ref !== undefined && propStr(optProps(x), 'id') === ref);
+      const ch = r.unclaimedWithId('-chardev', ref);
       const cp = ch ? optProps(ch) : {};
       const path = propStr(cp, 'path');
       if (!ch || propStr(cp, 'backend') !== 'socket' || path === undefined) return undefined;

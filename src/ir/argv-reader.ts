@@ -162,6 +162,12 @@ export class ArgvReader {
     return this.cmd.options.filter((o) => !this.claimed.has(o));
   }
 
+  /** The unclaimed option NAME with id=ID (the -chardev or -object a device refers to). */
+  unclaimedWithId(name: string, id: string | undefined): ParsedOption | undefined {
+    if (id === undefined) return undefined;
+    return this.unclaimed().find((o) => o.name === name && propStr(optProps(o), 'id') === id);
+  }
+
   env(name: string): string | undefined {
     return this.cmd.env.find((e) => e.name === name)?.value;
   }
