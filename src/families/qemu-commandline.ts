@@ -7,7 +7,7 @@ import { optProps } from '../ir/argv-reader.js';
 import type { EmitContext } from '../emit/context.js';
 import type { EmittedOption } from '../emit/argv.js';
 import type { Domain, QemuDeprecation, QemuDeviceOverride, QemuPropertyOverride } from '../ir/domain.js';
-import { DomxmlError, fail, type Diagnostics } from '../errors.js';
+import { fail, type Diagnostics } from '../errors.js';
 import type { ParsedOption } from '../lexer/argv-parser.js';
 import { has } from '../qemu/caps.js';
 import { lookupOption } from '../qemu/options.js';
@@ -160,14 +160,7 @@ export function readCompatArgv(r: ArgvReader): void {
 function leftoverKind(o: ParsedOption): string {
   const key = ({ '-device': 'driver', '-object': 'qom-type', '-netdev': 'type', '-chardev': 'backend' } as Record<string, string>)[o.name];
   if (o.name === '-global') return o.rawValue ?? '';
-  if (!key || o.value.kind !== 'props') return '';
-  try {
-    return propStr(optProps(o), key) ?? '';
-  } catch (err) {
-    // NB: a value that does not parse is kept all the same; the warning just cannot name it
-    if (err instanceof DomxmlError) return '';
-    throw err;
-  }
+  return key && o.value.kind === 'props' ? propStr(o.value.props, key) ?? '' : '';
 }
 
 /** Whatever no family claimed: kept verbatim, in order, each named in a warning. */
