@@ -12,7 +12,7 @@ import { propBool, propNum, propObj, propStr, props, type Props } from '../qemu/
 import type { EmitContext } from '../emit/context.js';
 import { child, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, reqAttr, yesNo } from '../xml/values.js';
-import { pciAddressFromProps, pciPlacement, readAddressXml, virtioModelOf, virtioModelProps, writeAddressXml } from './address.js';
+import { pciAddressFromProps, pciPlacement, readAddressXml, virtioModelOf, virtioModelProps, virtioTransportProps, writeAddressXml } from './address.js';
 import { controllerAlias } from './controller.js';
 import { usbBusName, usbPortOf } from './input.js';
 import { usbAddressFromProps } from './usb-address.js';
@@ -512,7 +512,7 @@ function buildVhostUserDisk(ctx: EmitContext, disk: Disk, source: XmlElement, bo
   const drv = disk.driver;
   ctx.out.object('-device', props({
     ...virtioModelProps(ctx, 'vhost-user-blk-pci', disk.model),
-    iommu_platform: drv?.iommu, ats: drv?.ats, packed: drv?.packed, 'page-per-vq': drv?.pagePerVq,
+    ...virtioTransportProps(drv),
     ...pciPlacement(ctx.dom, disk.address),
     chardev,
     id: alias,
@@ -966,7 +966,7 @@ function deviceProps(ctx: EmitContext, disk: Disk, drive: string | undefined, bo
   return props({
     ...(virtio ? virtioModelProps(ctx, driver, disk.model) : { driver }),
     // NB: the virtio transport options come right after the driver (qemuBuildVirtioDevProps)
-    ...(virtio ? { iommu_platform: disk.driver?.iommu, ats: disk.driver?.ats, packed: disk.driver?.packed, 'page-per-vq': disk.driver?.pagePerVq } : {}),
+    ...(virtio ? virtioTransportProps(disk.driver) : {}),
     // virtio-blk passes a LUN's SCSI commands through
     scsi: virtio && disk.device === 'lun' ? true : undefined,
     ioeventfd: virtio ? disk.driver?.ioeventfd : undefined,

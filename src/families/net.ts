@@ -10,7 +10,7 @@ import { propBool, propNum, propObj, propStr, props, splitQemuOpts, type Props, 
 import { domainShortName, type EmitContext } from '../emit/context.js';
 import { child, children, el, type XmlElement } from '../xml/tree.js';
 import { boolAttr, checkEnum, enumAttr, intAttr, onOff, reqAttr, yesNo } from '../xml/values.js';
-import { pciAddressFromProps, pciPlacement, readAddressXml, writeAddressXml } from './address.js';
+import { pciAddressFromProps, pciPlacement, readAddressXml, virtioTransportProps, writeAddressXml } from './address.js';
 import type { Bootable } from './boot-order.js';
 import { usbBusName } from './input.js';
 
@@ -453,7 +453,7 @@ function nicDeviceProps(dom: Domain, n: NetInterface, alias: string, bootindex: 
   return props({
     driver: virtio ? VIRTIO_MODELS[n.model!]! : n.model ?? 'rtl8139',
     // NB: virtio options first (qemuBuildVirtioDevProps), then virtio-net's own, as libvirt adds them
-    ...(virtio ? { iommu_platform: d?.iommu, ats: d?.ats, packed: d?.packed, 'page-per-vq': d?.pagePerVq } : {}),
+    ...(virtio ? virtioTransportProps(d) : {}),
     ...(virtio
       ? {
           tx: d?.txmode === 'iothread' ? 'bh' : d?.txmode,
